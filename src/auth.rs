@@ -1,0 +1,314 @@
+//! Credentials: generated passwords, bcrypt hashing gated to one job per core, and signed login tokens.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::distr::{Alphanumeric, SampleString};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::domain::{NewPassword, Password};
+
+/// Length of server-generated passwords: 24 alphanumerics, about 143 bits of entropy.
+pub const GENERATED_PASSWORD_LEN: usize = 24;
+
+/// Shortest `JWT_SECRET` accepted, in bytes (HS256 wants a key at least as long as its output).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Issuer and audience of every token.
+pub const TOKEN_ISSUER: &str = "msgkit";
+
+/// Clock skew tolerated when checking expiry.
+pub const LEEWAY_SECS: u64 = 5;
+
+/// A fresh password from the operating system's CSPRNG (via rand's thread-local ChaCha, seeded by it).
+pub fn generate_password() -> NewPassword {
+    let raw = Alphanumeric.sample_string(&mut rand::rng(), GENERATED_PASSWORD_LEN);
+    NewPassword::parse(raw).expect("generated passwords meet the policy")
+}
+
+/// 256 random bits for a token-signing secret.
+pub fn generate_secret() -> Vec<u8> {
+    let mut secret = vec![0u8; 32];
+    rand::fill(&mut secret[..]);
+    secret
+}
+
+/// Failures of the hashing machinery itself (never "wrong password": that is `Ok(false)`).
+#[derive(Debug, Error)]
+pub enum HashError {
+    #[error("bcrypt failed: {0}")]
+    Bcrypt(#[from] bcrypt::BcryptError),
+    #[error("the hashing task did not finish: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// bcrypt on the blocking pool, at most one job per core at a time: a flood of logins queues here instead
+/// of starving the async workers or starting hundreds of threads.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    cost: u32,
+    permits: Arc<Semaphore>,
+    /// A hash of a random password at the same cost, verified against when an account does not exist so
+    /// that an unknown email costs the same time as a wrong password.
+    dummy_hash: Arc<str>,
+}
+
+impl PasswordHasher {
+    /// Builds a hasher running up to `parallelism` jobs at once. Computes the dummy hash, so it takes one
+    /// bcrypt's time.
+    pub async fn new(cost: u32, parallelism: usize) -> Result<Self, HashError> {
+        let permits = Arc::new(Semaphore::new(parallelism.max(1)));
+        let decoy = generate_password();
+        let dummy_hash: Arc<str> =
+            tokio::task::spawn_blocking(move || bcrypt::hash(decoy.expose(), cost)).await??.into();
+        Ok(Self { cost, permits, dummy_hash })
+    }
+
+    /// The configured cost.
+    pub fn cost(&self) -> u32 {
+        self.cost
+    }
+
+    /// Hashes a password that meets the policy.
+    ///
+    /// bcrypt reads at most 72 bytes. `NewPassword` and `Password::is_hashable` refuse anything longer, so
+    /// the plain `hash`/`verify` never drop a byte of ours; the crate's `non_truncating_*` variants count a
+    /// C string terminator and would refuse a 72-byte password that standard bcrypt uses whole.
+    pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
+        let password = password.expose().to_owned();
+        let cost = self.cost;
+        self.run(move || bcrypt::hash(password, cost)).await
+    }
+
+    /// Checks `attempt` against `stored`, or against the dummy hash when there is no account, so both
+    /// take the same path and the same time. Returns `false` for a missing account.
+    pub async fn verify(&self, attempt: &Password, stored: Option<&str>) -> Result<bool, HashError> {
+        if !attempt.is_hashable() {
+            // Can never match a stored hash; bcrypt would reject or truncate it. The answer does not
+            // depend on the account, so answering quickly reveals nothing about it.
+            return Ok(false);
+        }
+        let exists = stored.is_some();
+        let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
+        let attempt = attempt.expose().to_owned();
+        let matches = self.run(move || bcrypt::verify(attempt, &hash)).await?;
+        Ok(exists && matches)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        Ok(tokio::task::spawn_blocking(job).await??)
+    }
+}
+
+/// What a login token says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user's id.
+    pub sub: Uuid,
+    /// Issued at, seconds since the epoch.
+    pub iat: u64,
+    /// Expires at, seconds since the epoch.
+    pub exp: u64,
+    pub iss: String,
+    pub aud: String,
+    /// The user's token version when issued; bumping it revokes every older token.
+    pub ver: u32,
+}
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TokenError {
+    #[error("token has expired")]
+    Expired,
+    #[error("token is malformed or its signature is invalid")]
+    Invalid,
+}
+
+/// Signs and checks HS256 login tokens.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl TokenKeys {
+    /// Keys from a secret of at least [`MIN_SECRET_BYTES`].
+    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        assert!(secret.len() >= MIN_SECRET_BYTES, "token secret too short");
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[TOKEN_ISSUER]);
+        validation.set_audience(&[TOKEN_ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = LEEWAY_SECS;
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation, ttl }
+    }
+
+    /// The lifetime of issued tokens.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Issues a token for `user` at token version `ver`.
+    pub fn issue(&self, user: Uuid, ver: u32) -> String {
+        let now = unix_now();
+        let claims = Claims {
+            sub: user,
+            iat: now,
+            exp: now + self.ttl.as_secs(),
+            iss: TOKEN_ISSUER.to_owned(),
+            aud: TOKEN_ISSUER.to_owned(),
+            ver,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HMAC signing of a serializable struct cannot fail")
+    }
+
+    /// Checks the signature, algorithm, issuer, audience and expiry of `token`.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| {
+            match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            }
+        })
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(&[7u8; 32], Duration::from_secs(3600))
+    }
+
+    fn forge(header: &str, claims: serde_json::Value, secret: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        let signing_input = format!("{}.{}", B64.encode(header), B64.encode(claims.to_string()));
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+        mac.update(signing_input.as_bytes());
+        format!("{signing_input}.{}", B64.encode(mac.finalize().into_bytes()))
+    }
+
+    fn claims_json(exp: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "sub": Uuid::nil(), "iat": unix_now(), "exp": exp,
+            "iss": TOKEN_ISSUER, "aud": TOKEN_ISSUER, "ver": 0
+        })
+    }
+
+    /// Guards the `rust_crypto` feature: without a crypto backend jsonwebtoken compiles, then panics here.
+    #[test]
+    fn a_token_signs_and_verifies() {
+        let keys = keys();
+        let user = Uuid::new_v4();
+        let token = keys.issue(user, 3);
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!((claims.sub, claims.ver), (user, 3));
+        assert_eq!(claims.exp - claims.iat, 3600);
+    }
+
+    #[test]
+    fn a_token_signed_with_another_key_is_invalid() {
+        let other = TokenKeys::new(&[8u8; 32], Duration::from_secs(3600));
+        assert_eq!(keys().verify(&other.issue(Uuid::nil(), 0)), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_tampered_token_is_invalid() {
+        let token = keys().issue(Uuid::nil(), 0);
+        let (head, sig) = token.rsplit_once('.').unwrap();
+        let payload = head.split_once('.').unwrap().1;
+        let mut claims: serde_json::Value = serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
+        claims["ver"] = 99.into();
+        let forged = format!("{}.{}.{sig}", head.split_once('.').unwrap().0, B64.encode(claims.to_string()));
+        assert_eq!(keys().verify(&forged), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn an_expired_token_is_reported_as_expired() {
+        let exp = unix_now() - LEEWAY_SECS - 10;
+        let token = forge(r#"{"alg":"HS256","typ":"JWT"}"#, claims_json(exp.into()), &[7u8; 32]);
+        assert_eq!(keys().verify(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn only_hs256_headers_are_accepted() {
+        let claims = claims_json((unix_now() + 600).into());
+        for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"HS512","typ":"JWT"}"#, r#"{"alg":"RS256"}"#] {
+            let token = forge(header, claims.clone(), &[7u8; 32]);
+            assert_eq!(keys().verify(&token), Err(TokenError::Invalid), "{header}");
+        }
+        let unsigned = format!("{}.{}.", B64.encode(r#"{"alg":"none"}"#), B64.encode(claims.to_string()));
+        assert_eq!(keys().verify(&unsigned), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_mistyped_or_missing_expiry_is_invalid() {
+        let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let far = (unix_now() + 600).to_string();
+        let token = forge(header, claims_json(far.into()), &[7u8; 32]);
+        assert_eq!(keys().verify(&token), Err(TokenError::Invalid));
+        let mut no_exp = claims_json(0.into());
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert_eq!(keys().verify(&forge(header, no_exp, &[7u8; 32])), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_token_for_another_audience_is_invalid() {
+        let mut claims = claims_json((unix_now() + 600).into());
+        claims["aud"] = "someone-else".into();
+        let token = forge(r#"{"alg":"HS256"}"#, claims, &[7u8; 32]);
+        assert_eq!(keys().verify(&token), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_distinct() {
+        let a = generate_password();
+        let b = generate_password();
+        assert_eq!(a.expose().len(), GENERATED_PASSWORD_LEN);
+        assert!(a.expose().chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+    }
+
+    #[tokio::test]
+    async fn hashing_and_verifying_agree_and_a_missing_account_never_matches() {
+        let hasher = PasswordHasher::new(4, 2).await.unwrap();
+        let password = NewPassword::parse("correct horse").unwrap();
+        let hash = hasher.hash(&password).await.unwrap();
+        assert!(hasher.verify(password.as_password(), Some(&hash)).await.unwrap());
+        assert!(!hasher.verify(&Password::new("wrong horse"), Some(&hash)).await.unwrap());
+        assert!(!hasher.verify(password.as_password(), None).await.unwrap());
+        assert!(!hasher.verify(&Password::new("x".repeat(73)), Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn all_72_bytes_of_a_password_count() {
+        let hasher = PasswordHasher::new(4, 1).await.unwrap();
+        let password = NewPassword::parse("x".repeat(72)).unwrap();
+        let hash = hasher.hash(&password).await.unwrap();
+        assert!(hasher.verify(password.as_password(), Some(&hash)).await.unwrap());
+        let last_byte_differs = format!("{}y", "x".repeat(71));
+        assert!(!hasher.verify(&Password::new(last_byte_differs), Some(&hash)).await.unwrap());
+        // Longer attempts never reach bcrypt, which would truncate them to the stored password.
+        assert!(!hasher.verify(&Password::new("x".repeat(73)), Some(&hash)).await.unwrap());
+    }
+}

@@ -1,0 +1,237 @@
+//! msgd's settings: one `clap` struct whose `--help` is the configuration reference.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// Defaults, shared by the command line and by [`Config::default`] (which tests use without reading the
+/// environment).
+pub mod defaults {
+    pub const HOST: &str = "127.0.0.1";
+    pub const PORT: u16 = 4000;
+    pub const POOL_SIZE: u32 = 10;
+    pub const DATA_DIR: &str = "./msgd-data";
+    pub const BCRYPT_COST: u32 = 12;
+    pub const TOKEN_TTL: &str = "12h";
+    pub const DB_TIMEOUT: &str = "5s";
+    pub const MAX_MESSAGE_BYTES: usize = crate::domain::MessageContent::DEFAULT_MAX_BYTES;
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// msgd — the msgkit messaging API server.
+#[derive(Clone, Parser)]
+#[command(
+    name = "msgd",
+    version,
+    about = "msgd — the msgkit messaging API server",
+    long_about = "msgd — the msgkit messaging API server.\n\nWith no settings it serves on http://127.0.0.1:4000 \
+                  and keeps its data in an embedded SQLite file under ./msgd-data. Set MONGODB_URL to use \
+                  MongoDB instead. Every setting can be given as a flag or as the environment variable \
+                  shown; flags win.",
+    after_help = "Logging: RUST_LOG sets the log filter (default: info), e.g. RUST_LOG=msgkit=debug,info."
+)]
+pub struct Config {
+    /// Address to listen on. Use 0.0.0.0 to accept connections from other hosts (e.g. in a container).
+    #[arg(long, env = "HOST", default_value = defaults::HOST)]
+    pub host: IpAddr,
+
+    /// TCP port to listen on (0 picks a free port).
+    #[arg(long, env = "PORT", default_value_t = defaults::PORT)]
+    pub port: u16,
+
+    /// Database connections: SQLite read connections, or the MongoDB driver's maximum pool size.
+    #[arg(long, env = "POOL_SIZE", default_value_t = defaults::POOL_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub pool_size: u32,
+
+    /// Directory of the embedded SQLite store (created if missing). Unused with MongoDB.
+    #[arg(long, env = "MSGD_DATA_DIR", default_value = defaults::DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    /// Database URL; its scheme picks the backend: mongodb:// or mongodb+srv:// for MongoDB,
+    /// sqlite://PATH for a SQLite file elsewhere than the data directory. Unset: SQLite in --data-dir.
+    #[arg(long, env = "MONGODB_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Secret for signing tokens (at least 32 bytes). Unset: a random secret is generated once and kept in
+    /// the database, so restarts and instances sharing the database agree.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// bcrypt cost for password hashes (4–31; below 10 is only for tests).
+    #[arg(long, env = "BCRYPT_COST", default_value_t = defaults::BCRYPT_COST,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+
+    /// How long a login token stays valid, e.g. 12h, 30m, 7d.
+    #[arg(long, env = "TOKEN_TTL", default_value = defaults::TOKEN_TTL, value_parser = parse_ttl)]
+    pub token_ttl: Duration,
+
+    /// Largest message content accepted, in bytes (after trimming surrounding whitespace).
+    #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES,
+          value_parser = parse_max_message_bytes)]
+    pub max_message_bytes: usize,
+
+    /// How long to wait for the database before answering 503: SQLite's busy timeout, MongoDB's connect
+    /// and server-selection timeouts.
+    #[arg(long, env = "DB_TIMEOUT", default_value = defaults::DB_TIMEOUT, value_parser = parse_db_timeout)]
+    pub db_timeout: Duration,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Request bodies larger than this are refused with 413 before they are read whole.
+pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
+
+fn parse_ttl(raw: &str) -> Result<Duration, String> {
+    let ttl = humantime::parse_duration(raw).map_err(|e| format!("{e} (examples: 12h, 30m, 7d)"))?;
+    if ttl < Duration::from_secs(60) {
+        return Err("must be at least 1m".into());
+    }
+    if ttl > Duration::from_secs(366 * 24 * 3600) {
+        return Err("must be at most 366d".into());
+    }
+    Ok(ttl)
+}
+
+fn parse_db_timeout(raw: &str) -> Result<Duration, String> {
+    let timeout = humantime::parse_duration(raw).map_err(|e| format!("{e} (examples: 5s, 500ms)"))?;
+    if timeout < Duration::from_millis(100) || timeout > Duration::from_secs(120) {
+        return Err("must be between 100ms and 120s".into());
+    }
+    Ok(timeout)
+}
+
+fn parse_max_message_bytes(raw: &str) -> Result<usize, String> {
+    let value: usize = raw.parse().map_err(|e| format!("{e}"))?;
+    // The content travels inside a JSON request body, which has its own limit.
+    let ceiling = MAX_REQUEST_BODY_BYTES / 2;
+    if !(1..=ceiling).contains(&value) {
+        return Err(format!("must be between 1 and {ceiling}"));
+    }
+    Ok(value)
+}
+
+impl Default for Config {
+    /// The built-in defaults, without reading the command line or the environment.
+    fn default() -> Self {
+        Self {
+            host: defaults::HOST.parse().expect("default host is an IP address"),
+            port: defaults::PORT,
+            pool_size: defaults::POOL_SIZE,
+            data_dir: PathBuf::from(defaults::DATA_DIR),
+            database_url: None,
+            jwt_secret: None,
+            bcrypt_cost: defaults::BCRYPT_COST,
+            token_ttl: parse_ttl(defaults::TOKEN_TTL).expect("default TTL parses"),
+            max_message_bytes: defaults::MAX_MESSAGE_BYTES,
+            db_timeout: parse_db_timeout(defaults::DB_TIMEOUT).expect("default timeout parses"),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Shows the effective configuration with secrets and database credentials redacted, for the start-up log.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("pool_size", &self.pool_size)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("token_ttl", &humantime::format_duration(self.token_ttl).to_string())
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("db_timeout", &humantime::format_duration(self.db_timeout).to_string())
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// Replaces the password in `scheme://user:password@host/...` with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Config::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_agree_with_the_command_line() {
+        let command = Config::command();
+        let declared = |id: &str| {
+            let arg = command.get_arguments().find(|a| a.get_id() == id).unwrap();
+            arg.get_default_values()[0].to_str().unwrap().to_owned()
+        };
+        let config = Config::default();
+        assert_eq!(declared("host"), config.host.to_string());
+        assert_eq!(declared("port"), config.port.to_string());
+        assert_eq!(declared("pool_size"), config.pool_size.to_string());
+        assert_eq!(declared("data_dir"), config.data_dir.display().to_string());
+        assert_eq!(declared("bcrypt_cost"), config.bcrypt_cost.to_string());
+        assert_eq!(parse_ttl(&declared("token_ttl")).unwrap(), config.token_ttl);
+        assert_eq!(declared("max_message_bytes"), config.max_message_bytes.to_string());
+        assert_eq!(parse_db_timeout(&declared("db_timeout")).unwrap(), config.db_timeout);
+        assert_eq!(declared("log_format"), "text");
+    }
+
+    #[test]
+    fn token_lifetimes_are_parsed_and_bounded() {
+        assert_eq!(parse_ttl("12h").unwrap(), Duration::from_secs(12 * 3600));
+        assert_eq!(parse_ttl("30m").unwrap(), Duration::from_secs(1800));
+        assert!(parse_ttl("10s").is_err());
+        assert!(parse_ttl("400d").is_err());
+        assert!(parse_ttl("soon").is_err());
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("mongodb://app:s3cret@db.internal:27017/msgkit?authSource=admin"),
+            "mongodb://app:***@db.internal:27017/msgkit?authSource=admin"
+        );
+        assert_eq!(redact_url("mongodb://localhost:27017"), "mongodb://localhost:27017");
+        let debug = format!(
+            "{:?}",
+            Config {
+                jwt_secret: Some("x".repeat(40)),
+                database_url: Some("mongodb://u:pw@h/".into()),
+                ..Config::default()
+            }
+        );
+        assert!(!debug.contains("xxxx") && !debug.contains(":pw@"), "{debug}");
+    }
+}

@@ -1,0 +1,23 @@
+//! msgkit: the `msgd` messaging API server and the `msgctl` command-line client, over one library.
+//!
+//! # Layout
+//! - [`config`]: msgd's settings, one `clap` struct that is also the `--help` reference.
+//! - [`domain`]: validated values (`Email`, `Password`, `NewPassword`, `MessageContent`).
+//! - [`auth`]: generated passwords, bcrypt gated to the cores, HS256 login tokens.
+//! - [`store`]: the `Store` trait and its backends (`sqlite`); the backend is picked from the database URL.
+//! - [`api`]: the JSON bodies of the HTTP API, shared by server, client and OpenAPI description.
+//! - [`http`]: router, handlers, extractors, `ApiError`, OpenAPI, `serve(listener, state, shutdown)`.
+//! - [`server`]: from a `Config` to a running server; signals and shutdown.
+//! - [`telemetry`]: log set-up.
+//! - [`client`]: a typed HTTP client for the API, used by `msgctl` and by the tests.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod server;
+pub mod store;
+pub mod telemetry;

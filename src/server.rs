@@ -1,0 +1,81 @@
+//! Start-up and shutdown: from a [`Config`] to a serving process.
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use crate::auth::{self, PasswordHasher, TokenKeys};
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::store::{self, Location, OpenOptions};
+
+/// Opens the store and prepares everything the handlers need.
+pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    if let Some(secret) = &config.jwt_secret {
+        if secret.len() < auth::MIN_SECRET_BYTES {
+            bail!(
+                "JWT_SECRET is {} bytes; it must be at least {} (e.g. `openssl rand -base64 32`), or leave it \
+                 unset to have msgd generate one and keep it in the database",
+                secret.len(),
+                auth::MIN_SECRET_BYTES
+            );
+        }
+    }
+    if config.bcrypt_cost < 10 {
+        warn!(cost = config.bcrypt_cost, "BCRYPT_COST is below 10: fine for tests, too weak for production");
+    }
+    let location = Location::from_url(config.database_url.as_deref(), &config.data_dir).map_err(anyhow::Error::msg)?;
+    let options = OpenOptions { pool_size: config.pool_size, timeout: config.db_timeout };
+    let store = store::open(&location, &options).await.context("opening the store")?;
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => store
+            .token_secret_or_insert(auth::generate_secret())
+            .await
+            .context("reading the token secret from the store")?,
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let hasher = PasswordHasher::new(config.bcrypt_cost, cores).await?;
+    Ok(AppState {
+        store,
+        hasher,
+        tokens: TokenKeys::new(&secret, config.token_ttl).into(),
+        max_message_bytes: config.max_message_bytes,
+    })
+}
+
+/// Runs msgd until SIGINT or SIGTERM, then drains and exits.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    info!(version = env!("CARGO_PKG_VERSION"), ?config, "starting msgd");
+    let state = build_state(&config).await?;
+    let backend = state.store.backend().name();
+    let address = (config.host, config.port);
+    let listener =
+        TcpListener::bind(address).await.with_context(|| format!("listening on {}:{}", config.host, config.port))?;
+    info!(address = %listener.local_addr()?, backend, "listening");
+    http::serve(listener, state, shutdown_signal()).await.context("serving")?;
+    info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => info!("SIGINT received: shutting down"),
+        () = terminate => info!("SIGTERM received: shutting down"),
+    }
+}

@@ -1,0 +1,328 @@
+//! Persistence: the [`Store`] trait, the records it speaks, and the choice of backend from the database URL.
+
+pub mod sqlite;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use thiserror::Error;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{Email, MessageContent};
+
+/// A registered account.
+#[derive(Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub email: Email,
+    pub password_hash: String,
+    /// Bumped to revoke every token issued before.
+    pub token_version: u32,
+    pub created_at: OffsetDateTime,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("token_version", &self.token_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An account to create.
+pub struct NewUser {
+    pub id: Uuid,
+    pub email: Email,
+    pub password_hash: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// One end of a message: an account id and its email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    pub id: Uuid,
+    pub email: Email,
+}
+
+impl From<&User> for Party {
+    fn from(user: &User) -> Self {
+        Self { id: user.id, email: user.email.clone() }
+    }
+}
+
+/// A stored message. Its id is a UUIDv7 assigned by the store in commit order, so ordering by id is
+/// ordering by time and a cursor never passes a message that commits later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: Uuid,
+    pub from: Party,
+    pub to: Party,
+    pub content: MessageContent,
+    /// The id's timestamp, in milliseconds.
+    pub created_at: OffsetDateTime,
+}
+
+/// A message to store; the store assigns its id and time.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub from: Party,
+    pub to: Party,
+    pub content: MessageContent,
+}
+
+/// Which of a user's messages to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mailbox {
+    /// Addressed to the user (including notes to self).
+    Inbox,
+    /// Sent by the user.
+    Sent,
+    /// Between the user and one other account, both directions.
+    With(Uuid),
+}
+
+/// A page of a user's messages, oldest first.
+#[derive(Debug, Clone)]
+pub struct MessageQuery {
+    pub owner: Uuid,
+    pub mailbox: Mailbox,
+    /// Only messages with a greater id.
+    pub after: Option<Uuid>,
+    /// Only messages with a smaller id; without `after`, the page is the newest ones before it.
+    pub before: Option<Uuid>,
+    pub limit: usize,
+}
+
+/// What can go wrong below the store trait, in the terms callers act on.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("not found")]
+    NotFound,
+    /// The database cannot be reached or cannot take writes right now; the request may be retried.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Which backend a store is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+}
+
+impl Backend {
+    /// A short name for logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// msgd's persistence. Every method returns only after the data is durable (writes) or read (reads).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores `candidate` as the token-signing secret unless one is stored already, and returns the stored
+    /// one; atomic, so instances starting together agree.
+    async fn token_secret_or_insert(&self, candidate: Vec<u8>) -> Result<Vec<u8>, StoreError>;
+
+    /// Creates an account. [`StoreError::EmailTaken`] when the email exists (enforced by a unique index).
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
+
+    /// Looks an account up by email.
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
+
+    /// Looks an account up by id.
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
+
+    /// Replaces the password hash if it is still `current_hash`, and bumps the token version (revoking
+    /// every token issued before). Returns the updated account; [`StoreError::NotFound`] when the account
+    /// is gone or its password changed meanwhile.
+    async fn update_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<User, StoreError>;
+
+    /// Stores a message, assigning its id and time.
+    async fn insert_message(&self, message: NewMessage) -> Result<Message, StoreError>;
+
+    /// Lists messages, oldest first.
+    async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError>;
+
+    /// Flushes and closes; called once at shutdown.
+    async fn close(&self);
+}
+
+/// Where the data lives, decided once at start-up from the database URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+}
+
+/// File name of the SQLite database inside the data directory.
+pub const SQLITE_FILE: &str = "msgd.sqlite3";
+
+impl Location {
+    /// Reads the backend off `url`'s scheme; no URL means SQLite in `data_dir`.
+    pub fn from_url(url: Option<&str>, data_dir: &std::path::Path) -> Result<Self, String> {
+        let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(Self::Sqlite(data_dir.join(SQLITE_FILE)));
+        };
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// URL needs a file path, e.g. sqlite:///var/lib/msgd/msgd.sqlite3".into());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        Err(format!(
+            "unsupported database URL scheme {scheme:?}: use sqlite://PATH or leave it unset for the embedded store"
+        ))
+    }
+}
+
+/// Options every backend understands.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Connections: SQLite readers, or the MongoDB driver's pool size.
+    pub pool_size: u32,
+    /// How long to wait for the database: SQLite's busy timeout, MongoDB's connect and server-selection
+    /// timeouts.
+    pub timeout: std::time::Duration,
+}
+
+/// Opens the store at `location`, creating its schema or indexes.
+pub async fn open(location: &Location, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
+    match location {
+        Location::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path, options).await?)),
+    }
+}
+
+/// Assigns message ids that only grow: UUIDv7 from the clock, or one more than the last id when the clock
+/// has not moved past it (same millisecond, or a clock step backwards).
+#[derive(Debug, Default)]
+pub struct MessageIds {
+    last: Option<Uuid>,
+}
+
+const V7_COUNTER_BITS: u32 = 74;
+const V7_COUNTER_MASK: u128 = (1 << V7_COUNTER_BITS) - 1;
+
+impl MessageIds {
+    /// Makes sure later ids sort after `id` (e.g. the largest id already stored).
+    pub fn observe(&mut self, id: Uuid) {
+        if self.last.is_none_or(|last| id > last) {
+            self.last = Some(id);
+        }
+    }
+
+    /// The next id, greater than every id observed or issued.
+    pub fn next_id(&mut self) -> Uuid {
+        let fresh = Uuid::now_v7();
+        let id = match self.last {
+            Some(last) if fresh <= last => {
+                let (ms, counter) = v7_split(last);
+                if counter == V7_COUNTER_MASK { v7_join(ms + 1, 0) } else { v7_join(ms, counter + 1) }
+            }
+            _ => fresh,
+        };
+        self.last = Some(id);
+        id
+    }
+}
+
+/// Splits a UUIDv7 into its millisecond timestamp and its 74 bits of counter/random (`rand_a` ++ `rand_b`).
+fn v7_split(id: Uuid) -> (u64, u128) {
+    let bits = id.as_u128();
+    let ms = (bits >> 80) as u64;
+    let rand_a = (bits >> 64) & 0xfff;
+    let rand_b = bits & ((1 << 62) - 1);
+    (ms, (rand_a << 62) | rand_b)
+}
+
+fn v7_join(ms: u64, counter: u128) -> Uuid {
+    let rand_a = (counter >> 62) & 0xfff;
+    let rand_b = counter & ((1 << 62) - 1);
+    Uuid::from_u128((u128::from(ms) << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)
+}
+
+/// The creation time encoded in a message id.
+pub fn message_time(id: Uuid) -> OffsetDateTime {
+    let (ms, _) = v7_split(id);
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Milliseconds since the epoch, the resolution both backends store times at.
+pub fn to_millis(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The inverse of [`to_millis`].
+pub fn from_millis(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Now, truncated to milliseconds so that what is returned equals what is stored.
+pub fn now_millis() -> OffsetDateTime {
+    from_millis(to_millis(OffsetDateTime::now_utc()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_only_grow_even_within_one_millisecond() {
+        let mut ids = MessageIds::default();
+        let mut previous = ids.next_id();
+        for _ in 0..10_000 {
+            let id = ids.next_id();
+            assert!(id > previous);
+            assert_eq!(id.get_version_num(), 7);
+            previous = id;
+        }
+    }
+
+    #[test]
+    fn message_ids_stay_ahead_of_an_id_from_the_future() {
+        let mut ids = MessageIds::default();
+        // A day ahead (another process with a fast clock), with its counter exhausted: the carry moves on to
+        // the next millisecond.
+        let tomorrow = to_millis(OffsetDateTime::now_utc()) as u64 + 86_400_000;
+        let future = v7_join(tomorrow, V7_COUNTER_MASK);
+        ids.observe(future);
+        let next = ids.next_id();
+        assert!(next > future);
+        assert_eq!(next.get_version_num(), 7);
+        assert_eq!(next.get_variant(), uuid::Variant::RFC4122);
+        assert_eq!(v7_split(next), (tomorrow + 1, 0));
+    }
+
+    #[test]
+    fn a_message_id_carries_its_creation_time() {
+        let before = to_millis(OffsetDateTime::now_utc());
+        let id = MessageIds::default().next_id();
+        let at = to_millis(message_time(id));
+        assert!(at >= before && at <= to_millis(OffsetDateTime::now_utc()));
+    }
+
+    #[test]
+    fn the_database_url_picks_the_backend() {
+        let dir = std::path::Path::new("/data");
+        assert_eq!(Location::from_url(None, dir), Ok(Location::Sqlite(dir.join(SQLITE_FILE))));
+        assert_eq!(Location::from_url(Some(""), dir), Ok(Location::Sqlite(dir.join(SQLITE_FILE))));
+        assert_eq!(Location::from_url(Some("sqlite:///tmp/x.db"), dir), Ok(Location::Sqlite("/tmp/x.db".into())));
+        assert!(Location::from_url(Some("postgres://x"), dir).is_err());
+    }
+}

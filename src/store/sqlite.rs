@@ -1,0 +1,538 @@
+//! The embedded store: one SQLite file, a group-commit writer thread and a pool of reader connections.
+//!
+//! Writes go to a single thread that takes every write waiting, runs them in one `BEGIN IMMEDIATE`
+//! transaction (each in its own savepoint, so one failing write does not undo the others) and answers each
+//! caller only after `COMMIT` returns with `synchronous=FULL`: every acknowledged write is on disk, and
+//! under load one fsync covers many writes. The same thread assigns message ids, so id order is commit
+//! order. Reads run on `POOL_SIZE` connections on the blocking pool; WAL lets them proceed during writes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, params};
+use tokio::sync::{Semaphore, oneshot};
+use uuid::Uuid;
+
+use super::{
+    Backend, Mailbox, Message, MessageIds, MessageQuery, NewMessage, NewUser, OpenOptions, Party, Store, StoreError,
+    User, from_millis, message_time, to_millis,
+};
+use crate::domain::{Email, MessageContent};
+
+/// The schema version this code writes; `PRAGMA user_version` records the version of a file.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations, in order: `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        email         TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        token_version INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL -- milliseconds since the epoch
+    );
+    -- Emails are stored normalized; NOCASE makes the index itself case-insensitive as well.
+    CREATE UNIQUE INDEX users_email ON users (email COLLATE NOCASE);
+
+    CREATE TABLE messages (
+        id              TEXT PRIMARY KEY, -- UUIDv7, assigned in commit order
+        sender_id       TEXT NOT NULL,
+        sender_email    TEXT NOT NULL,
+        recipient_id    TEXT NOT NULL,
+        recipient_email TEXT NOT NULL,
+        content         TEXT NOT NULL,
+        created_at      INTEGER NOT NULL -- milliseconds since the epoch, from the id
+    );
+    CREATE INDEX messages_inbox ON messages (recipient_id, id);
+    CREATE INDEX messages_sent ON messages (sender_id, id);
+    CREATE INDEX messages_pair ON messages (recipient_id, sender_id, id);
+
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+"#];
+
+/// Most writes one transaction takes; bounds the latency a batch adds to its first write.
+const MAX_BATCH: usize = 512;
+
+/// Answers a write's caller once its transaction has committed (`Ok`) or failed (`Err(reason)`).
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// One caller's write, queued for the writer thread.
+trait WriteJob: Send {
+    /// Runs inside the batch transaction; says whether it succeeded (else its savepoint is rolled back).
+    fn run(self: Box<Self>, conn: &Connection, ids: &mut MessageIds) -> (bool, Completion);
+    /// The transaction could not start: the write never ran.
+    fn abandon(self: Box<Self>, reason: String);
+}
+
+struct Pending<F, T> {
+    work: F,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<F, T> WriteJob for Pending<F, T>
+where
+    F: FnOnce(&Connection, &mut MessageIds) -> Result<T, StoreError> + Send,
+    T: Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection, ids: &mut MessageIds) -> (bool, Completion) {
+        let result = (self.work)(conn, ids);
+        let ok = result.is_ok();
+        let reply = self.reply;
+        let complete: Completion = Box::new(move |committed| {
+            let _ = reply.send(committed.map_err(StoreError::Unavailable).and(result));
+        });
+        (ok, complete)
+    }
+
+    fn abandon(self: Box<Self>, reason: String) {
+        let _ = self.reply.send(Err(StoreError::Unavailable(reason)));
+    }
+}
+
+enum Command {
+    Write(Box<dyn WriteJob>),
+    Close(oneshot::Sender<()>),
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: mpsc::Sender<Command>,
+    readers: Semaphore,
+    idle_readers: Mutex<Vec<Connection>>,
+    busy_timeout: Duration,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, migrates it and starts the writer thread.
+    pub async fn open(path: &Path, options: &OpenOptions) -> Result<Self, StoreError> {
+        let path = path.to_owned();
+        let busy_timeout = options.timeout;
+        let (writer_conn, path) = tokio::task::spawn_blocking(move || {
+            prepare_file(&path)?;
+            let mut conn = connect(&path, busy_timeout)?;
+            migrate(&mut conn)?;
+            Ok::<_, StoreError>((conn, path))
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.into()))??;
+
+        let (writer, commands) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(writer_conn, commands))
+            .context("starting the SQLite writer thread")?;
+
+        Ok(Self {
+            path,
+            writer,
+            readers: Semaphore::new(options.pool_size as usize),
+            idle_readers: Mutex::new(Vec::new()),
+            busy_timeout,
+        })
+    }
+
+    /// Runs `f` inside the next write transaction; answers after it commits.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &mut MessageIds) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Pending { work: f, reply });
+        self.writer.send(Command::Write(job)).map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    /// Runs `f` on a reader connection on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let _permit = self.readers.acquire().await.map_err(|_| closed())?;
+        let idle = self.idle_readers.lock().expect("reader pool lock").pop();
+        let (path, timeout) = (self.path.clone(), self.busy_timeout);
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let conn = match idle {
+                Some(conn) => conn,
+                None => connect(&path, timeout)?,
+            };
+            let result = f(&conn);
+            Ok::<_, StoreError>((conn, result))
+        })
+        .await
+        .map_err(|e| StoreError::Other(anyhow!("SQLite read task failed: {e}")))??;
+        self.idle_readers.lock().expect("reader pool lock").push(conn);
+        result
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the store is closed".into())
+}
+
+/// Creates the data directory (owner-only) and the database file (owner-only) if missing: the file holds
+/// password hashes and the token secret.
+fn prepare_file(path: &Path) -> Result<(), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+        }
+    }
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(anyhow!(e).context(format!("creating the database file {}", path.display())).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(classify)?;
+    conn.busy_timeout(busy_timeout).map_err(classify)?;
+    // WAL: readers never block the writer; FULL: a commit is on disk before it returns.
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(classify)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(classify)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(classify)?;
+    if version > SCHEMA_VERSION {
+        return Err(anyhow!(
+            "the database has schema version {version}, newer than this msgd understands ({SCHEMA_VERSION}); \
+             run a newer msgd"
+        )
+        .into());
+    }
+    for (from, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(classify)?;
+        tx.execute_batch(migration).map_err(classify)?;
+        tx.pragma_update(None, "user_version", from as i64 + 1).map_err(classify)?;
+        tx.commit().map_err(classify)?;
+        tracing::info!(from, to = from + 1, "migrated the SQLite schema");
+    }
+    Ok(())
+}
+
+/// Maps SQLite failures onto what callers act on: lock contention, read-only files and I/O errors are
+/// "unavailable" (retry later); anything else is a bug or corruption.
+fn classify(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(failure, _) = &e {
+        let reason = match failure.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => "the database is locked by another writer",
+            ErrorCode::ReadOnly => "the database is read-only",
+            ErrorCode::DiskFull => "the disk is full",
+            ErrorCode::CannotOpen => "the database file cannot be opened",
+            ErrorCode::SystemIoFailure => "an I/O error occurred",
+            ErrorCode::PermissionDenied => "permission denied",
+            _ => return StoreError::Other(e.into()),
+        };
+        return StoreError::Unavailable(format!("{reason} ({e})"));
+    }
+    StoreError::Other(e.into())
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+fn run_writer(mut conn: Connection, commands: mpsc::Receiver<Command>) {
+    let mut ids = MessageIds::default();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = commands.recv() {
+        let mut close = None;
+        match first {
+            Command::Write(job) => batch.push(job),
+            Command::Close(done) => close = Some(done),
+        }
+        while close.is_none() && batch.len() < MAX_BATCH {
+            match commands.try_recv() {
+                Ok(Command::Write(job)) => batch.push(job),
+                Ok(Command::Close(done)) => close = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&mut conn, &mut ids, batch.drain(..));
+        }
+        if let Some(done) = close {
+            // Fold the WAL back into the main file so the directory is one self-contained file at rest.
+            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+                tracing::warn!(error = %e, "SQLite checkpoint at shutdown failed");
+            }
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+fn commit_batch(conn: &mut Connection, ids: &mut MessageIds, jobs: impl Iterator<Item = Box<dyn WriteJob>>) {
+    let jobs: Vec<_> = jobs.collect();
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let reason = classify(e).to_string();
+        tracing::error!(error = %reason, writes = jobs.len(), "SQLite write transaction could not start");
+        for job in jobs {
+            job.abandon(reason.clone());
+        }
+        return;
+    }
+    // Another process may have written since our last batch; stay ahead of its ids.
+    match conn.query_row("SELECT id FROM messages ORDER BY id DESC LIMIT 1", [], |r| r.get::<_, String>(0)) {
+        Ok(last) => {
+            if let Ok(last) = Uuid::parse_str(&last) {
+                ids.observe(last);
+            }
+        }
+        Err(rusqlite::Error::QueryReturnedNoRows) => {}
+        Err(e) => tracing::warn!(error = %e, "reading the newest message id failed"),
+    }
+    let mut completions = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let savepoint = conn.execute_batch("SAVEPOINT job");
+        let (ok, complete) = job.run(conn, ids);
+        if savepoint.is_ok() {
+            let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+            if let Err(e) = conn.execute_batch(end) {
+                tracing::error!(error = %e, "SQLite savepoint failed");
+            }
+        }
+        completions.push(complete);
+    }
+    let outcome = conn.execute_batch("COMMIT").map_err(|e| {
+        let reason = classify(e).to_string();
+        tracing::error!(error = %reason, writes = completions.len(), "SQLite commit failed; nothing was stored");
+        let _ = conn.execute_batch("ROLLBACK");
+        reason
+    });
+    for complete in completions {
+        complete(outcome.clone());
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, token_version, created_at";
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: parse_uuid(row, 0)?,
+        email: Email::from_stored(row.get(1)?),
+        password_hash: row.get(2)?,
+        token_version: row.get(3)?,
+        created_at: from_millis(row.get(4)?),
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "id, sender_id, sender_email, recipient_id, recipient_email, content";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let id = parse_uuid(row, 0)?;
+    Ok(Message {
+        id,
+        from: Party { id: parse_uuid(row, 1)?, email: Email::from_stored(row.get(2)?) },
+        to: Party { id: parse_uuid(row, 3)?, email: Email::from_stored(row.get(4)?) },
+        content: MessageContent::from_stored(row.get(5)?),
+        created_at: message_time(id),
+    })
+}
+
+fn parse_uuid(row: &Row<'_>, index: usize) -> rusqlite::Result<Uuid> {
+    let text: String = row.get(index)?;
+    Uuid::parse_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(classify)).await
+    }
+
+    async fn token_secret_or_insert(&self, candidate: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        self.write(move |conn, _| {
+            conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('token_secret', ?1)", [&candidate])
+                .map_err(classify)?;
+            conn.query_row("SELECT value FROM settings WHERE key = 'token_secret'", [], |r| r.get(0)).map_err(classify)
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.write(move |conn, _| {
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO users (id, email, password_hash, token_version, created_at) VALUES (?1, ?2, ?3, 0, ?4)",
+                )
+                .map_err(classify)?;
+            match insert.execute(params![
+                user.id.to_string(),
+                user.email.as_str(),
+                user.password_hash,
+                to_millis(user.created_at)
+            ]) {
+                Ok(_) => Ok(User {
+                    id: user.id,
+                    email: user.email,
+                    password_hash: user.password_hash,
+                    token_version: 0,
+                    created_at: user.created_at,
+                }),
+                Err(e) if is_unique_violation(&e) => Err(StoreError::EmailTaken),
+                Err(e) => Err(classify(e)),
+            }
+        })
+        .await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let email = email.as_str().to_owned();
+        self.read(move |conn| {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
+            let mut query = conn.prepare_cached(&sql).map_err(classify)?;
+            query.query_row([email], user_from_row).optional().map_err(classify)
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
+        self.read(move |conn| {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+            let mut query = conn.prepare_cached(&sql).map_err(classify)?;
+            query.query_row([id.to_string()], user_from_row).optional().map_err(classify)
+        })
+        .await
+    }
+
+    async fn update_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<User, StoreError> {
+        let current_hash = current_hash.to_owned();
+        self.write(move |conn, _| {
+            let sql = format!(
+                "UPDATE users SET password_hash = ?3, token_version = token_version + 1 \
+                 WHERE id = ?1 AND password_hash = ?2 RETURNING {USER_COLUMNS}"
+            );
+            let mut update = conn.prepare_cached(&sql).map_err(classify)?;
+            update
+                .query_row(params![id.to_string(), current_hash, new_hash], user_from_row)
+                .optional()
+                .map_err(classify)?
+                .ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn insert_message(&self, message: NewMessage) -> Result<Message, StoreError> {
+        self.write(move |conn, ids| {
+            let id = ids.next_id();
+            let created_at = message_time(id);
+            let mut insert = conn
+                .prepare_cached(&format!(
+                    "INSERT INTO messages ({MESSAGE_COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ))
+                .map_err(classify)?;
+            insert
+                .execute(params![
+                    id.to_string(),
+                    message.from.id.to_string(),
+                    message.from.email.as_str(),
+                    message.to.id.to_string(),
+                    message.to.email.as_str(),
+                    message.content.as_str(),
+                    to_millis(created_at),
+                ])
+                .map_err(classify)?;
+            Ok(Message { id, from: message.from, to: message.to, content: message.content, created_at })
+        })
+        .await
+    }
+
+    async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| {
+            let (sql, params) = list_sql(&query);
+            let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
+            let rows =
+                statement.query_map(rusqlite::params_from_iter(params.iter()), message_from_row).map_err(classify)?;
+            let mut messages = rows.collect::<Result<Vec<_>, _>>().map_err(classify)?;
+            if query.before.is_some() && query.after.is_none() {
+                messages.reverse();
+            }
+            Ok(messages)
+        })
+        .await
+    }
+
+    async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.writer.send(Command::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
+        self.idle_readers.lock().expect("reader pool lock").clear();
+    }
+}
+
+/// Builds the listing query: each branch walks an index in id order, so a page costs its size, not the
+/// size of the mailbox.
+fn list_sql(query: &MessageQuery) -> (String, Vec<String>) {
+    let owner = query.owner.to_string();
+    let mut params = vec![owner];
+    let mut cursor = String::new();
+    if let Some(after) = query.after {
+        params.push(after.to_string());
+        cursor.push_str(&format!(" AND id > ?{}", params.len()));
+    }
+    if let Some(before) = query.before {
+        params.push(before.to_string());
+        cursor.push_str(&format!(" AND id < ?{}", params.len()));
+    }
+    // Without `after`, a `before` page is the newest messages before the cursor: walk backwards.
+    let order = if query.before.is_some() && query.after.is_none() { "DESC" } else { "ASC" };
+    let sql = match query.mailbox {
+        Mailbox::Inbox => format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE recipient_id = ?1{cursor} ORDER BY id {order} LIMIT {}",
+            query.limit
+        ),
+        Mailbox::Sent => format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ?1{cursor} ORDER BY id {order} LIMIT {}",
+            query.limit
+        ),
+        Mailbox::With(other) => {
+            params.push(other.to_string());
+            let other = params.len();
+            format!(
+                "SELECT * FROM (\
+                   SELECT {MESSAGE_COLUMNS} FROM messages WHERE recipient_id = ?1 AND sender_id = ?{other}{cursor} \
+                   UNION ALL \
+                   SELECT {MESSAGE_COLUMNS} FROM messages \
+                     WHERE recipient_id = ?{other} AND sender_id = ?1 AND ?1 <> ?{other}{cursor}\
+                 ) ORDER BY id {order} LIMIT {}",
+                query.limit
+            )
+        }
+    };
+    (sql, params)
+}
