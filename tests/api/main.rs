@@ -1,0 +1,13 @@
+//! The HTTP API, end to end: a real msgd on 127.0.0.1:0, real HTTP through `msgkit::client`, a real
+//! database. Every story runs on every backend.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod errors;
+mod messages;
+mod openapi;
+mod process;
+mod restart;
+mod tokens;
+mod users;

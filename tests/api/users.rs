@@ -1,0 +1,206 @@
+//! Registration, login and password change.
+
+use futures::future::join_all;
+use msgkit::client::ClientError;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::common::{Backend, spawn_app};
+
+backend_tests!(
+    a_new_user_gets_a_long_generated_password_and_can_log_in_with_it,
+    an_email_is_stored_trimmed_and_lower_cased,
+    an_email_already_registered_in_any_case_is_refused,
+    a_missing_or_malformed_email_is_refused_with_its_reason,
+    fifty_concurrent_registrations_of_one_email_create_exactly_one_account,
+    a_wrong_password_and_an_unknown_email_get_the_same_answer,
+    a_login_without_a_field_is_a_malformed_body,
+    a_password_change_takes_effect_and_revokes_older_tokens,
+    a_password_change_with_wrong_credentials_is_refused,
+    a_new_password_that_breaks_the_policy_is_refused_and_nothing_changes,
+);
+
+fn api_error(result: Result<impl std::fmt::Debug, ClientError>) -> (StatusCode, String) {
+    match result {
+        Err(ClientError::Api { status, code, .. }) => (status, code),
+        other => panic!("expected an error answer, got {other:?}"),
+    }
+}
+
+async fn a_new_user_gets_a_long_generated_password_and_can_log_in_with_it(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let response = app.raw().post(app.url("/users")).json(&json!({"email": "ada@example.com"})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys.len(), 4, "{body}");
+    for key in ["user_id", "email", "generated_password", "message"] {
+        assert!(keys.contains(&key), "{key} missing from {body}");
+    }
+    assert_eq!(body["email"], "ada@example.com");
+    assert_eq!(body["message"], "Please store your password securely");
+    let password = body["generated_password"].as_str().unwrap();
+    assert!(password.len() >= 20, "generated password too short: {} chars", password.len());
+    uuid::Uuid::parse_str(body["user_id"].as_str().unwrap()).unwrap();
+
+    let token = app.client.login("ada@example.com", password).await.unwrap();
+    assert_eq!(token.split('.').count(), 3, "a JWT has three parts");
+}
+
+async fn an_email_is_stored_trimmed_and_lower_cased(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let created = app.register("  Grace.Hopper@Navy.MIL ").await;
+    assert_eq!(created.email, "grace.hopper@navy.mil");
+    app.client.login("GRACE.HOPPER@navy.mil", &created.generated_password).await.unwrap();
+}
+
+async fn an_email_already_registered_in_any_case_is_refused(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let first = app.register("ada@example.com").await;
+    let (status, code) = api_error(app.client.create_user("ADA@Example.com").await);
+    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "email_taken"));
+    // The original account is untouched.
+    app.client.login("ada@example.com", &first.generated_password).await.unwrap();
+}
+
+async fn a_missing_or_malformed_email_is_refused_with_its_reason(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    for (body, code) in [
+        (json!({}), "email_required"),
+        (json!({"email": ""}), "email_required"),
+        (json!({"email": "   "}), "email_required"),
+        (json!({"email": "not-an-email"}), "email_invalid"),
+        (json!({"email": "ada@localhost"}), "email_invalid"),
+        (json!({"email": "a\u{0}da@example.com"}), "email_invalid"),
+        (json!({"email": format!("{}@example.com", "a".repeat(250))}), "email_invalid"),
+    ] {
+        let response = app.raw().post(app.url("/users")).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(error["code"], code, "{body} → {error}");
+        assert!(!error["error"].as_str().unwrap().is_empty());
+    }
+}
+
+async fn fifty_concurrent_registrations_of_one_email_create_exactly_one_account(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let attempts = (0..50).map(|i| {
+        let client = app.client.clone();
+        // Mixed case: uniqueness must hold on the normalized email.
+        let email = if i % 2 == 0 { "Race@Example.com".to_owned() } else { "race@EXAMPLE.com".to_owned() };
+        async move { client.create_user(&email).await }
+    });
+    let results = join_all(attempts).await;
+    let created: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(created.len(), 1, "exactly one registration succeeds");
+    for result in &results {
+        if let Err(e) = result {
+            assert_eq!((e.status(), e.code()), (Some(StatusCode::BAD_REQUEST), Some("email_taken")), "{e}");
+        }
+    }
+    app.client.login("race@example.com", &created[0].generated_password).await.unwrap();
+}
+
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    app.register("ada@example.com").await;
+    let mut answers = Vec::new();
+    for (email, password) in [
+        ("ada@example.com", "wrong-password"),
+        ("nobody@example.com", "wrong-password"),
+        ("not-an-email", "wrong-password"),
+        ("ada@example.com", &"x".repeat(73)),
+    ] {
+        let response = app
+            .raw()
+            .post(app.url("/users/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        answers.push((status, response.text().await.unwrap()));
+    }
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+    assert!(answers[0].1.contains("invalid_credentials"), "{}", answers[0].1);
+    for answer in &answers[1..] {
+        assert_eq!(answer, &answers[0], "every failed login looks the same");
+    }
+}
+
+async fn a_login_without_a_field_is_a_malformed_body(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    for (body, code) in [
+        (json!({"password": "whatever1"}), "email_required"),
+        (json!({"email": "ada@example.com"}), "password_required"),
+        (json!({"email": "ada@example.com", "password": ""}), "password_required"),
+        (json!({"email": "ada@example.com", "password": 12345678}), "invalid_body"),
+        (json!(["ada@example.com", "pw"]), "invalid_body"),
+    ] {
+        let response = app.raw().post(app.url("/users/login")).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(error["code"], code, "{body}");
+    }
+}
+
+async fn a_password_change_takes_effect_and_revokes_older_tokens(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let user = app.new_user().await;
+    user.client.send_message("before").await.unwrap();
+
+    let response = app
+        .raw()
+        .put(app.url("/users/change-password"))
+        .json(&json!({"email": user.email, "current_password": user.password, "new_password": "a new password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["message"], "Password updated successfully");
+
+    let (status, code) = api_error(app.client.login(&user.email, &user.password).await);
+    assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+    let (status, code) = api_error(user.client.list_messages().await);
+    assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "token_revoked"));
+
+    let token = app.client.login(&user.email, "a new password").await.unwrap();
+    let messages = app.client.clone().with_token(token).list_messages().await.unwrap();
+    assert_eq!(messages.len(), 1, "messages survive a password change");
+}
+
+async fn a_password_change_with_wrong_credentials_is_refused(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let user = app.new_user().await;
+    for (email, current) in [(user.email.as_str(), "not the password"), ("nobody@example.com", user.password.as_str())]
+    {
+        let (status, code) = api_error(app.client.change_password(email, current, "a new password").await);
+        assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+    }
+    user.client.list_messages().await.expect("the old token still works");
+    app.client.login(&user.email, &user.password).await.expect("the old password still works");
+}
+
+async fn a_new_password_that_breaks_the_policy_is_refused_and_nothing_changes(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let user = app.new_user().await;
+    let cases = [
+        ("short".to_owned(), "password_too_short"),
+        ("x".repeat(73), "password_too_long"),
+        ("é".repeat(37), "password_too_long"),
+        ("tab\tinside password".to_owned(), "password_invalid"),
+        (user.password.clone(), "password_unchanged"),
+        (String::new(), "new_password_required"),
+    ];
+    for (new, code) in cases {
+        let (status, got) = api_error(app.client.change_password(&user.email, &user.password, &new).await);
+        assert_eq!((status, got.as_str()), (StatusCode::BAD_REQUEST, code), "new password of {} bytes", new.len());
+    }
+    app.client.login(&user.email, &user.password).await.expect("the password is unchanged");
+    user.client.list_messages().await.expect("the token is still valid");
+    // 72 bytes is the limit, inclusive.
+    app.client.change_password(&user.email, &user.password, &"y".repeat(72)).await.unwrap();
+    app.client.login(&user.email, &"y".repeat(72)).await.unwrap();
+}

@@ -1,0 +1,308 @@
+//! Shared test harness: a real msgd on 127.0.0.1:0 with a fresh database, and a typed client for it.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::Duration;
+
+use msgkit::api::CreatedUser;
+use msgkit::client::Client;
+use msgkit::config::Config;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A JWT secret for tests that need to forge tokens.
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// Which store a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+}
+
+/// Runs each listed `async fn(Backend)` once per backend, as `<module>::sqlite::<name>`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+    };
+}
+
+/// Where a test server keeps its data; kept across restarts, removed when the test ends.
+pub struct Database {
+    backend: Backend,
+    dir: tempfile::TempDir,
+}
+
+impl Database {
+    /// A fresh, empty database for `backend`.
+    pub async fn fresh(backend: Backend) -> Self {
+        let dir = tempfile::Builder::new().prefix("msgkit-test-").tempdir().expect("temp dir");
+        Self { backend, dir }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The SQLite data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Settings for a server on this database: loopback, any free port, bcrypt cost 4.
+    pub fn config(&self) -> Config {
+        Config { port: 0, bcrypt_cost: 4, data_dir: self.data_dir(), pool_size: 4, ..Config::default() }
+    }
+}
+
+/// A running msgd.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub base_url: String,
+    /// A client without a token.
+    pub client: Client,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// A registered, logged-in user.
+pub struct TestUser {
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    /// A client carrying the user's token.
+    pub client: Client,
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    });
+}
+
+/// Starts msgd on a fresh database.
+pub async fn spawn_app(backend: Backend) -> (TestApp, Database) {
+    let db = Database::fresh(backend).await;
+    let app = TestApp::start(db.config()).await;
+    (app, db)
+}
+
+/// Starts msgd on a fresh database with settings changed by `tweak`.
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> (TestApp, Database) {
+    let db = Database::fresh(backend).await;
+    let mut config = db.config();
+    tweak(&mut config);
+    let app = TestApp::start(config).await;
+    (app, db)
+}
+
+impl TestApp {
+    /// Starts msgd in this process with `config`. The listener is bound before the server task starts, so
+    /// the server is ready when this returns.
+    pub async fn start(config: Config) -> Self {
+        init_logs();
+        let state = msgkit::server::build_state(&config).await.expect("building the server state");
+        let listener = TcpListener::bind((config.host, config.port)).await.expect("binding 127.0.0.1:0");
+        let address = listener.local_addr().unwrap();
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let server = tokio::spawn(msgkit::http::serve(listener, state, async {
+            let _ = stop.await;
+        }));
+        let base_url = format!("http://{address}");
+        let client = Client::new(&base_url).unwrap();
+        Self { address, base_url, client, config, shutdown: Some(shutdown), server: Some(server) }
+    }
+
+    /// Stops the server gracefully and waits for it to finish.
+    pub async fn stop(mut self) {
+        self.stop_in_place().await;
+    }
+
+    async fn stop_in_place(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(15), server)
+                .await
+                .expect("server stops within 15 s")
+                .expect("server task")
+                .expect("server result");
+        }
+    }
+
+    /// Stops this server and starts a new one with the same settings and database.
+    pub async fn restart(mut self) -> Self {
+        self.stop_in_place().await;
+        Self::start(self.config.clone()).await
+    }
+
+    /// A URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Registers `email`.
+    pub async fn register(&self, email: &str) -> CreatedUser {
+        self.client.create_user(email).await.expect("registration")
+    }
+
+    /// Registers a fresh user and logs in.
+    pub async fn new_user(&self) -> TestUser {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        self.user(&email).await
+    }
+
+    /// Registers `email` and logs in.
+    pub async fn user(&self, email: &str) -> TestUser {
+        let created = self.register(email).await;
+        let token = self.client.login(email, &created.generated_password).await.expect("login");
+        TestUser {
+            email: created.email,
+            password: created.generated_password,
+            client: self.client.clone().with_token(&token),
+            token,
+        }
+    }
+
+    /// A plain HTTP client for requests the typed client would never send.
+    pub fn raw(&self) -> reqwest::Client {
+        self.client.http().clone()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Signs `claims` with `secret` (HS256), for tokens the server would never issue.
+pub fn forge_token(claims: &serde_json::Value, secret: &[u8]) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
+}
+
+/// Seconds since the epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// The real `msgd` binary, started as a child process with JSON logs. Killed (by pid) when dropped.
+pub struct MsgdProcess {
+    pub child: std::process::Child,
+    pub address: SocketAddr,
+    pub base_url: String,
+    /// Every log line so far, shared with the thread reading stderr.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl MsgdProcess {
+    /// Starts `msgd` with `config`'s data location, bcrypt cost and the given extra environment, on a free
+    /// loopback port; returns once it logs the address it listens on.
+    pub fn spawn(config: &Config, extra_env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_msgd"));
+        for var in
+            ["HOST", "PORT", "POOL_SIZE", "MSGD_DATA_DIR", "MONGODB_URL", "JWT_SECRET", "BCRYPT_COST", "TOKEN_TTL"]
+        {
+            command.env_remove(var);
+        }
+        command
+            .env("HOST", "127.0.0.1")
+            .env("PORT", "0")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .env("BCRYPT_COST", config.bcrypt_cost.to_string())
+            .env("MSGD_DATA_DIR", &config.data_dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        if let Some(url) = &config.database_url {
+            command.env("MONGODB_URL", url);
+        }
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("starting msgd");
+        let stderr = child.stderr.take().unwrap();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
+                    if event["message"] == "listening" {
+                        let _ = address_tx.send(event["address"].as_str().unwrap_or_default().to_owned());
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let address = match address_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(address) => address.parse().expect("msgd logs a socket address"),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("msgd did not start; its log:\n{}", logs.lock().unwrap().join("\n"));
+            }
+        };
+        Self { child, address, base_url: format!("http://{address}"), logs }
+    }
+
+    /// A client for this server.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base_url).unwrap()
+    }
+
+    /// Sends `signal` (e.g. "TERM", "KILL", "STOP") to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// The log so far, one line per entry.
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for MsgdProcess {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
