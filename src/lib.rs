@@ -4,7 +4,7 @@
 //! - [`config`]: msgd's settings, one `clap` struct that is also the `--help` reference.
 //! - [`domain`]: validated values (`Email`, `Password`, `NewPassword`, `MessageContent`).
 //! - [`auth`]: generated passwords, bcrypt gated to the cores, HS256 login tokens.
-//! - [`store`]: the `Store` trait and its backends (`sqlite`); the backend is picked from the database URL.
+//! - [`store`]: the `Store` trait and its backends (`sqlite`, `mongo`); the database URL picks one at start-up.
 //! - [`api`]: the JSON bodies of the HTTP API, shared by server, client and OpenAPI description.
 //! - [`http`]: router, handlers, extractors, `ApiError`, OpenAPI, `serve(listener, state, shutdown)`.
 //! - [`server`]: from a `Config` to a running server; signals and shutdown.

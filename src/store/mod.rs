@@ -1,5 +1,6 @@
 //! Persistence: the [`Store`] trait, the records it speaks, and the choice of backend from the database URL.
 
+pub mod mongo;
 pub mod sqlite;
 
 use std::fmt;
@@ -116,6 +117,7 @@ pub enum StoreError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
+    Mongo,
 }
 
 impl Backend {
@@ -123,6 +125,7 @@ impl Backend {
     pub fn name(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
+            Backend::Mongo => "mongodb",
         }
     }
 }
@@ -168,6 +171,8 @@ pub trait Store: Send + Sync + 'static {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     Sqlite(PathBuf),
+    /// A `mongodb://` or `mongodb+srv://` connection string.
+    Mongo(String),
 }
 
 /// File name of the SQLite database inside the data directory.
@@ -185,9 +190,13 @@ impl Location {
             }
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
+        if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+            return Ok(Self::Mongo(url.to_owned()));
+        }
         let scheme = url.split_once("://").map_or("", |(s, _)| s);
         Err(format!(
-            "unsupported database URL scheme {scheme:?}: use sqlite://PATH or leave it unset for the embedded store"
+            "unsupported database URL scheme {scheme:?}: use mongodb://, mongodb+srv://, sqlite://PATH, or leave \
+             it unset for the embedded store"
         ))
     }
 }
@@ -206,6 +215,7 @@ pub struct OpenOptions {
 pub async fn open(location: &Location, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
     match location {
         Location::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path, options).await?)),
+        Location::Mongo(url) => Ok(Arc::new(mongo::MongoStore::open(url, options).await?)),
     }
 }
 
@@ -323,6 +333,14 @@ mod tests {
         assert_eq!(Location::from_url(None, dir), Ok(Location::Sqlite(dir.join(SQLITE_FILE))));
         assert_eq!(Location::from_url(Some(""), dir), Ok(Location::Sqlite(dir.join(SQLITE_FILE))));
         assert_eq!(Location::from_url(Some("sqlite:///tmp/x.db"), dir), Ok(Location::Sqlite("/tmp/x.db".into())));
+        assert_eq!(
+            Location::from_url(Some("mongodb://db:27017/app"), dir),
+            Ok(Location::Mongo("mongodb://db:27017/app".into()))
+        );
+        assert_eq!(
+            Location::from_url(Some("mongodb+srv://cluster.example.net/"), dir),
+            Ok(Location::Mongo("mongodb+srv://cluster.example.net/".into()))
+        );
         assert!(Location::from_url(Some("postgres://x"), dir).is_err());
     }
 }

@@ -5,9 +5,11 @@
 mod common;
 
 mod errors;
+mod faults;
 mod messages;
 mod openapi;
 mod process;
 mod restart;
+mod schema;
 mod tokens;
 mod users;

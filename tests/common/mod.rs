@@ -20,9 +20,11 @@ pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
+    Mongo,
 }
 
-/// Runs each listed `async fn(Backend)` once per backend, as `<module>::sqlite::<name>`.
+/// Runs each listed `async fn(Backend)` once per backend, as `<module>::sqlite::<name>` and
+/// `<module>::mongo::<name>`. `scripts/test` checks that both halves ran the same number of tests.
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
@@ -34,20 +36,79 @@ macro_rules! backend_tests {
                 }
             )*
         }
+        mod mongo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Mongo).await
+                }
+            )*
+        }
     };
 }
 
-/// Where a test server keeps its data; kept across restarts, removed when the test ends.
+/// The MongoDB server the Mongo half of the suite uses, e.g. `mongodb://127.0.0.1:27017/?directConnection=true`.
+pub const MONGO_URL_VAR: &str = "MSGKIT_TEST_MONGODB_URL";
+
+/// The `secantusd-py` executable, for tests that start and stop a MongoDB wire server of their own.
+pub const SECANTUSD_VAR: &str = "MSGKIT_TEST_SECANTUSD";
+
+fn required_env(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "\n\nThe MongoDB half of the suite needs a MongoDB server and {var} is not set.\n\
+             Run ./scripts/test: it installs SecantusDB (a MongoDB wire server) into .venv, starts it on a free\n\
+             loopback port and runs the whole suite against it. To use your own server instead:\n\
+             \x20   {MONGO_URL_VAR}=mongodb://127.0.0.1:27017/?directConnection=true cargo test\n\
+             To run only the SQLite half: cargo test sqlite\n"
+        )
+    })
+}
+
+/// `base` with its database path replaced by `/name`.
+pub fn mongo_url_with_database(base: &str, name: &str) -> String {
+    let (scheme, rest) = base.split_once("://").expect("a MongoDB URL has a scheme");
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    let authority = before_query.split('/').next().unwrap();
+    match query {
+        Some(query) => format!("{scheme}://{authority}/{name}?{query}"),
+        None => format!("{scheme}://{authority}/{name}"),
+    }
+}
+
+/// Where a test server keeps its data; kept across restarts, removed when the test ends (the SQLite
+/// directory is deleted, the MongoDB database dropped).
 pub struct Database {
     backend: Backend,
     dir: tempfile::TempDir,
+    /// The MongoDB URL naming this test's own database.
+    mongo_url: Option<String>,
 }
 
 impl Database {
     /// A fresh, empty database for `backend`.
     pub async fn fresh(backend: Backend) -> Self {
         let dir = tempfile::Builder::new().prefix("msgkit-test-").tempdir().expect("temp dir");
-        Self { backend, dir }
+        let mongo_url = (backend == Backend::Mongo).then(|| {
+            let name = format!("msgkit_test_{}", uuid::Uuid::new_v4().simple());
+            mongo_url_with_database(&required_env(MONGO_URL_VAR), &name)
+        });
+        Self { backend, dir, mongo_url }
+    }
+
+    /// A fresh MongoDB database on the server at `base_url` (e.g. one a test started itself).
+    pub fn mongo_on(base_url: &str) -> Self {
+        let dir = tempfile::Builder::new().prefix("msgkit-test-").tempdir().expect("temp dir");
+        let name = format!("msgkit_test_{}", uuid::Uuid::new_v4().simple());
+        Self { backend: Backend::Mongo, dir, mongo_url: Some(mongo_url_with_database(base_url, &name)) }
+    }
+
+    /// The MongoDB URL of this database, if it is one.
+    pub fn mongo_url(&self) -> Option<&str> {
+        self.mongo_url.as_deref()
     }
 
     pub fn backend(&self) -> Backend {
@@ -61,7 +122,34 @@ impl Database {
 
     /// Settings for a server on this database: loopback, any free port, bcrypt cost 4.
     pub fn config(&self) -> Config {
-        Config { port: 0, bcrypt_cost: 4, data_dir: self.data_dir(), pool_size: 4, ..Config::default() }
+        Config {
+            port: 0,
+            bcrypt_cost: 4,
+            data_dir: self.data_dir(),
+            database_url: self.mongo_url.clone(),
+            pool_size: 4,
+            ..Config::default()
+        }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let Some(url) = self.mongo_url.take() else { return };
+        // Drop is synchronous and may run inside the test's runtime: use a thread with a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let Ok(options) = mongodb::options::ClientOptions::parse(&url).await else { return };
+                let name = options.default_database.clone().unwrap_or_default();
+                let mut options = options;
+                options.server_selection_timeout = Some(Duration::from_secs(2));
+                if let Ok(client) = mongodb::Client::with_options(options) {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), client.database(&name).drop()).await;
+                }
+            });
+        })
+        .join();
     }
 }
 
@@ -272,12 +360,7 @@ impl MsgdProcess {
 
     /// Sends `signal` (e.g. "TERM", "KILL", "STOP") to the process.
     pub fn signal(&self, signal: &str) {
-        let status = std::process::Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("running kill");
-        assert!(status.success(), "kill -{signal} failed");
+        kill(&self.child.id().to_string(), signal);
     }
 
     /// Waits up to `limit` for the process to exit.
@@ -304,5 +387,90 @@ impl Drop for MsgdProcess {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// A SecantusDB (MongoDB wire protocol) server of a test's own, to pause, kill and restart. Its data lives in
+/// a directory of its own, so a restart on the same port finds it again. Killed (by pid) when dropped.
+pub struct SecantusProcess {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    storage: tempfile::TempDir,
+}
+
+impl SecantusProcess {
+    /// Starts a server on a free loopback port and waits until it accepts connections.
+    pub fn start() -> Self {
+        let storage = tempfile::Builder::new().prefix("msgkit-secantus-").tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = Self { child: None, port, storage };
+        server.launch();
+        server
+    }
+
+    /// A base URL for this server (no database).
+    pub fn url(&self) -> String {
+        format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
+    }
+
+    fn launch(&mut self) {
+        let log = std::fs::File::create(self.storage.path().with_extension("log")).unwrap();
+        let child = std::process::Command::new(required_env(SECANTUSD_VAR))
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--storage-path"])
+            .arg(self.storage.path().join("data"))
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("starting secantusd-py");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "SecantusDB did not start within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn pid(&self) -> String {
+        self.child.as_ref().expect("server running").id().to_string()
+    }
+
+    /// SIGSTOP: the server stops answering but keeps its connections open.
+    pub fn pause(&self) {
+        kill(&self.pid(), "STOP");
+    }
+
+    /// SIGCONT.
+    pub fn resume(&self) {
+        kill(&self.pid(), "CONT");
+    }
+
+    /// SIGKILL, and wait for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and data.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+}
+
+fn kill(pid: &str, signal: &str) {
+    let status = std::process::Command::new("kill").arg(format!("-{signal}")).arg(pid).status().unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+impl Drop for SecantusProcess {
+    fn drop(&mut self) {
+        if let Some(child) = &self.child {
+            // A paused process cannot die of SIGKILL until it is continued on some systems; resume it first.
+            let _ = std::process::Command::new("kill").arg("-CONT").arg(child.id().to_string()).status();
+        }
+        self.kill();
     }
 }

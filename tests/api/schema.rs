@@ -1,0 +1,104 @@
+//! What is on disk is what the README documents: readable with `mongosh` or `sqlite3`.
+
+use mongodb::bson::{Bson, Document, doc};
+
+use crate::backend_tests;
+use crate::common::{Backend, spawn_app};
+
+backend_tests!(the_stored_records_are_as_documented);
+
+async fn the_stored_records_are_as_documented(backend: Backend) {
+    let (app, db) = spawn_app(backend).await;
+    let user = app.new_user().await;
+    let message = user.client.send_message("on disk").await.unwrap();
+    app.stop().await;
+
+    match backend {
+        Backend::Mongo => check_mongo(db.mongo_url().unwrap(), &user.email, &message.id.to_string()).await,
+        Backend::Sqlite => check_sqlite(&db.data_dir().join("msgd.sqlite3"), &user.email),
+    }
+}
+
+async fn check_mongo(url: &str, email: &str, message_id: &str) {
+    let client = mongodb::Client::with_uri_str(url).await.unwrap();
+    let db = client.default_database().unwrap();
+
+    let user: Document = db.collection("users").find_one(doc! {"email": email}).await.unwrap().unwrap();
+    let keys: Vec<&str> = user.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["_id", "email", "password_hash", "token_version", "created_at"]);
+    uuid::Uuid::parse_str(user.get_str("_id").unwrap()).unwrap();
+    assert!(user.get_str("password_hash").unwrap().starts_with("$2"), "a bcrypt hash");
+    assert!(matches!(user.get("token_version"), Some(Bson::Int64(0))));
+    assert!(matches!(user.get("created_at"), Some(Bson::DateTime(_))));
+
+    let message: Document = db.collection("messages").find_one(doc! {"_id": message_id}).await.unwrap().unwrap();
+    let keys: Vec<&str> = message.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["_id", "sender_id", "sender_email", "recipient_id", "recipient_email", "content", "created_at"]);
+    assert_eq!(message.get_str("sender_id").unwrap(), user.get_str("_id").unwrap());
+    assert_eq!(message.get_str("content").unwrap(), "on disk");
+    assert!(matches!(message.get("created_at"), Some(Bson::DateTime(_))));
+
+    let secret: Document = db.collection("settings").find_one(doc! {"_id": "token_secret"}).await.unwrap().unwrap();
+    assert!(matches!(secret.get("value"), Some(Bson::Binary(b)) if b.bytes.len() == 32));
+
+    let index_keys = |collection: &str| {
+        let collection = db.collection::<Document>(collection);
+        async move {
+            let mut indexes = Vec::new();
+            let mut cursor = collection.list_indexes().await.unwrap();
+            while cursor.advance().await.unwrap() {
+                let model = cursor.deserialize_current().unwrap();
+                let name = model.options.as_ref().and_then(|o| o.name.clone()).unwrap();
+                let unique = model.options.as_ref().and_then(|o| o.unique).unwrap_or(false);
+                indexes.push((name, model.keys.keys().cloned().collect::<Vec<_>>().join(","), unique));
+            }
+            indexes.sort();
+            indexes
+        }
+    };
+    let users = index_keys("users").await;
+    assert!(users.contains(&("email_unique".into(), "email".into(), true)), "{users:?}");
+    let messages = index_keys("messages").await;
+    for expected in [
+        ("inbox".to_owned(), "recipient_id,_id".to_owned(), false),
+        ("sent".into(), "sender_id,_id".into(), false),
+        ("pair".into(), "recipient_id,sender_id,_id".into(), false),
+    ] {
+        assert!(messages.contains(&expected), "{expected:?} in {messages:?}");
+    }
+}
+
+fn check_sqlite(path: &std::path::Path, email: &str) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(version, 1);
+    let journal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+    assert_eq!(journal, "wal");
+    let (hash, version): (String, i64) = conn
+        .query_row("SELECT password_hash, token_version FROM users WHERE email = ?1", [email], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(hash.starts_with("$2"));
+    assert_eq!(version, 0);
+    let mut indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    indexes.sort();
+    assert_eq!(indexes, ["messages_inbox", "messages_pair", "messages_sent", "users_email"]);
+    let secret: Vec<u8> =
+        conn.query_row("SELECT value FROM settings WHERE key = 'token_secret'", [], |r| r.get(0)).unwrap();
+    assert_eq!(secret.len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the database file is the owner's only");
+        let dir_mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700, "the data directory is the owner's only");
+    }
+}
