@@ -10,10 +10,12 @@
 //! - [`server`]: from a `Config` to a running server; signals and shutdown.
 //! - [`telemetry`]: log set-up.
 //! - [`client`]: a typed HTTP client for the API, used by `msgctl` and by the tests.
+//! - [`cli`]: msgctl's commands, token cache, prompts and exit codes.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod domain;

@@ -1,0 +1,29 @@
+//! `msgctl`: parse the arguments, run the command, exit with its documented code.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use msgkit::cli::{self, Cli, terminal::Terminal};
+use time::UtcOffset;
+
+fn main() -> ExitCode {
+    // `time` only reads the local offset while the process has a single thread; do it before the runtime.
+    let utc_offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+    let cli = Cli::parse();
+    let terminal = Terminal::detect(cli.no_input, cli.json, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("msgctl: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli, terminal, utc_offset)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            terminal.error(&error);
+            ExitCode::from(error.exit as u8)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! msgctl's exit codes and errors: one sentence for people, a stable code for programs, and an exit code
+//! decided by the server's error `code` rather than by matching message text.
+
+use std::fmt;
+
+use reqwest::StatusCode;
+
+use crate::client::ClientError;
+
+/// What msgctl exits with. Documented in `msgctl --help` and the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    /// Anything not covered below.
+    Other = 1,
+    /// Usage error or invalid input.
+    Usage = 2,
+    /// Not logged in, wrong credentials, token expired or revoked.
+    Auth = 3,
+    NotFound = 4,
+    /// The email is already registered (or another conflict).
+    Conflict = 5,
+    RateLimited = 6,
+    /// The server cannot be reached or is unavailable (connection refused, timeout, 5xx).
+    Unavailable = 7,
+}
+
+/// The exit code table, for `--help` and the README.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  other error
+  2  usage error or invalid input
+  3  authentication: not logged in, wrong credentials, token expired or revoked
+  4  not found
+  5  conflict: email already registered
+  6  rate-limited (retry after the time given)
+  7  server unreachable or unavailable: connection refused, timeout, 5xx";
+
+/// An error msgctl reports and exits with.
+#[derive(Debug)]
+pub struct CliError {
+    pub exit: Exit,
+    /// Stable snake_case, as in the server's error bodies (`--json` prints it).
+    pub code: String,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn new(exit: Exit, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { exit, code: code.into(), message: message.into() }
+    }
+
+    /// Invalid input or a missing argument (exit 2).
+    pub fn usage(code: &str, message: impl Into<String>) -> Self {
+        Self::new(Exit::Usage, code, message)
+    }
+
+    /// Not logged in (exit 3).
+    pub fn not_logged_in(server: &str) -> Self {
+        Self::new(Exit::Auth, "not_logged_in", format!("not logged in to {server}: run msgctl login"))
+    }
+
+    /// Anything else (exit 1).
+    pub fn other(code: &str, message: impl Into<String>) -> Self {
+        Self::new(Exit::Other, code, message)
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<ClientError> for CliError {
+    fn from(e: ClientError) -> Self {
+        match &e {
+            ClientError::Api { status, code, message, retry_after } => {
+                let exit = exit_for(*status, code);
+                let message = match (exit, retry_after) {
+                    (Exit::RateLimited, Some(wait)) => format!("rate-limited, retry in {} s", wait.as_secs().max(1)),
+                    (Exit::RateLimited, None) => "rate-limited, retry later".to_owned(),
+                    (Exit::Unavailable, _) if code == "unavailable" => {
+                        "the server's database is unavailable; retry shortly".to_owned()
+                    }
+                    _ => message.clone(),
+                };
+                CliError::new(exit, code.clone(), message)
+            }
+            ClientError::Unreachable { .. } => CliError::new(Exit::Unavailable, "unreachable", e.to_string()),
+            ClientError::Timeout { .. } => CliError::new(Exit::Unavailable, "timeout", e.to_string()),
+            ClientError::InvalidUrl { .. } => CliError::new(Exit::Usage, "invalid_server_url", e.to_string()),
+            ClientError::Protocol(_) => CliError::new(Exit::Other, "protocol", e.to_string()),
+        }
+    }
+}
+
+/// The exit code for a server error: its `code` decides; the status only classifies codes this msgctl
+/// does not know yet.
+pub fn exit_for(status: StatusCode, code: &str) -> Exit {
+    match code {
+        "email_taken" | "idempotency_key_reused" => Exit::Conflict,
+        "invalid_credentials" | "token_missing" | "token_invalid" | "token_expired" | "token_revoked" => Exit::Auth,
+        "not_found" | "recipient_not_found" => Exit::NotFound,
+        "rate_limited" => Exit::RateLimited,
+        "unavailable" | "internal" | "timeout" => Exit::Unavailable,
+        _ => match status.as_u16() {
+            400 | 413 | 415 | 422 => Exit::Usage,
+            401 | 403 => Exit::Auth,
+            404 => Exit::NotFound,
+            409 => Exit::Conflict,
+            429 => Exit::RateLimited,
+            500..=599 => Exit::Unavailable,
+            _ => Exit::Other,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn api(status: u16, code: &str) -> ClientError {
+        ClientError::Api {
+            status: StatusCode::from_u16(status).unwrap(),
+            code: code.into(),
+            message: "m".into(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn the_error_code_decides_the_exit_code() {
+        assert_eq!(CliError::from(api(400, "email_taken")).exit, Exit::Conflict);
+        assert_eq!(CliError::from(api(400, "content_too_long")).exit, Exit::Usage);
+        assert_eq!(CliError::from(api(401, "token_revoked")).exit, Exit::Auth);
+        assert_eq!(CliError::from(api(404, "recipient_not_found")).exit, Exit::NotFound);
+        assert_eq!(CliError::from(api(503, "unavailable")).exit, Exit::Unavailable);
+        assert_eq!(CliError::from(api(502, "http_502")).exit, Exit::Unavailable);
+        assert_eq!(CliError::from(api(418, "teapot")).exit, Exit::Other);
+    }
+
+    #[test]
+    fn rate_limits_say_when_to_retry() {
+        let e = ClientError::Api {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "rate_limited".into(),
+            message: "too many".into(),
+            retry_after: Some(Duration::from_secs(42)),
+        };
+        let e = CliError::from(e);
+        assert_eq!((e.exit, e.message.as_str()), (Exit::RateLimited, "rate-limited, retry in 42 s"));
+    }
+
+    #[test]
+    fn transport_failures_are_unavailable() {
+        let e = ClientError::Unreachable { url: "http://x/".into(), reason: "Connection refused".into() };
+        assert_eq!(CliError::from(e).exit, Exit::Unavailable);
+        assert_eq!(CliError::from(ClientError::Timeout { url: "http://x/".into() }).exit, Exit::Unavailable);
+    }
+}

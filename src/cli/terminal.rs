@@ -1,0 +1,130 @@
+//! How msgctl talks to its user: prompts (only on a terminal), stdin, and where output goes — data on
+//! stdout, status lines and errors on stderr.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+
+use dialoguer::console::Term;
+use dialoguer::{Input, Password};
+use serde::Serialize;
+
+use super::exit::CliError;
+
+/// The user's terminal, and the output options.
+#[derive(Debug, Clone, Copy)]
+pub struct Terminal {
+    /// Prompts are allowed: stdin and stderr are terminals and `--no-input` was not given.
+    pub interactive: bool,
+    /// `--json`: machine-readable stdout, errors as JSON on stderr.
+    pub json: bool,
+    /// `--quiet`: no status lines.
+    pub quiet: bool,
+}
+
+impl Terminal {
+    /// Looks at the real stdin and stderr.
+    pub fn detect(no_input: bool, json: bool, quiet: bool) -> Self {
+        let interactive = !no_input && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        Self { interactive, json, quiet }
+    }
+
+    /// Whether stdin is a terminal (so reading it would wait for typing).
+    pub fn stdin_is_terminal(&self) -> bool {
+        std::io::stdin().is_terminal()
+    }
+
+    /// Whether stderr is a terminal (for progress bars and spinners).
+    pub fn stderr_is_terminal(&self) -> bool {
+        std::io::stderr().is_terminal()
+    }
+
+    /// Asks for a line of text, or fails with `missing` (exit 2) when prompting is not possible.
+    pub fn ask(&self, prompt: &str, missing: &str) -> Result<String, CliError> {
+        self.require_interactive(missing)?;
+        Input::<String>::new()
+            .with_prompt(prompt)
+            .interact_on(&Term::stderr())
+            .map(|s| s.trim().to_owned())
+            .map_err(prompt_failed)
+    }
+
+    /// Asks for a password without echoing it.
+    pub fn ask_password(&self, prompt: &str, missing: &str) -> Result<String, CliError> {
+        self.require_interactive(missing)?;
+        Password::new().with_prompt(prompt).interact_on(&Term::stderr()).map_err(prompt_failed)
+    }
+
+    /// Asks for a new password twice, without echoing it.
+    pub fn ask_new_password(&self, missing: &str) -> Result<String, CliError> {
+        self.require_interactive(missing)?;
+        Password::new()
+            .with_prompt("New password")
+            .with_confirmation("Repeat the new password", "The passwords do not match; try again.")
+            .interact_on(&Term::stderr())
+            .map_err(prompt_failed)
+    }
+
+    fn require_interactive(&self, missing: &str) -> Result<(), CliError> {
+        if self.interactive { Ok(()) } else { Err(CliError::usage("input_required", missing)) }
+    }
+
+    /// A status line for people, on stderr; silent with `--quiet` or `--json`.
+    pub fn status(&self, line: impl AsRef<str>) {
+        if !self.quiet && !self.json {
+            eprintln!("{}", line.as_ref());
+        }
+    }
+
+    /// A line of data on stdout.
+    pub fn out(&self, line: impl AsRef<str>) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", line.as_ref());
+    }
+
+    /// A JSON document on stdout.
+    pub fn out_json(&self, value: &impl Serialize) {
+        self.out(serde_json::to_string_pretty(value).expect("output serializes"));
+    }
+
+    /// One JSON object on one line of stdout (JSON lines).
+    pub fn out_json_line(&self, value: &impl Serialize) {
+        self.out(serde_json::to_string(value).expect("output serializes"));
+    }
+
+    /// Reports an error on stderr: a sentence, or `{"error","code"}` with `--json`.
+    pub fn error(&self, error: &CliError) {
+        if self.json {
+            let body = serde_json::json!({"error": error.message, "code": error.code});
+            eprintln!("{body}");
+        } else {
+            eprintln!("msgctl: {}", error.message);
+        }
+    }
+}
+
+fn prompt_failed(e: dialoguer::Error) -> CliError {
+    CliError::other("prompt_failed", format!("reading from the terminal failed: {e}"))
+}
+
+/// Reads `count` lines from stdin, without their line endings; fails (exit 2) when stdin ends early.
+pub fn read_stdin_lines(count: usize, what: &str) -> Result<Vec<String>, CliError> {
+    let stdin = std::io::stdin();
+    let mut lines = Vec::with_capacity(count);
+    for line in stdin.lock().lines().take(count) {
+        let line = line.map_err(|e| CliError::other("stdin_unreadable", format!("reading stdin failed: {e}")))?;
+        lines.push(line.strip_suffix('\r').unwrap_or(&line).to_owned());
+    }
+    if lines.len() < count {
+        return Err(CliError::usage("input_required", format!("expected {what} on stdin")));
+    }
+    Ok(lines)
+}
+
+/// Reads all of stdin as text.
+pub fn read_stdin_text() -> Result<String, CliError> {
+    let mut text = String::new();
+    std::io::stdin()
+        .lock()
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::usage("stdin_unreadable", format!("stdin is not readable UTF-8 text: {e}")))?;
+    Ok(text)
+}

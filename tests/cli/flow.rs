@@ -1,0 +1,276 @@
+//! The whole msgctl flow, its JSON output, its files, and every exit code class.
+
+use std::time::Duration;
+
+use crate::{Env, assert_exit, json, run, stderr, stdout};
+
+#[test]
+fn the_whole_flow_works_from_registration_to_logout() {
+    let env = Env::start();
+    let out = run(env.msgctl().args(["register", "ada@example.com", "--login"]));
+    assert_exit(&out, 0);
+    let password = stdout(&out).trim().strip_prefix("Password: ").expect("the password on stdout").to_owned();
+    assert!(password.len() >= 20);
+    assert!(stderr(&out).contains("shown only once"), "{}", stderr(&out));
+
+    assert_exit(&run(env.msgctl().args(["send", "first message"])), 0);
+    assert_exit(&run(env.msgctl().arg("send").write_stdin("piped\nmessage\n")), 0);
+    assert_exit(&run(env.msgctl().args(["send", "-"]).write_stdin("dash means stdin")), 0);
+
+    let out = run(env.msgctl().arg("list"));
+    assert_exit(&out, 0);
+    let listing = stdout(&out);
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines.len(), 4, "{listing}");
+    assert!(lines[0].ends_with(" UTC  first message"), "{listing}");
+    assert!(lines[1].ends_with(" UTC  piped"), "{listing}");
+    assert!(lines[2].trim_start() == "message" && lines[2].starts_with("      "), "continuation indented: {listing}");
+    assert!(lines[3].ends_with("dash means stdin"), "{listing}");
+
+    let out =
+        run(env.msgctl().args(["passwd", "--password-stdin"]).write_stdin(format!("{password}\nnew password 1\n")));
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("Password changed"), "{}", stderr(&out));
+    assert_exit(&run(env.msgctl().arg("ls")), 0);
+    env.block_on(env.api().login("ada@example.com", "new password 1")).expect("the new password works");
+
+    assert_exit(&run(env.msgctl().arg("logout")), 0);
+    let out = run(env.msgctl().arg("list"));
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("not logged in"), "{}", stderr(&out));
+}
+
+#[test]
+fn every_command_prints_stable_json() {
+    let env = Env::start();
+    let out = run(env.msgctl().args(["--json", "register", "Json@Example.com"]));
+    assert_exit(&out, 0);
+    let registered = json(&out);
+    assert_eq!(registered["email"], "json@example.com");
+    assert_eq!(registered["logged_in"], false);
+    uuid::Uuid::parse_str(registered["user_id"].as_str().unwrap()).unwrap();
+    let password = registered["generated_password"].as_str().unwrap().to_owned();
+
+    let out = run(env
+        .msgctl()
+        .args(["--json", "login", "--email", "json@example.com", "--password-stdin"])
+        .write_stdin(password.clone()));
+    assert_exit(&out, 0);
+    let login = json(&out);
+    assert_eq!(login["email"], "json@example.com");
+    assert!(login["server"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert!(login["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert!(!stdout(&out).contains("eyJ"), "login never prints the token");
+
+    let out = run(env.msgctl().args(["--json", "whoami"]));
+    assert_exit(&out, 0);
+    let whoami = json(&out);
+    assert_eq!((whoami["email"].as_str(), whoami["token_source"].as_str()), (Some("json@example.com"), Some("cache")));
+    assert_eq!(whoami["expires_at"], login["expires_at"]);
+
+    let out = run(env.msgctl().args(["--json", "send", "structured"]));
+    assert_exit(&out, 0);
+    let sent = json(&out);
+    assert_eq!(sent["content"], "structured");
+    assert!(sent["id"].is_string() && sent["created_at"].is_string());
+
+    let out = run(env.msgctl().args(["--json", "list"]));
+    assert_exit(&out, 0);
+    assert_eq!(json(&out), serde_json::json!([sent]));
+
+    let out = run(env.msgctl().args(["--json", "token"]));
+    assert_exit(&out, 0);
+    let token = json(&out)["token"].as_str().unwrap().to_owned();
+    assert_eq!(token.split('.').count(), 3);
+
+    let out = run(env
+        .msgctl()
+        .args(["--json", "passwd", "--password-stdin"])
+        .write_stdin(format!("{password}\nanother password\n")));
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["email"], "json@example.com");
+
+    let out = run(env.msgctl().args(["--json", "logout"]));
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["logged_out"], true);
+
+    // Errors are JSON on stderr with --json.
+    let out = run(env.msgctl().args(["--json", "list"]));
+    assert_exit(&out, 3);
+    let error: serde_json::Value = serde_json::from_str(stderr(&out).trim()).unwrap();
+    assert_eq!(error["code"], "not_logged_in");
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn quiet_prints_only_what_a_script_needs() {
+    let env = Env::start();
+    let out = run(env.msgctl().args(["--quiet", "register", "quiet@example.com", "--login"]));
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out).trim().len(), 24, "only the password: {}", stdout(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let out = run(env.msgctl().args(["-q", "send", "hush"]));
+    assert_exit(&out, 0);
+    uuid::Uuid::parse_str(stdout(&out).trim()).expect("only the message id");
+    assert!(stderr(&out).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_token_cache_is_private_and_a_readable_one_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::start();
+    env.register_and_login("files@example.com");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&env.config_dir()), 0o700);
+    assert_eq!(mode(&env.sessions_file()), 0o600);
+    let cached = std::fs::read_to_string(env.sessions_file()).unwrap();
+    assert!(cached.contains("files@example.com"));
+
+    std::fs::set_permissions(env.sessions_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(env.msgctl().arg("whoami"));
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("readable by other users"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_corrupt_cache_is_a_clear_error_and_a_login_repairs_it() {
+    let env = Env::start();
+    let password = env.register_and_login("corrupt@example.com");
+    std::fs::write(env.sessions_file(), "{ this is not json").unwrap();
+    let out = run(env.msgctl().arg("list"));
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("unreadable") && stderr(&out).contains("msgctl login"), "{}", stderr(&out));
+    let out =
+        run(env.msgctl().args(["login", "--email", "corrupt@example.com", "--password-stdin"]).write_stdin(password));
+    assert_exit(&out, 0);
+    assert_exit(&run(env.msgctl().arg("list")), 0);
+}
+
+#[test]
+fn a_revoked_cached_token_is_forgotten_with_a_clear_message() {
+    let env = Env::start();
+    let password = env.register_and_login("revoked@example.com");
+    env.block_on(env.api().change_password("revoked@example.com", &password, "changed elsewhere")).unwrap();
+    let out = run(env.msgctl().arg("list"));
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("session expired or revoked — run msgctl login"), "{}", stderr(&out));
+    let cached = std::fs::read_to_string(env.sessions_file()).unwrap();
+    assert!(!cached.contains("revoked@example.com"), "the dead token is deleted");
+    let out = run(env.msgctl().arg("whoami"));
+    assert_exit(&out, 3);
+}
+
+#[test]
+fn the_token_in_the_environment_wins_over_the_cache() {
+    let env = Env::start();
+    env.register_and_login("cached@example.com");
+    assert_exit(&run(env.msgctl().args(["send", "from the cached account"])), 0);
+    let other = env.block_on(env.app.user("env@example.com"));
+    env.block_on(other.client.send_message("from the env account")).unwrap();
+
+    let out = run(env.msgctl().env("MSGCTL_TOKEN", &other.token).args(["--json", "list"]));
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)[0]["content"], "from the env account");
+    let out = run(env.msgctl().env("MSGCTL_TOKEN", &other.token).args(["--json", "whoami"]));
+    assert_eq!(json(&out)["token_source"], "env");
+    let out = run(env.msgctl().env("MSGCTL_TOKEN", &other.token).arg("token"));
+    assert_eq!(stdout(&out).trim(), other.token);
+
+    // A refused environment token says so, and leaves the cache alone.
+    let out = run(env.msgctl().env("MSGCTL_TOKEN", "not-a-token").arg("list"));
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("MSGCTL_TOKEN"), "{}", stderr(&out));
+    let out = run(env.msgctl().args(["--json", "list"]));
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)[0]["content"], "from the cached account");
+}
+
+#[test]
+fn every_exit_code_class_is_produced_for_real() {
+    let env = Env::start();
+    // 0: success; 5: conflict.
+    env.register_and_login("codes@example.com");
+    let out = run(env.msgctl().args(["register", "CODES@example.com"]));
+    assert_exit(&out, 5);
+    assert!(stderr(&out).contains("email already registered"));
+    // 2: usage and invalid input.
+    assert_exit(&run(env.msgctl().arg("no-such-command")), 2);
+    assert_exit(&run(env.msgctl().args(["list", "--limit", "0"])), 2);
+    assert_exit(&run(env.msgctl().args(["register", "not-an-email"])), 2);
+    assert_exit(&run(env.msgctl().args(["send", "   "])), 2);
+    assert_exit(&run(env.msgctl_for("ftp://example.com").arg("logout")), 2);
+    // 3: wrong credentials.
+    let out =
+        run(env.msgctl().args(["login", "--email", "codes@example.com", "--password-stdin"]).write_stdin("wrong\n"));
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("invalid email or password"));
+    // 4: not found (a server URL with a path the server does not have).
+    let out = run(env.msgctl_for(&format!("{}/no/such/prefix", env.app.base_url)).args(["register", "x@example.com"]));
+    assert_exit(&out, 4);
+    // 1: other (a corrupt cache).
+    std::fs::write(env.sessions_file(), "[]").unwrap();
+    assert_exit(&run(env.msgctl().arg("token")), 1);
+    // 7: nothing listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = run(env.msgctl_for(&format!("http://127.0.0.1:{port}")).args(["register", "x@example.com"]));
+    assert_exit(&out, 7);
+    assert!(stderr(&out).contains("cannot reach the server"), "{}", stderr(&out));
+}
+
+#[test]
+fn without_a_terminal_missing_input_is_an_error_that_names_the_flag() {
+    let env = Env::start();
+    let started = std::time::Instant::now();
+    let out = run(env.msgctl().arg("login").write_stdin(""));
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--email"), "{}", stderr(&out));
+    let out = run(env.msgctl().args(["login", "--email", "a@b.co"]).write_stdin(""));
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--password-stdin"), "{}", stderr(&out));
+    let out = run(env.msgctl().args(["login", "--email", "a@b.co", "--password-stdin"]).write_stdin(""));
+    assert_exit(&out, 2);
+    let out = run(env.msgctl().arg("register").write_stdin(""));
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("msgctl register EMAIL"), "{}", stderr(&out));
+    let out = run(env.msgctl().args(["passwd", "--email", "a@b.co"]).write_stdin(""));
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--password-stdin"), "{}", stderr(&out));
+    let out = run(env.msgctl().args(["--no-input", "login"]));
+    assert_exit(&out, 2);
+    assert!(started.elapsed() < Duration::from_secs(20), "nothing waited for input");
+}
+
+#[test]
+fn list_limit_shows_the_most_recent_messages() {
+    let env = Env::start();
+    env.register_and_login("limit@example.com");
+    for i in 1..=5 {
+        assert_exit(&run(env.msgctl().args(["send", &format!("message {i}")])), 0);
+    }
+    let out = run(env.msgctl().args(["--json", "list", "--limit", "2"]));
+    assert_exit(&out, 0);
+    let contents: Vec<String> =
+        json(&out).as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(contents, ["message 4", "message 5"]);
+}
+
+#[test]
+fn no_output_carries_a_password_hash_or_a_token_except_where_stated() {
+    let env = Env::start();
+    let password = env.register_and_login("secrets@example.com");
+    let token = stdout(&run(env.msgctl().arg("token"))).trim().to_owned();
+    for args in [
+        vec!["whoami"],
+        vec!["--json", "whoami"],
+        vec!["send", "x"],
+        vec!["--json", "send", "x"],
+        vec!["list"],
+        vec!["--json", "list"],
+        vec!["logout"],
+    ] {
+        let out = run(env.msgctl().args(&args));
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!all.contains(&token) && !all.contains(&password) && !all.contains("$2b$"), "{args:?}: {all}");
+    }
+}

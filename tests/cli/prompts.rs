@@ -1,0 +1,67 @@
+//! The interactive prompts, driven for real in a pseudo-terminal.
+
+use std::time::Duration;
+
+use expectrl::{Eof, Expect, Session};
+
+use crate::Env;
+
+fn spawn_in_pty(env: &Env, args: &[&str]) -> expectrl::session::OsSession {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_msgctl"));
+    command
+        .args(args)
+        .env("MSGCTL_SERVER", &env.app.base_url)
+        .env("MSGCTL_CONFIG_DIR", env.config_dir())
+        .env_remove("MSGCTL_TOKEN")
+        .env("TERM", "xterm")
+        .env("TZ", "UTC");
+    let mut session = Session::spawn(command).expect("spawning msgctl in a pty");
+    session.set_expect_timeout(Some(Duration::from_secs(20)));
+    session
+}
+
+#[test]
+fn login_prompts_for_the_email_and_a_hidden_password() {
+    let env = Env::start();
+    let created = env.block_on(env.api().create_user("prompt@example.com")).unwrap();
+
+    let mut session = spawn_in_pty(&env, &["login"]);
+    session.expect("Email").unwrap();
+    session.send_line("prompt@example.com").unwrap();
+    session.expect("Password").unwrap();
+    session.send_line(&created.generated_password).unwrap();
+    let rest = session.expect(Eof).unwrap();
+    let rest = String::from_utf8_lossy(rest.get(0).unwrap_or_default()).to_string();
+    assert!(rest.contains("Logged in to"), "{rest}");
+    assert!(!rest.contains(&created.generated_password), "the password is the password is not echoed: {rest}");
+
+    let whoami = crate::run(env.msgctl().arg("whoami"));
+    crate::assert_exit(&whoami, 0);
+    assert!(crate::stdout(&whoami).contains("prompt@example.com"));
+}
+
+#[test]
+fn passwd_asks_twice_for_the_new_password_and_catches_a_mismatch() {
+    let env = Env::start();
+    let password = env.register_and_login("twice@example.com");
+
+    let mut session = spawn_in_pty(&env, &["passwd"]);
+    session.expect("Current password").unwrap();
+    session.send_line(&password).unwrap();
+    session.expect("New password").unwrap();
+    session.send_line("first attempt 1").unwrap();
+    session.expect("Repeat").unwrap();
+    session.send_line("first attempt 2").unwrap();
+    session.expect("do not match").unwrap();
+    session.expect("New password").unwrap();
+    session.send_line("Zq7-unique-secret").unwrap();
+    session.expect("Repeat").unwrap();
+    session.send_line("Zq7-unique-secret").unwrap();
+    let rest = session.expect(Eof).unwrap();
+    let rest = String::from_utf8_lossy(rest.get(0).unwrap_or_default()).to_string();
+    assert!(rest.contains("Password changed"), "{rest}");
+    assert!(!rest.contains("Zq7-unique-secret"), "the password is not echoed: {rest}");
+
+    env.block_on(env.api().login("twice@example.com", "Zq7-unique-secret")).unwrap();
+    crate::assert_exit(&crate::run(env.msgctl().arg("list")), 0);
+}
