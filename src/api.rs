@@ -115,6 +115,22 @@ pub struct ErrorBody {
     pub error: String,
     /// A stable snake_case identifier for programs.
     pub code: String,
+    /// On 5xx answers: the request's `X-Request-Id`, to find its log lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// `200` answer of `/healthz` and `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HealthStatus {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+impl HealthStatus {
+    pub fn ok() -> Self {
+        Self { status: "ok".to_owned() }
+    }
 }
 
 /// RFC 3339 timestamps in UTC with exactly three fractional digits, e.g. `2026-11-23T22:43:05.123Z`.

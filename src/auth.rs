@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::domain::{NewPassword, Password};
+use crate::telemetry::{GaugeGuard, names};
 
 /// Length of server-generated passwords: 24 alphanumerics, about 143 bits of entropy.
 pub const GENERATED_PASSWORD_LEN: usize = 24;
@@ -82,7 +83,7 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
         let password = password.expose().to_owned();
         let cost = self.cost;
-        self.run(move || bcrypt::hash(password, cost)).await
+        self.run("hash", move || bcrypt::hash(password, cost)).await
     }
 
     /// Checks `attempt` against `stored`, or against the dummy hash when there is no account, so both
@@ -96,16 +97,23 @@ impl PasswordHasher {
         let exists = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let attempt = attempt.expose().to_owned();
-        let matches = self.run(move || bcrypt::verify(attempt, &hash)).await?;
+        let matches = self.run("verify", move || bcrypt::verify(attempt, &hash)).await?;
         Ok(exists && matches)
     }
 
     async fn run<T: Send + 'static>(
         &self,
+        operation: &'static str,
         job: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, HashError> {
+        let queued = GaugeGuard::new(metrics::gauge!(names::BCRYPT_QUEUED));
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-        Ok(tokio::task::spawn_blocking(job).await??)
+        drop(queued);
+        let _running = GaugeGuard::new(metrics::gauge!(names::BCRYPT_RUNNING));
+        let started = std::time::Instant::now();
+        let result = tokio::task::spawn_blocking(job).await;
+        metrics::histogram!(names::BCRYPT_DURATION, "operation" => operation).record(started.elapsed().as_secs_f64());
+        Ok(result??)
     }
 }
 

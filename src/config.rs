@@ -17,6 +17,9 @@ pub mod defaults {
     pub const BCRYPT_COST: u32 = 12;
     pub const TOKEN_TTL: &str = "12h";
     pub const DB_TIMEOUT: &str = "5s";
+    pub const REQUEST_TIMEOUT: &str = "30s";
+    pub const DRAIN_TIMEOUT: &str = "10s";
+    pub const SHUTDOWN_DELAY: &str = "0s";
     pub const MAX_MESSAGE_BYTES: usize = crate::domain::MessageContent::DEFAULT_MAX_BYTES;
 }
 
@@ -91,6 +94,63 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Serve /metrics (Prometheus) on this address instead of on the main listener, e.g. 127.0.0.1:9464.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+
+    /// Allow browsers from these origins (comma-separated, or * for any). Unset: CORS off.
+    #[arg(long, env = "CORS_ORIGINS", value_parser = parse_cors_origins)]
+    pub cors_origins: Option<CorsOrigins>,
+
+    /// Longest a request may take before it is answered 503 (the message stream is exempt).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = defaults::REQUEST_TIMEOUT, value_parser = parse_request_timeout)]
+    pub request_timeout: Duration,
+
+    /// At shutdown, how long requests in flight may take to finish before they are cut off.
+    #[arg(long, env = "DRAIN_TIMEOUT", default_value = defaults::DRAIN_TIMEOUT, value_parser = parse_request_timeout)]
+    pub drain_timeout: Duration,
+
+    /// At shutdown, how long to keep serving with /readyz answering 503 before closing the listener, so
+    /// a load balancer stops sending new requests first (e.g. 5s behind Kubernetes).
+    #[arg(long, env = "SHUTDOWN_DELAY", default_value = defaults::SHUTDOWN_DELAY, value_parser = humantime::parse_duration)]
+    pub shutdown_delay: Duration,
+}
+
+/// Which browser origins may call the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// `*`: any origin (no credentials are involved: tokens travel in the Authorization header).
+    Any,
+    /// Exact origins, e.g. `https://app.example.com`.
+    List(Vec<String>),
+}
+
+fn parse_cors_origins(raw: &str) -> Result<CorsOrigins, String> {
+    if raw.trim() == "*" {
+        return Ok(CorsOrigins::Any);
+    }
+    let origins: Vec<String> =
+        raw.split(',').map(str::trim).filter(|o| !o.is_empty()).map(|o| o.trim_end_matches('/').to_owned()).collect();
+    if origins.is_empty() {
+        return Err("give a comma-separated list of origins, or *".into());
+    }
+    for origin in &origins {
+        let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+            && !origin.split_once("://").is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'));
+        if !valid || axum::http::HeaderValue::from_str(origin).is_err() {
+            return Err(format!("{origin:?} is not an origin like https://app.example.com"));
+        }
+    }
+    Ok(CorsOrigins::List(origins))
+}
+
+fn parse_request_timeout(raw: &str) -> Result<Duration, String> {
+    let timeout = humantime::parse_duration(raw).map_err(|e| format!("{e} (examples: 30s, 2m)"))?;
+    if timeout < Duration::from_millis(10) {
+        return Err("must be at least 10ms".into());
+    }
+    Ok(timeout)
 }
 
 /// Request bodies larger than this are refused with 413 before they are read whole.
@@ -140,6 +200,11 @@ impl Default for Config {
             max_message_bytes: defaults::MAX_MESSAGE_BYTES,
             db_timeout: parse_db_timeout(defaults::DB_TIMEOUT).expect("default timeout parses"),
             log_format: LogFormat::Text,
+            metrics_addr: None,
+            cors_origins: None,
+            request_timeout: parse_request_timeout(defaults::REQUEST_TIMEOUT).expect("default parses"),
+            drain_timeout: parse_request_timeout(defaults::DRAIN_TIMEOUT).expect("default parses"),
+            shutdown_delay: Duration::ZERO,
         }
     }
 }
@@ -159,6 +224,11 @@ impl fmt::Debug for Config {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("db_timeout", &humantime::format_duration(self.db_timeout).to_string())
             .field("log_format", &self.log_format)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("cors_origins", &self.cors_origins)
+            .field("request_timeout", &humantime::format_duration(self.request_timeout).to_string())
+            .field("drain_timeout", &humantime::format_duration(self.drain_timeout).to_string())
+            .field("shutdown_delay", &humantime::format_duration(self.shutdown_delay).to_string())
             .finish()
     }
 }
@@ -206,6 +276,9 @@ mod tests {
         assert_eq!(declared("max_message_bytes"), config.max_message_bytes.to_string());
         assert_eq!(parse_db_timeout(&declared("db_timeout")).unwrap(), config.db_timeout);
         assert_eq!(declared("log_format"), "text");
+        assert_eq!(parse_request_timeout(&declared("request_timeout")).unwrap(), config.request_timeout);
+        assert_eq!(parse_request_timeout(&declared("drain_timeout")).unwrap(), config.drain_timeout);
+        assert_eq!(humantime::parse_duration(&declared("shutdown_delay")).unwrap(), config.shutdown_delay);
     }
 
     #[test]
@@ -215,6 +288,18 @@ mod tests {
         assert!(parse_ttl("10s").is_err());
         assert!(parse_ttl("400d").is_err());
         assert!(parse_ttl("soon").is_err());
+    }
+
+    #[test]
+    fn cors_origins_are_a_star_or_a_list_of_origins() {
+        assert_eq!(parse_cors_origins("*"), Ok(CorsOrigins::Any));
+        assert_eq!(
+            parse_cors_origins("https://a.example.com, http://localhost:3000/"),
+            Ok(CorsOrigins::List(vec!["https://a.example.com".into(), "http://localhost:3000".into()]))
+        );
+        assert!(parse_cors_origins("a.example.com").is_err());
+        assert!(parse_cors_origins("https://a.example.com/path").is_err());
+        assert!(parse_cors_origins(" , ").is_err());
     }
 
     #[test]

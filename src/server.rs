@@ -6,7 +6,7 @@ use tracing::{info, warn};
 
 use crate::auth::{self, PasswordHasher, TokenKeys};
 use crate::config::Config;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, HttpOptions};
 use crate::store::{self, Location, OpenOptions};
 
 /// Opens the store and prepares everything the handlers need.
@@ -36,11 +36,21 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let hasher = PasswordHasher::new(config.bcrypt_cost, cores).await?;
+    crate::telemetry::metrics();
     Ok(AppState {
         store,
         hasher,
         tokens: TokenKeys::new(&secret, config.token_ttl).into(),
-        max_message_bytes: config.max_message_bytes,
+        lifecycle: Default::default(),
+        options: HttpOptions {
+            max_message_bytes: config.max_message_bytes,
+            request_timeout: config.request_timeout,
+            drain_timeout: config.drain_timeout,
+            shutdown_delay: config.shutdown_delay,
+            cors_origins: config.cors_origins.clone(),
+            metrics_on_main: config.metrics_addr.is_none(),
+        }
+        .into(),
     })
 }
 
@@ -52,6 +62,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let address = (config.host, config.port);
     let listener =
         TcpListener::bind(address).await.with_context(|| format!("listening on {}:{}", config.host, config.port))?;
+    if let Some(address) = config.metrics_addr {
+        let metrics =
+            TcpListener::bind(address).await.with_context(|| format!("listening for metrics on {address}"))?;
+        info!(address = %metrics.local_addr()?, "metrics listening");
+        let mut closing = state.lifecycle.closing();
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = closing.wait_for(|closing| *closing).await;
+            };
+            if let Err(e) = axum::serve(metrics, http::metrics_router()).with_graceful_shutdown(stopped).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
+    // The last line of start-up: everything is bound and ready when it appears.
     info!(address = %listener.local_addr()?, backend, "listening");
     http::serve(listener, state, shutdown_signal()).await.context("serving")?;
     info!("stopped");

@@ -1,15 +1,100 @@
-//! Log set-up: `tracing` to stderr as text or JSON lines, filtered by `RUST_LOG`.
+//! Logs and metrics: `tracing` to stderr as text or JSON lines, and the Prometheus recorder behind
+//! `/metrics`.
 
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber. `RUST_LOG` overrides the default filter (`info`).
+/// Installs the global log subscriber. `RUST_LOG` overrides the default filter (`info`).
+///
+/// JSON lines carry the request's span fields (`request_id`, `method`, `route`, `user.id`) under `span`.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).init(),
     }
+}
+
+/// Metric names, in one place.
+pub mod names {
+    pub const HTTP_REQUESTS: &str = "msgd_http_requests_total";
+    pub const HTTP_DURATION: &str = "msgd_http_request_duration_seconds";
+    pub const HTTP_IN_FLIGHT: &str = "msgd_http_requests_in_flight";
+    pub const BCRYPT_RUNNING: &str = "msgd_bcrypt_jobs_running";
+    pub const BCRYPT_QUEUED: &str = "msgd_bcrypt_jobs_queued";
+    pub const BCRYPT_DURATION: &str = "msgd_bcrypt_duration_seconds";
+    pub const STORE_DURATION: &str = "msgd_store_operation_duration_seconds";
+    pub const STREAMS_OPEN: &str = "msgd_streams_open";
+    pub const BUILD_INFO: &str = "msgd_build_info";
+}
+
+/// Latency buckets in seconds, from 0.5 ms (a cached read) to 10 s (a stuck database).
+const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The process's Prometheus recorder, installed on first use.
+pub fn metrics() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new().set_buckets(LATENCY_BUCKETS).expect("buckets are not empty");
+        let handle = match builder.install_recorder() {
+            Ok(handle) => handle,
+            Err(e) => {
+                // Someone else's recorder is installed (msgkit used as a library): keep a private one so that
+                // /metrics still answers, empty.
+                tracing::warn!(error = %e, "a metrics recorder is already installed; /metrics will be empty");
+                PrometheusBuilder::new().build_recorder().handle()
+            }
+        };
+        describe();
+        metrics::gauge!(names::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        // Histograms accumulate until upkeep drains them; do it even when nobody scrapes.
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        });
+        handle
+    })
+}
+
+/// Counts one in a gauge for as long as it lives, so a cancelled request cannot leave the gauge high.
+pub struct GaugeGuard(metrics::Gauge);
+
+impl GaugeGuard {
+    /// Increments `gauge` now and decrements it when dropped.
+    pub fn new(gauge: metrics::Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(names::HTTP_REQUESTS, "HTTP requests answered, by method, route template and status");
+    describe_histogram!(names::HTTP_DURATION, Unit::Seconds, "HTTP request latency, by method, route and status");
+    describe_gauge!(names::HTTP_IN_FLIGHT, "HTTP requests being handled now");
+    describe_gauge!(names::BCRYPT_RUNNING, "bcrypt jobs running now (at most one per core)");
+    describe_gauge!(names::BCRYPT_QUEUED, "bcrypt jobs waiting for a core");
+    describe_histogram!(names::BCRYPT_DURATION, Unit::Seconds, "bcrypt job duration, by operation (hash, verify)");
+    describe_histogram!(
+        names::STORE_DURATION,
+        Unit::Seconds,
+        "store operation latency, by operation, backend and outcome (ok, error)"
+    );
+    describe_gauge!(names::STREAMS_OPEN, "open /messages/stream connections");
+    describe_gauge!(names::BUILD_INFO, "always 1; the version label says which msgd this is");
 }

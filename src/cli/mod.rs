@@ -346,7 +346,10 @@ impl Ctx {
             Some(_) => text.expect("matched Some"),
             None if !self.terminal.stdin_is_terminal() => from_stdin()?,
             None => {
-                return Err(CliError::usage("input_required", "nothing to send: msgctl send TEXT, or pipe the text in"));
+                return Err(CliError::usage(
+                    "input_required",
+                    "nothing to send: msgctl send TEXT, or pipe the text in",
+                ));
             }
         };
         let (client, source) = self.authed()?;

@@ -53,6 +53,10 @@ pub enum ApiError {
     /// The database cannot be reached; the detail is logged, not sent.
     #[error("database unavailable")]
     Unavailable(String),
+    #[error("the request took longer than {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("shutting down")]
+    ShuttingDown,
     /// A bug or an unexpected failure; the detail is logged, not sent.
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
@@ -70,7 +74,7 @@ impl ApiError {
             InvalidCredentials | TokenMissing | TokenInvalid | TokenExpired | TokenRevoked => StatusCode::UNAUTHORIZED,
             RouteNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable(_) | Timeout(_) | ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +110,8 @@ impl ApiError {
             RouteNotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Unavailable(_) => "unavailable",
+            Timeout(_) => "timeout",
+            ShuttingDown => "shutting_down",
             Internal(_) => "internal",
         }
     }
@@ -140,6 +146,8 @@ impl ApiError {
             RouteNotFound,
             MethodNotAllowed,
             Unavailable(String::new()),
+            Timeout(std::time::Duration::from_secs(30)),
+            ShuttingDown,
             Internal(anyhow::anyhow!("example")),
         ]
     }
@@ -153,7 +161,9 @@ impl IntoResponse for ApiError {
             ApiError::Internal(e) => tracing::error!(error = format!("{e:#}"), "internal error"),
             _ => {}
         }
-        let body = ErrorBody { error: self.to_string(), code: self.code().to_owned() };
+        // 5xx bodies name the request, so a report can be matched with the log lines that explain it.
+        let request_id = if status.is_server_error() { super::middleware::current_request_id() } else { None };
+        let body = ErrorBody { error: self.to_string(), code: self.code().to_owned(), request_id };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED && !matches!(self, ApiError::InvalidCredentials) {
             // RFC 6750: tell the client which scheme to use, and why the token failed.

@@ -39,7 +39,7 @@ async fn send_message(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SendMessageRequest>,
 ) -> Result<(StatusCode, Json<MessageView>), ApiError> {
-    let content = MessageContent::parse(body.content, state.max_message_bytes)?;
+    let content = MessageContent::parse(body.content, state.options.max_message_bytes)?;
     let me = Party::from(&user);
     let message = state.store.insert_message(NewMessage { from: me.clone(), to: me, content }).await?;
     info!(message.id = %message.id, "message sent");

@@ -3,15 +3,22 @@
 mod error;
 mod extract;
 mod messages;
+pub mod middleware;
+mod ops;
 mod users;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -21,7 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use error::ApiError;
 
 use crate::auth::{PasswordHasher, TokenKeys};
-use crate::config::MAX_REQUEST_BODY_BYTES;
+use crate::config::{CorsOrigins, MAX_REQUEST_BODY_BYTES};
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -30,8 +37,69 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
     pub tokens: Arc<TokenKeys>,
+    pub lifecycle: Arc<Lifecycle>,
+    pub options: Arc<HttpOptions>,
+}
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
     /// Largest message content, in bytes.
     pub max_message_bytes: usize,
+    /// Longest a request may take (streams excepted).
+    pub request_timeout: Duration,
+    /// How long requests in flight may take to finish at shutdown.
+    pub drain_timeout: Duration,
+    /// How long to answer /readyz with 503 before closing the listener at shutdown.
+    pub shutdown_delay: Duration,
+    /// Browser origins allowed by CORS; `None`: CORS off.
+    pub cors_origins: Option<CorsOrigins>,
+    /// Serve /metrics on the main listener (false when it has a listener of its own).
+    pub metrics_on_main: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        let config = crate::config::Config::default();
+        Self {
+            max_message_bytes: config.max_message_bytes,
+            request_timeout: config.request_timeout,
+            drain_timeout: config.drain_timeout,
+            shutdown_delay: config.shutdown_delay,
+            cors_origins: None,
+            metrics_on_main: true,
+        }
+    }
+}
+
+/// Where the process is in its life: serving, or shutting down.
+#[derive(Debug)]
+pub struct Lifecycle {
+    shutting_down: AtomicBool,
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self { shutting_down: AtomicBool::new(false), closing: watch::Sender::new(false) }
+    }
+}
+
+impl Lifecycle {
+    /// Readiness turns 503 and open streams are told to close.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.closing.send_replace(true);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Changes to `true` when shutdown begins.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
 }
 
 #[derive(OpenApi)]
@@ -46,6 +114,7 @@ pub struct AppState {
     tags(
         (name = "users", description = "Accounts and login"),
         (name = "messages", description = "Sending and reading messages"),
+        (name = "operations", description = "Health, readiness and metrics, for load balancers and monitoring"),
     )
 )]
 struct ApiDoc;
@@ -69,50 +138,87 @@ impl Modify for BearerAuth {
 }
 
 /// The API's routes and their OpenAPI description.
-fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(users::routes()).merge(messages::routes()).split_for_parts()
+fn api(metrics_on_main: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(users::routes())
+        .merge(messages::routes())
+        .merge(ops::routes(metrics_on_main))
+        .split_for_parts()
 }
 
-/// The OpenAPI description served at `/openapi.json`.
+/// The OpenAPI description served at `/openapi.json` (with `/metrics` on the main listener).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().1
+    api(true).1
 }
 
-/// The whole application: API routes, `/openapi.json`, `/docs`, and the JSON answers for unknown routes,
-/// wrong methods and oversized bodies.
+pub use ops::metrics_router;
+
+/// The whole application: API routes, `/openapi.json`, `/docs`, the operations routes, and the JSON answers
+/// for unknown routes, wrong methods and oversized bodies, inside the per-request layers.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api();
-    api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
-        .fallback(|| async { ApiError::RouteNotFound })
+    let (api, openapi) = api(state.options.metrics_on_main);
+    let app = api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi));
+    let cors = middleware::cors(state.options.cors_origins.as_ref());
+    // Outermost first. The request id exists before the span that logs it; the span is entered before the
+    // request context, so every line of the request carries the id; CORS answers preflights before the
+    // timeout and the handlers; panics become JSON 500s inside the request context, so they carry the id.
+    let layers = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(middleware::sanitize_request_id))
+        .layer(middleware::set_request_id())
+        .layer(middleware::propagate_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(middleware::request_span)
+                .on_request(())
+                .on_response(middleware::log_response)
+                .on_failure(()),
+        )
+        .layer(axum::middleware::from_fn(middleware::request_context))
+        .option_layer(cors)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::timeout))
+        .layer(CatchPanicLayer::custom(middleware::panic_response));
+    app.fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(layers)
         .with_state(state)
 }
 
-/// One span per request, holding everything its log lines should carry. Handlers are not `#[instrument]`ed:
-/// extractors such as `AuthUser` run before a handler's own span exists, and record `user.id` here instead.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        user.id = tracing::field::Empty,
-    )
-}
-
-/// Serves `state` on `listener` until `shutdown` completes, then lets in-flight requests finish and closes
-/// the store.
+/// Serves `state` on `listener` until `shutdown` completes. Then: `/readyz` answers 503, open streams are
+/// told to close, and after the configured shutdown delay the listener closes; requests in flight get the
+/// drain timeout to finish; finally the store is closed.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
+    let lifecycle = state.lifecycle.clone();
+    let (delay, drain) = (state.options.shutdown_delay, state.options.drain_timeout);
+    let (draining, drain_started) = oneshot::channel::<()>();
+    let graceful = async move {
+        shutdown.await;
+        lifecycle.begin_shutdown();
+        tokio::time::sleep(delay).await;
+        let _ = draining.send(());
+    };
     let app = router(state);
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(graceful)
+        .into_future();
+    let drain_deadline = async move {
+        match drain_started.await {
+            Ok(()) => tokio::time::sleep(drain).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    let served = tokio::select! {
+        served = server => served,
+        () = drain_deadline => {
+            tracing::warn!(drain_timeout = ?drain, "requests were still in flight after the drain timeout; cut off");
+            Ok(())
+        }
+    };
     store.close().await;
     served
 }

@@ -1,5 +1,6 @@
 //! Persistence: the [`Store`] trait, the records it speaks, and the choice of backend from the database URL.
 
+pub mod metered;
 pub mod mongo;
 pub mod sqlite;
 
@@ -211,12 +212,13 @@ pub struct OpenOptions {
     pub timeout: std::time::Duration,
 }
 
-/// Opens the store at `location`, creating its schema or indexes.
+/// Opens the store at `location`, creating its schema or indexes; every operation is timed for `/metrics`.
 pub async fn open(location: &Location, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
-    match location {
-        Location::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path, options).await?)),
-        Location::Mongo(url) => Ok(Arc::new(mongo::MongoStore::open(url, options).await?)),
-    }
+    let store: Arc<dyn Store> = match location {
+        Location::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path, options).await?),
+        Location::Mongo(url) => Arc::new(mongo::MongoStore::open(url, options).await?),
+    };
+    Ok(Arc::new(metered::MeteredStore::new(store)))
 }
 
 /// Assigns message ids that only grow: UUIDv7 from the clock, or one more than the last id when the clock

@@ -61,10 +61,17 @@ async fn mongo_outages_answer_503_lose_nothing_acknowledged_and_recover_without_
     assert_unavailable(app.client.login(&user.email, &user.password).await, limit, started);
     let started = Instant::now();
     assert_unavailable(app.client.create_user("new@example.com").await, limit, started);
+    let ready = app.raw().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "not ready while the database is paused");
+    assert!(started.elapsed() < limit + Duration::from_secs(2));
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["code"], "unavailable");
+    assert!(ready["request_id"].is_string(), "5xx bodies carry the request id");
     server.resume();
 
     let listed = wait_for_recovery(&user.client).await;
     assert_each_once(&listed, &acknowledged);
+    assert_eq!(app.raw().get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
     acknowledged.push(user.client.send_message("after the pause").await.unwrap().id);
 
     // A killed server refuses connections.

@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod messages;
 mod openapi;
+mod ops;
 mod process;
 mod restart;
 mod schema;

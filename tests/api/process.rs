@@ -5,7 +5,12 @@ use std::time::Duration;
 use crate::backend_tests;
 use crate::common::{Backend, Database, MsgdProcess};
 
-backend_tests!(the_binary_logs_its_redacted_configuration_serves_and_exits_0_on_sigterm);
+backend_tests!(
+    the_binary_logs_its_redacted_configuration_serves_and_exits_0_on_sigterm,
+    json_logs_carry_the_request_id_and_user_id_on_every_line_of_a_request,
+    sigterm_during_a_request_lets_it_finish_and_exits_0,
+    metrics_can_have_a_listener_of_their_own,
+);
 
 async fn the_binary_logs_its_redacted_configuration_serves_and_exits_0_on_sigterm(backend: Backend) {
     let db = Database::fresh(backend).await;
@@ -58,4 +63,86 @@ fn unsafe_settings_are_refused_at_start_up_with_a_clear_message() {
         assert!(stderr.contains(expected), "{env:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+async fn json_logs_carry_the_request_id_and_user_id_on_every_line_of_a_request(backend: Backend) {
+    let db = Database::fresh(backend).await;
+    let mut msgd = MsgdProcess::spawn(&db.config(), &[]);
+    let raw = msgd.client().http().clone();
+    let response = raw
+        .post(format!("{}/users", msgd.base_url))
+        .header("x-request-id", "req-create-ada")
+        .json(&serde_json::json!({"email": "logs@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let user_id = response.json::<serde_json::Value>().await.unwrap()["user_id"].as_str().unwrap().to_owned();
+    msgd.signal("TERM");
+    assert!(msgd.wait_exit(Duration::from_secs(15)).expect("exits").success());
+
+    let lines: Vec<serde_json::Value> =
+        msgd.log_text().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let of_request: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["span"]["request_id"] == "req-create-ada").collect();
+    let messages: Vec<&str> = of_request.iter().map(|l| l["message"].as_str().unwrap()).collect();
+    assert!(messages.contains(&"user created") && messages.contains(&"request completed"), "{messages:?}");
+    for line in &of_request {
+        for key in ["timestamp", "level", "target", "message"] {
+            assert!(line.get(key).is_some(), "{key} in {line}");
+        }
+        assert_eq!(line["span"]["user.id"], user_id.as_str(), "{line}");
+    }
+    let access = of_request.iter().find(|l| l["message"] == "request completed").unwrap();
+    assert_eq!((access["status"].as_u64(), access["span"]["route"].as_str()), (Some(201), Some("/users")));
+    assert_eq!(access["span"]["method"], "POST");
+    assert!(access["latency_ms"].as_f64().is_some());
+}
+
+async fn sigterm_during_a_request_lets_it_finish_and_exits_0(backend: Backend) {
+    let db = Database::fresh(backend).await;
+    let mut msgd = MsgdProcess::spawn(&db.config(), &[]);
+    let client = msgd.client();
+    let created = client.create_user("inflight@example.com").await.unwrap();
+    let token = client.login("inflight@example.com", &created.generated_password).await.unwrap();
+    let body = serde_json::json!({"content": "sent across a SIGTERM"}).to_string();
+    let slow = crate::common::SlowRequest::start(msgd.address, "POST", "/messages", Some(&token), &body).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    msgd.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(tokio::net::TcpStream::connect(msgd.address).await.is_err(), "no new connections after SIGTERM");
+    let (status, answer) = slow.finish().await;
+    assert_eq!(status, 201, "{answer}");
+    let status = msgd.wait_exit(Duration::from_secs(15)).expect("msgd exits");
+    assert!(status.success(), "{status:?}");
+    if backend == Backend::Sqlite {
+        // Closed cleanly: the write-ahead log was checkpointed into the database file.
+        let wal = db.data_dir().join("msgd.sqlite3-wal");
+        let wal_bytes = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        assert_eq!(wal_bytes, 0, "the WAL is empty after shutdown");
+    }
+
+    // What it acknowledged is there after a restart.
+    let msgd = MsgdProcess::spawn(&db.config(), &[]);
+    let listed = msgd.client().with_token(token).list_messages().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].content, "sent across a SIGTERM");
+}
+
+async fn metrics_can_have_a_listener_of_their_own(backend: Backend) {
+    let db = Database::fresh(backend).await;
+    let msgd = MsgdProcess::spawn(&db.config(), &[("METRICS_ADDR", "127.0.0.1:0")]);
+    let log = msgd.log_text();
+    let line = log.lines().find(|l| l.contains("metrics listening")).expect("the metrics address is logged");
+    let line: serde_json::Value = serde_json::from_str(line).unwrap();
+    let address = line["address"].as_str().unwrap();
+    let raw = msgd.client().http().clone();
+    let metrics = raw.get(format!("http://{address}/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.text().await.unwrap().contains("msgd_build_info"));
+    let on_main = raw.get(format!("{}/metrics", msgd.base_url)).send().await.unwrap();
+    assert_eq!(on_main.status(), 404, "not on the main listener any more");
+    let spec: serde_json::Value =
+        raw.get(format!("{}/openapi.json", msgd.base_url)).send().await.unwrap().json().await.unwrap();
+    assert!(spec["paths"].get("/metrics").is_none(), "nor in its description");
 }

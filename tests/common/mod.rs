@@ -474,3 +474,50 @@ impl Drop for SecantusProcess {
         self.kill();
     }
 }
+
+/// An HTTP/1.1 request sent in two halves over a raw socket, so a test can hold it in flight: the headers
+/// and the first half of the body now, the rest when the test says.
+pub struct SlowRequest {
+    stream: tokio::net::TcpStream,
+    rest: Vec<u8>,
+}
+
+impl SlowRequest {
+    /// Starts `method path` on `address` with a JSON `body`, sending all but its second half.
+    pub async fn start(address: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> Self {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::TcpStream::connect(address).await.expect("connecting");
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(first).await.unwrap();
+        stream.flush().await.unwrap();
+        Self { stream, rest: rest.to_vec() }
+    }
+
+    /// Sends the rest of the body and reads the answer: status and body.
+    pub async fn finish(mut self) -> (u16, String) {
+        use tokio::io::AsyncWriteExt;
+        let _ = self.stream.write_all(&self.rest).await;
+        self.read_answer().await
+    }
+
+    /// Reads the answer without sending the rest (e.g. after the server gave up waiting).
+    pub async fn read_answer(mut self) -> (u16, String) {
+        use tokio::io::AsyncReadExt;
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(30), self.stream.read_to_end(&mut answer))
+            .await
+            .expect("an answer within 30 s")
+            .expect("reading the answer");
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (status, body)
+    }
+}

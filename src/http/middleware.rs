@@ -1,0 +1,150 @@
+//! Per-request plumbing around the handlers: request ids, the request's log span and access log line,
+//! metrics, the request timeout, CORS and panics.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, Response, header};
+use axum::middleware::Next;
+use axum::response::IntoResponse;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tracing::Span;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::config::CorsOrigins;
+use crate::telemetry::{GaugeGuard, names};
+
+/// `X-Request-Id`.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The one route the request timeout does not apply to: a stream is meant to stay open.
+pub const STREAM_PATH: &str = "/messages/stream";
+
+tokio::task_local! {
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// The id of the request being handled, for error bodies.
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Drops an incoming `X-Request-Id` that is not 1–128 visible ASCII characters (it would end up in logs),
+/// so that `SetRequestId` replaces it with a fresh uuid.
+pub async fn sanitize_request_id(mut request: Request, next: Next) -> axum::response::Response {
+    let acceptable = request.headers().get(&REQUEST_ID).is_some_and(|value| {
+        let bytes = value.as_bytes();
+        (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic())
+    });
+    if !acceptable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+/// Sets a uuid `X-Request-Id` on requests without one.
+pub fn set_request_id() -> SetRequestIdLayer<MakeRequestUuid> {
+    SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)
+}
+
+/// Copies the request's `X-Request-Id` onto the response.
+pub fn propagate_request_id() -> PropagateRequestIdLayer {
+    PropagateRequestIdLayer::new(REQUEST_ID)
+}
+
+fn request_id_of(request: &Request) -> &str {
+    request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn route_of(request: &Request) -> String {
+    // Route templates, not raw paths: bounded label sets in metrics, no ids in access logs.
+    request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned())
+}
+
+/// One span per request, holding everything its log lines should carry. Handlers are not
+/// `#[instrument]`ed: extractors such as `AuthUser` run before a handler's own span exists, and record
+/// `user.id` here instead.
+pub fn request_span(request: &Request) -> Span {
+    tracing::info_span!(
+        "request",
+        request_id = %request_id_of(request),
+        method = %request.method(),
+        route = %route_of(request),
+        user.id = tracing::field::Empty,
+    )
+}
+
+/// The access log line, one per request, inside the request's span.
+pub fn log_response(response: &Response<Body>, latency: Duration, _span: &Span) {
+    let status = response.status().as_u16();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::warn!(status, latency_ms, "request completed");
+    } else {
+        tracing::info!(status, latency_ms, "request completed");
+    }
+}
+
+/// Makes the request id available to error bodies, and records the request's metrics.
+pub async fn request_context(request: Request, next: Next) -> axum::response::Response {
+    let id = request_id_of(&request).to_owned();
+    let method = request.method().as_str().to_owned();
+    let route = route_of(&request);
+    let _in_flight = GaugeGuard::new(metrics::gauge!(names::HTTP_IN_FLIGHT));
+    let started = Instant::now();
+    let response = CURRENT_REQUEST_ID.scope(id, next.run(request)).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!(names::HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(names::HTTP_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Answers 503 `timeout` when a request takes longer than the configured limit (streams excepted).
+pub async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> axum::response::Response {
+    if request.uri().path() == STREAM_PATH {
+        return next.run(request).await;
+    }
+    let limit = state.options.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(limit).into_response(),
+    }
+}
+
+/// CORS for the configured origins; `None` when CORS is off.
+pub fn cors(origins: Option<&CorsOrigins>) -> Option<CorsLayer> {
+    let allow_origin = match origins? {
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => {
+            AllowOrigin::list(list.iter().map(|o| HeaderValue::from_str(o).expect("validated when parsed")))
+        }
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("last-event-id"),
+                REQUEST_ID,
+            ])
+            .expose_headers([REQUEST_ID, header::LINK, header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+            .max_age(Duration::from_secs(3600)),
+    )
+}
+
+/// A panic in a handler is a 500 with the JSON error contract; the panic message is logged, not sent.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    let detail = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    ApiError::Internal(anyhow::anyhow!("handler panicked: {detail}")).into_response()
+}

@@ -1,0 +1,90 @@
+//! A [`Store`] that times every operation of the store it wraps, for `/metrics`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::{Backend, Message, MessageQuery, NewMessage, NewUser, Store, StoreError, User};
+use crate::domain::Email;
+use crate::telemetry::names;
+
+/// Records `msgd_store_operation_duration_seconds{operation, backend, outcome}` around each call.
+pub struct MeteredStore {
+    inner: Arc<dyn Store>,
+}
+
+impl MeteredStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self { inner }
+    }
+
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let result = call.await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(StoreError::EmailTaken) => "conflict",
+            Err(StoreError::NotFound) => "not_found",
+            Err(StoreError::Unavailable(_)) => "unavailable",
+            Err(StoreError::Other(_)) => "error",
+        };
+        metrics::histogram!(
+            names::STORE_DURATION,
+            "operation" => operation,
+            "backend" => self.inner.backend().name(),
+            "outcome" => outcome
+        )
+        .record(started.elapsed().as_secs_f64());
+        result
+    }
+}
+
+#[async_trait]
+impl Store for MeteredStore {
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.timed("ping", self.inner.ping()).await
+    }
+
+    async fn token_secret_or_insert(&self, candidate: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        self.timed("token_secret_or_insert", self.inner.token_secret_or_insert(candidate)).await
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.timed("create_user", self.inner.create_user(user)).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        self.timed("user_by_email", self.inner.user_by_email(email)).await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
+        self.timed("user_by_id", self.inner.user_by_id(id)).await
+    }
+
+    async fn update_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<User, StoreError> {
+        self.timed("update_password", self.inner.update_password(id, current_hash, new_hash)).await
+    }
+
+    async fn insert_message(&self, message: NewMessage) -> Result<Message, StoreError> {
+        self.timed("insert_message", self.inner.insert_message(message)).await
+    }
+
+    async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
+        self.timed("list_messages", self.inner.list_messages(query)).await
+    }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
+}
