@@ -36,9 +36,10 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('whoami', 'whoami', [CompletionResultType]::ParameterValue, 'Show the server, the account and when the token expires; exit 3 when not logged in')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the server, the account and when the token expires; exit 3 when not logged in')
             [CompletionResult]::new('passwd', 'passwd', [CompletionResultType]::ParameterValue, 'Change the password, and stay logged in with the new one')
-            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List messages, oldest first')
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List messages, oldest first')
+            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message, to yourself or (--to) to another account. Retried sends are never duplicated')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List messages, oldest first: the most recent page of the inbox by default')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List messages, oldest first: the most recent page of the inbox by default')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script: bash, zsh, fish, powershell or elvish')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -110,6 +111,8 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             break
         }
         'msgctl;send' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The recipient''s email (default: yourself)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Send each non-blank line of FILE (`-`: stdin) as a message. Re-running the same file sends only the lines not sent yet')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors as {"error","code"} on stderr)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
@@ -120,8 +123,12 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             break
         }
         'msgctl;list' {
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show only the N most recent')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many messages (1-1000; default 100)')
+            [CompletionResult]::new('--with', '--with', [CompletionResultType]::ParameterName, 'Only the conversation with this account, both directions')
+            [CompletionResult]::new('--after', '--after', [CompletionResultType]::ParameterName, 'Only messages after this message id (a page further on)')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server')
+            [CompletionResult]::new('--sent', '--sent', [CompletionResultType]::ParameterName, 'Messages you sent instead of your inbox')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every message from the first (or from --after), following the server''s pages; with --json, one JSON object per line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors as {"error","code"} on stderr)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
@@ -131,7 +138,22 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             break
         }
         'msgctl;ls' {
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show only the N most recent')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many messages (1-1000; default 100)')
+            [CompletionResult]::new('--with', '--with', [CompletionResultType]::ParameterName, 'Only the conversation with this account, both directions')
+            [CompletionResult]::new('--after', '--after', [CompletionResultType]::ParameterName, 'Only messages after this message id (a page further on)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server')
+            [CompletionResult]::new('--sent', '--sent', [CompletionResultType]::ParameterName, 'Messages you sent instead of your inbox')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every message from the first (or from --after), following the server''s pages; with --json, one JSON object per line')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;watch' {
+            [CompletionResult]::new('--after', '--after', [CompletionResultType]::ParameterName, 'Start after this message id instead of from now')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors as {"error","code"} on stderr)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
@@ -167,8 +189,9 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget the cached token for this server')
             [CompletionResult]::new('whoami', 'whoami', [CompletionResultType]::ParameterValue, 'Show the server, the account and when the token expires; exit 3 when not logged in')
             [CompletionResult]::new('passwd', 'passwd', [CompletionResultType]::ParameterValue, 'Change the password, and stay logged in with the new one')
-            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List messages, oldest first')
+            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message, to yourself or (--to) to another account. Retried sends are never duplicated')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List messages, oldest first: the most recent page of the inbox by default')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script: bash, zsh, fish, powershell or elvish')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -193,6 +216,9 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             break
         }
         'msgctl;help;list' {
+            break
+        }
+        'msgctl;help;watch' {
             break
         }
         'msgctl;help;token' {

@@ -49,6 +49,9 @@ _msgctl() {
             msgctl,token)
                 cmd="msgctl__subcmd__token"
                 ;;
+            msgctl,watch)
+                cmd="msgctl__subcmd__watch"
+                ;;
             msgctl,whoami)
                 cmd="msgctl__subcmd__whoami"
                 ;;
@@ -79,6 +82,9 @@ _msgctl() {
             msgctl__subcmd__help,token)
                 cmd="msgctl__subcmd__help__subcmd__token"
                 ;;
+            msgctl__subcmd__help,watch)
+                cmd="msgctl__subcmd__help__subcmd__watch"
+                ;;
             msgctl__subcmd__help,whoami)
                 cmd="msgctl__subcmd__help__subcmd__whoami"
                 ;;
@@ -89,7 +95,7 @@ _msgctl() {
 
     case "${cmd}" in
         msgctl)
-            opts="-q -h -V --server --json --quiet --no-input --help --version register login logout whoami status passwd send list ls token completions help"
+            opts="-q -h -V --server --json --quiet --no-input --help --version register login logout whoami status passwd send list ls watch token completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,7 +131,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__help)
-            opts="register login logout whoami passwd send list token completions help"
+            opts="register login logout whoami passwd send list watch token completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -264,6 +270,20 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__help__subcmd__whoami)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -279,13 +299,21 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__list)
-            opts="-q -h --limit --server --json --quiet --no-input --help"
+            opts="-q -h --limit --sent --with --after --all --server --json --quiet --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -381,12 +409,20 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__send)
-            opts="-q -h --server --json --quiet --no-input --help"
+            opts="-q -h --to --file --server --json --quiet --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -405,6 +441,28 @@ _msgctl() {
                 return 0
             fi
             case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__watch)
+            opts="-q -h --after --server --json --quiet --no-input --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

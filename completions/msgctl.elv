@@ -33,9 +33,10 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand whoami 'Show the server, the account and when the token expires; exit 3 when not logged in'
             cand status 'Show the server, the account and when the token expires; exit 3 when not logged in'
             cand passwd 'Change the password, and stay logged in with the new one'
-            cand send 'Send a message'
-            cand list 'List messages, oldest first'
-            cand ls 'List messages, oldest first'
+            cand send 'Send a message, to yourself or (--to) to another account. Retried sends are never duplicated'
+            cand list 'List messages, oldest first: the most recent page of the inbox by default'
+            cand ls 'List messages, oldest first: the most recent page of the inbox by default'
+            cand watch 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
             cand token 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
             cand completions 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -100,6 +101,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;send'= {
+            cand --to 'The recipient''s email (default: yourself)'
+            cand --file 'Send each non-blank line of FILE (`-`: stdin) as a message. Re-running the same file sends only the lines not sent yet'
             cand --server 'The msgd server'
             cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
@@ -109,8 +112,12 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;list'= {
-            cand --limit 'Show only the N most recent'
+            cand --limit 'How many messages (1-1000; default 100)'
+            cand --with 'Only the conversation with this account, both directions'
+            cand --after 'Only messages after this message id (a page further on)'
             cand --server 'The msgd server'
+            cand --sent 'Messages you sent instead of your inbox'
+            cand --all 'Every message from the first (or from --after), following the server''s pages; with --json, one JSON object per line'
             cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -119,7 +126,21 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;ls'= {
-            cand --limit 'Show only the N most recent'
+            cand --limit 'How many messages (1-1000; default 100)'
+            cand --with 'Only the conversation with this account, both directions'
+            cand --after 'Only messages after this message id (a page further on)'
+            cand --server 'The msgd server'
+            cand --sent 'Messages you sent instead of your inbox'
+            cand --all 'Every message from the first (or from --after), following the server''s pages; with --json, one JSON object per line'
+            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;watch'= {
+            cand --after 'Start after this message id instead of from now'
             cand --server 'The msgd server'
             cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
@@ -152,8 +173,9 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand logout 'Forget the cached token for this server'
             cand whoami 'Show the server, the account and when the token expires; exit 3 when not logged in'
             cand passwd 'Change the password, and stay logged in with the new one'
-            cand send 'Send a message'
-            cand list 'List messages, oldest first'
+            cand send 'Send a message, to yourself or (--to) to another account. Retried sends are never duplicated'
+            cand list 'List messages, oldest first: the most recent page of the inbox by default'
+            cand watch 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
             cand token 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
             cand completions 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -171,6 +193,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;help;send'= {
         }
         &'msgctl;help;list'= {
+        }
+        &'msgctl;help;watch'= {
         }
         &'msgctl;help;token'= {
         }

@@ -87,13 +87,23 @@ pub struct SendMessageRequest {
     #[serde(default)]
     #[schema(required = true, min_length = 1)]
     pub content: String,
+    /// The recipient's email. Absent: the sender's own mailbox (a note to self).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Email, max_length = 254)]
+    pub to: Option<String>,
 }
 
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MessageView {
-    /// Time-ordered id (UUIDv7).
+    /// Time-ordered id (UUIDv7): a cursor for `after` and `before`.
     pub id: Uuid,
+    /// The sender's email.
+    #[schema(format = Email)]
+    pub from: String,
+    /// The recipient's email.
+    #[schema(format = Email)]
+    pub to: String,
     pub content: String,
     /// When it was stored, RFC 3339 in UTC with milliseconds.
     #[serde(with = "rfc3339_millis")]
@@ -103,8 +113,60 @@ pub struct MessageView {
 
 impl From<Message> for MessageView {
     fn from(message: Message) -> Self {
-        Self { id: message.id, content: message.content.into_string(), created_at: message.created_at }
+        Self {
+            id: message.id,
+            from: message.from.email.to_string(),
+            to: message.to.email.to_string(),
+            content: message.content.into_string(),
+            created_at: message.created_at,
+        }
     }
+}
+
+/// Which messages `GET /messages` lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MailboxName {
+    /// Addressed to the caller (including notes to self).
+    #[default]
+    Inbox,
+    /// Sent by the caller.
+    Sent,
+}
+
+/// Query parameters of `GET /messages`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Page size, 1 to 1000.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Only messages after this id (the next page: the last id of this one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Uuid>,
+    /// Only messages before this id; without `after`, the newest ones before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Uuid>,
+    /// `inbox` (default) or `sent`.
+    #[serde(default, rename = "box", skip_serializing_if = "Option::is_none")]
+    #[param(rename = "box", inline)]
+    pub mailbox: Option<MailboxName>,
+    /// Only the conversation with this account, both directions. Not combined with `box`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(format = Email, max_length = 254)]
+    pub with: Option<String>,
+}
+
+/// `GET /users/me`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub user_id: Uuid,
+    #[schema(format = Email)]
+    pub email: String,
+    #[serde(with = "rfc3339_millis")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
 }
 
 /// Every non-2xx answer.
@@ -204,7 +266,13 @@ mod tests {
     fn times_are_rfc3339_utc_with_milliseconds() {
         let t = OffsetDateTime::from_unix_timestamp_nanos(1_795_000_000_123_456_789).unwrap();
         assert_eq!(rfc3339_millis::format(t), "2026-11-18T11:06:40.123Z");
-        let view = MessageView { id: Uuid::nil(), content: "hi".into(), created_at: t };
+        let view = MessageView {
+            id: Uuid::nil(),
+            from: "a@b.co".into(),
+            to: "a@b.co".into(),
+            content: "hi".into(),
+            created_at: t,
+        };
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(json["created_at"], "2026-11-18T11:06:40.123Z");
         let back: MessageView = serde_json::from_value(json).unwrap();

@@ -8,9 +8,11 @@ use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use thiserror::Error;
 
+use uuid::Uuid;
+
 use crate::api::{
-    ChangePasswordRequest, CreateUserRequest, CreatedUser, ErrorBody, LoginRequest, MessageView, SendMessageRequest,
-    StatusMessage, TokenResponse,
+    ChangePasswordRequest, CreateUserRequest, CreatedUser, ErrorBody, ListParams, LoginRequest, Me, MessageView,
+    SendMessageRequest, StatusMessage, TokenResponse,
 };
 
 /// What a call can end with, other than success.
@@ -152,15 +154,83 @@ impl Client {
         self.send(self.request(Method::PUT, "users/change-password")?.json(&body)).await
     }
 
-    /// `POST /messages`.
+    /// `POST /messages` with only content, as the original API: a note to self.
     pub async fn send_message(&self, content: &str) -> Result<MessageView, ClientError> {
-        let body = SendMessageRequest { content: content.to_owned() };
-        self.send(self.authed(Method::POST, "messages")?.json(&body)).await
+        Ok(self.send_to(content, None, None).await?.message)
     }
 
-    /// `GET /messages`.
+    /// `POST /messages` to `to` (an email; `None`: oneself), with an optional `Idempotency-Key`.
+    pub async fn send_to(
+        &self,
+        content: &str,
+        to: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Sent, ClientError> {
+        let body = SendMessageRequest { content: content.to_owned(), to: to.map(str::to_owned) };
+        let mut request = self.authed(Method::POST, "messages")?.json(&body);
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        let replayed = response.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
+        let message = self.read(response).await?;
+        Ok(Sent { message, replayed })
+    }
+
+    /// `GET /messages` with the server's default parameters: the first page of the inbox.
     pub async fn list_messages(&self) -> Result<Vec<MessageView>, ClientError> {
-        self.send(self.authed(Method::GET, "messages")?).await
+        Ok(self.list_page(&ListParams::default()).await?.messages)
+    }
+
+    /// `GET /messages` with `params`.
+    pub async fn list_page(&self, params: &ListParams) -> Result<Page, ClientError> {
+        let url = self.url("messages")?;
+        self.page(self.authed_url(Method::GET, url).query(params)).await
+    }
+
+    /// The page a `Link` of an earlier page points to.
+    pub async fn follow(&self, link: &Url) -> Result<Page, ClientError> {
+        self.page(self.authed_url(Method::GET, link.clone())).await
+    }
+
+    async fn page(&self, request: RequestBuilder) -> Result<Page, ClientError> {
+        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        let links = response
+            .headers()
+            .get_all(header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| parse_links(v, response.url()))
+            .collect::<Vec<_>>();
+        let rel = |name: &str| links.iter().find(|(rel, _)| rel == name).map(|(_, url)| url.clone());
+        let (next, prev) = (rel("next"), rel("prev"));
+        let messages = self.read(response).await?;
+        Ok(Page { messages, next, prev })
+    }
+
+    /// `GET /users/me`.
+    pub async fn me(&self) -> Result<Me, ClientError> {
+        self.send(self.authed(Method::GET, "users/me")?).await
+    }
+
+    /// `GET /messages/stream`, resuming after `after` when given.
+    pub async fn stream(&self, after: Option<Uuid>) -> Result<MessageStream, ClientError> {
+        let mut request = self
+            .authed_url(Method::GET, self.url("messages/stream")?)
+            .header(header::ACCEPT, "text/event-stream")
+            // A stream has no end to wait for; only connecting is bounded.
+            .timeout(Duration::from_secs(365 * 24 * 3600));
+        if let Some(after) = after {
+            request = request.header("last-event-id", after.to_string());
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(error_from(status, &headers, &body));
+        }
+        Ok(MessageStream { body: Box::pin(response.bytes_stream()), buffer: Vec::new(), url: self.base.to_string() })
     }
 
     fn url(&self, path: &str) -> Result<Url, ClientError> {
@@ -172,15 +242,23 @@ impl Client {
     }
 
     fn authed(&self, method: Method, path: &str) -> Result<RequestBuilder, ClientError> {
-        let request = self.request(method, path)?;
-        Ok(match &self.token {
+        Ok(self.authed_url(method, self.url(path)?))
+    }
+
+    fn authed_url(&self, method: Method, url: Url) -> RequestBuilder {
+        let request = self.http.request(method, url);
+        match &self.token {
             Some(token) => request.bearer_auth(token),
             None => request,
-        })
+        }
     }
 
     async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ClientError> {
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        self.read(response).await
+    }
+
+    async fn read<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T, ClientError> {
         let status = response.status();
         if status.is_success() {
             let bytes = response.bytes().await.map_err(|e| self.transport_error(e))?;
@@ -208,6 +286,127 @@ impl Client {
     }
 }
 
+/// The answer to a send.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub message: MessageView,
+    /// The server had stored this message before, under the same idempotency key: nothing new was stored.
+    pub replayed: bool,
+}
+
+/// A page of messages and the links to its neighbours.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub messages: Vec<MessageView>,
+    /// The page after this one, when there is one.
+    pub next: Option<Url>,
+    /// The page before this one (for pages read backwards with `before`).
+    pub prev: Option<Url>,
+}
+
+/// `(rel, url)` pairs of an RFC 8288 `Link` header, resolved against the request's URL.
+fn parse_links(value: &str, base: &Url) -> Vec<(String, Url)> {
+    value
+        .split(',')
+        .filter_map(|part| {
+            let (target, params) = part.trim().split_once(';')?;
+            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            let rel = params.split(';').find_map(|p| {
+                let (key, value) = p.trim().split_once('=')?;
+                (key.trim() == "rel").then(|| value.trim().trim_matches('"').to_owned())
+            })?;
+            Some((rel, base.join(target).ok()?))
+        })
+        .collect()
+}
+
+/// One event of a message stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    Message(MessageView),
+    /// The server ended the stream: `token_expired`, `token_revoked`, `token_invalid` or `shutting_down`.
+    Closed {
+        code: String,
+        error: String,
+    },
+}
+
+/// The Server-Sent Events of `GET /messages/stream`, read as they come.
+pub struct MessageStream {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: Vec<u8>,
+    url: String,
+}
+
+impl MessageStream {
+    /// The next message or close notice; `None` when the connection ended without one.
+    pub async fn next(&mut self) -> Result<Option<StreamEvent>, ClientError> {
+        use futures::StreamExt;
+        loop {
+            while let Some(block) = self.take_block() {
+                if let Some(event) = parse_event(&block)? {
+                    return Ok(Some(event));
+                }
+            }
+            match self.body.next().await {
+                Some(Ok(bytes)) => self.buffer.extend_from_slice(&bytes),
+                Some(Err(e)) => {
+                    return Err(ClientError::Unreachable { url: self.url.clone(), reason: e.to_string() });
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Removes and returns the next complete event block (up to a blank line). Splitting happens on bytes,
+    /// and only whole blocks are decoded, so a character cut in two by the network stays whole.
+    fn take_block(&mut self) -> Option<String> {
+        let (end, separator) = blank_line(&self.buffer)?;
+        let block: Vec<u8> = self.buffer.drain(..end + separator).take(end).collect();
+        Some(String::from_utf8_lossy(&block).replace("\r\n", "\n"))
+    }
+}
+
+/// Where the first blank line (`\n\n` or `\r\n\r\n`) starts, and its length.
+fn blank_line(buffer: &[u8]) -> Option<(usize, usize)> {
+    (0..buffer.len()).find_map(|i| {
+        let rest = &buffer[i..];
+        if rest.starts_with(b"\n\n") {
+            Some((i, 2))
+        } else if rest.starts_with(b"\r\n\r\n") {
+            Some((i, 4))
+        } else {
+            None
+        }
+    })
+}
+
+fn parse_event(block: &str) -> Result<Option<StreamEvent>, ClientError> {
+    let (mut kind, mut data) = ("message", Vec::new());
+    for line in block.lines() {
+        if line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = line.split_once(':').map_or((line, ""), |(f, v)| (f, v.strip_prefix(' ').unwrap_or(v)));
+        match field {
+            "event" => kind = if value == "close" { "close" } else { "message" },
+            "data" => data.push(value),
+            _ => {}
+        }
+    }
+    if data.is_empty() {
+        return Ok(None);
+    }
+    let data = data.join("\n");
+    let bad = |e: serde_json::Error| ClientError::Protocol(format!("unreadable stream event: {e}"));
+    Ok(Some(if kind == "close" {
+        let body: ErrorBody = serde_json::from_str(&data).map_err(bad)?;
+        StreamEvent::Closed { code: body.code, error: body.error }
+    } else {
+        StreamEvent::Message(serde_json::from_str(&data).map_err(bad)?)
+    }))
+}
+
 /// rustls needs one process-wide crypto provider; msgkit uses ring (as the MongoDB driver does), which
 /// builds without a C toolchain beyond `cc`.
 fn install_crypto_provider() {
@@ -232,5 +431,49 @@ fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ClientErr
             message: format!("the server answered HTTP {status} without an error body"),
             retry_after,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream_of(chunks: Vec<&'static [u8]>) -> MessageStream {
+        let chunks: Vec<reqwest::Result<bytes::Bytes>> =
+            chunks.into_iter().map(|c| Ok(bytes::Bytes::from(c))).collect();
+        MessageStream { body: Box::pin(futures::stream::iter(chunks)), buffer: Vec::new(), url: "http://x/".into() }
+    }
+
+    #[tokio::test]
+    async fn events_are_read_whole_even_when_a_character_is_split_across_chunks() {
+        let event = "id: 01a20ac3-3e74-7605-8fd1-3d27db2c9e1d\ndata: {\"id\":\"01a20ac3-3e74-7605-8fd1-3d27db2c9e1d\",\
+                     \"from\":\"a@b.co\",\"to\":\"a@b.co\",\"content\":\"wave 👋\",\"created_at\":\"2026-11-23T23:00:55.641Z\"}\n\n";
+        let wave = event.find('👋').unwrap();
+        // A comment and the event's start in one chunk, cut inside the emoji's four bytes: the complete
+        // comment is taken while half a character waits in the buffer.
+        let mut first = b": keep-alive\n\n".to_vec();
+        first.extend_from_slice(&event.as_bytes()[..wave + 2]);
+        let first: &'static [u8] = Box::leak(first.into_boxed_slice());
+        let rest: &'static [u8] = Box::leak(event.as_bytes()[wave + 2..].to_vec().into_boxed_slice());
+        let mut stream =
+            stream_of(vec![first, rest, b"event: close\ndata: {\"code\":\"shutting_down\",\"error\":\"bye\"}\n\n"]);
+        match stream.next().await.unwrap() {
+            Some(StreamEvent::Message(m)) => assert_eq!(m.content, "wave 👋"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            stream.next().await.unwrap(),
+            Some(StreamEvent::Closed { code: "shutting_down".into(), error: "bye".into() })
+        );
+        assert_eq!(stream.next().await.unwrap(), None);
+    }
+
+    #[test]
+    fn link_headers_are_parsed_and_resolved() {
+        let base = Url::parse("http://h:1/api/messages?limit=2").unwrap();
+        let links = parse_links(r#"</messages?after=x&limit=2>; rel="next", <https://o/p>; rel=prev"#, &base);
+        assert_eq!(links[0], ("next".to_owned(), Url::parse("http://h:1/messages?after=x&limit=2").unwrap()));
+        assert_eq!(links[1], ("prev".to_owned(), Url::parse("https://o/p").unwrap()));
+        assert!(parse_links("garbage", &base).is_empty());
     }
 }

@@ -42,6 +42,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         hasher,
         tokens: TokenKeys::new(&secret, config.token_ttl).into(),
         lifecycle: Default::default(),
+        notices: tokio::sync::broadcast::Sender::new(http::NOTICE_BACKLOG),
         options: HttpOptions {
             max_message_bytes: config.max_message_bytes,
             request_timeout: config.request_timeout,

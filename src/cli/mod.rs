@@ -1,20 +1,20 @@
 //! msgctl, the command-line client: commands, token cache, prompts and exit codes. `src/bin/msgctl.rs` parses
 //! the arguments and calls [`run`].
 
+mod account;
 pub mod exit;
+mod messaging;
 pub mod session;
 pub mod terminal;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use serde_json::json;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::api::{MessageView, rfc3339_millis};
+use crate::api::MessageView;
 use crate::client::{Client, ClientError};
-use crate::domain::Email;
 use exit::{CliError, EXIT_CODES_HELP, Exit};
-use session::{Session, SessionStore, token_expiry};
-use terminal::{Terminal, read_stdin_lines, read_stdin_text};
+use session::SessionStore;
+use terminal::Terminal;
 
 /// Overrides the cached token (CI and scripts).
 pub const TOKEN_VAR: &str = "MSGCTL_TOKEN";
@@ -84,18 +84,45 @@ pub enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Send a message.
+    /// Send a message, to yourself or (--to) to another account. Retried sends are never duplicated.
     Send {
         /// The text; `-`, or nothing with stdin not a terminal, reads it from stdin (one trailing newline
         /// dropped).
+        #[arg(conflicts_with = "file")]
         text: Option<String>,
+        /// The recipient's email (default: yourself).
+        #[arg(long, value_name = "EMAIL")]
+        to: Option<String>,
+        /// Send each non-blank line of FILE (`-`: stdin) as a message. Re-running the same file sends only
+        /// the lines not sent yet.
+        #[arg(long, value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
     },
-    /// List messages, oldest first.
+    /// List messages, oldest first: the most recent page of the inbox by default.
     #[command(visible_alias = "ls")]
     List {
-        /// Show only the N most recent.
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-        limit: Option<u64>,
+        /// How many messages (1-1000; default 100).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), conflicts_with = "all")]
+        limit: Option<u32>,
+        /// Messages you sent instead of your inbox.
+        #[arg(long, conflicts_with = "with")]
+        sent: bool,
+        /// Only the conversation with this account, both directions.
+        #[arg(long, value_name = "EMAIL")]
+        with: Option<String>,
+        /// Only messages after this message id (a page further on).
+        #[arg(long, value_name = "ID")]
+        after: Option<uuid::Uuid>,
+        /// Every message from the first (or from --after), following the server's pages; with --json, one
+        /// JSON object per line.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any.
+    Watch {
+        /// Start after this message id instead of from now.
+        #[arg(long, value_name = "ID")]
+        after: Option<uuid::Uuid>,
     },
     /// Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command
     /// that prints it.
@@ -125,10 +152,12 @@ pub async fn run(cli: Cli, terminal: Terminal, utc_offset: UtcOffset) -> Result<
         Command::Register { email, login } => ctx.register(email, login).await,
         Command::Login { email, password_stdin } => ctx.login(email, password_stdin).await,
         Command::Logout => ctx.logout(),
-        Command::Whoami => ctx.whoami(),
+        Command::Whoami => ctx.whoami().await,
         Command::Passwd { email, password_stdin } => ctx.passwd(email, password_stdin).await,
-        Command::Send { text } => ctx.send(text).await,
-        Command::List { limit } => ctx.list(limit).await,
+        Command::Send { text, to, file: None } => ctx.send(text, to).await,
+        Command::Send { to, file: Some(file), .. } => ctx.send_file(&file, to).await,
+        Command::List { limit, sent, with, after, all } => ctx.list(limit, sent, with, after, all).await,
+        Command::Watch { after } => ctx.watch(after).await,
         Command::Token => ctx.token(),
         Command::Completions { .. } => unreachable!("handled above"),
     }
@@ -140,6 +169,7 @@ enum TokenSource {
     Cache,
 }
 
+/// What every command works with.
 struct Ctx {
     client: Client,
     /// The normalized server URL, the cache's key.
@@ -150,18 +180,27 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// A client carrying the token from `MSGCTL_TOKEN`, else from the cache.
-    fn authed(&self) -> Result<(Client, TokenSource), CliError> {
+    /// The token from `MSGCTL_TOKEN`, else from the cache.
+    fn token_in_use(&self) -> Result<(String, TokenSource), CliError> {
         if let Some(token) = std::env::var(TOKEN_VAR).ok().filter(|t| !t.trim().is_empty()) {
-            return Ok((self.client.clone().with_token(token.trim()), TokenSource::Env));
+            return Ok((token.trim().to_owned(), TokenSource::Env));
         }
         let session = self.sessions.get(&self.server)?.ok_or_else(|| CliError::not_logged_in(&self.server))?;
-        Ok((self.client.clone().with_token(session.token), TokenSource::Cache))
+        Ok((session.token, TokenSource::Cache))
+    }
+
+    /// A client carrying the token in use.
+    fn authed(&self) -> Result<(Client, TokenSource), CliError> {
+        let (token, source) = self.token_in_use()?;
+        Ok((self.client.clone().with_token(token), source))
     }
 
     /// Turns an authentication failure of a cached token into "log in again", forgetting the token.
     fn auth_failed(&self, source: &TokenSource, error: ClientError) -> CliError {
-        let error = CliError::from(error);
+        self.auth_error(source, CliError::from(error))
+    }
+
+    fn auth_error(&self, source: &TokenSource, error: CliError) -> CliError {
         if error.exit != Exit::Auth {
             return error;
         }
@@ -178,18 +217,6 @@ impl Ctx {
         }
     }
 
-    fn expiry_text(&self, expires_at: Option<OffsetDateTime>) -> String {
-        match expires_at {
-            Some(at) => {
-                let left = at - OffsetDateTime::now_utc();
-                let left = std::time::Duration::from_secs(left.whole_seconds().max(0) as u64);
-                let left = humantime::format_duration(std::time::Duration::from_secs(left.as_secs() / 60 * 60));
-                format!("{} (in {left})", self.local_time(at))
-            }
-            None => "unknown".to_owned(),
-        }
-    }
-
     fn local_time(&self, at: OffsetDateTime) -> String {
         let local = at.to_offset(self.utc_offset);
         let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
@@ -200,195 +227,15 @@ impl Ctx {
         text
     }
 
-    async fn register(&self, email: Option<String>, login: bool) -> Result<(), CliError> {
-        let email = match email {
-            Some(email) => email,
-            None => self.terminal.ask("Email", "an email is required: msgctl register EMAIL")?,
-        };
-        let created = self.client.create_user(&email).await?;
-        let mut logged_in = false;
-        if login {
-            let token = self.client.login(&created.email, &created.generated_password).await?;
-            self.sessions.put(&self.server, Session { email: created.email.clone(), token })?;
-            logged_in = true;
-        }
-        if self.terminal.json {
-            self.terminal.out_json(&json!({
-                "user_id": created.user_id,
-                "email": created.email,
-                "generated_password": created.generated_password,
-                "logged_in": logged_in,
-            }));
-        } else if self.terminal.quiet {
-            self.terminal.out(&created.generated_password);
-        } else {
-            self.terminal.status(format!("✓ Created account {} on {}", created.email, self.server));
-            self.terminal.out(format!("Password: {}", created.generated_password));
-            self.terminal.status("! Store this password now: it is shown only once and cannot be recovered or reset.");
-            if logged_in {
-                self.terminal.status(format!("✓ Logged in as {}", created.email));
-            }
-        }
-        Ok(())
-    }
-
-    async fn login(&self, email: Option<String>, password_stdin: bool) -> Result<(), CliError> {
-        let email = match email {
-            Some(email) => email,
-            None => self.terminal.ask("Email", "an email is required: msgctl login --email EMAIL")?,
-        };
-        let password = if password_stdin {
-            read_stdin_lines(1, "the password")?.remove(0)
-        } else {
-            self.terminal.ask_password("Password", "a password is required: pipe it in with --password-stdin")?
-        };
-        let email = normalized(&email);
-        let token = self.client.login(&email, &password).await?;
-        self.logged_in(email, token)
-    }
-
-    /// Caches a fresh token and reports it.
-    fn logged_in(&self, email: String, token: String) -> Result<(), CliError> {
-        let expires_at = token_expiry(&token);
-        self.sessions.put(&self.server, Session { email: email.clone(), token })?;
-        if self.terminal.json {
-            self.terminal.out_json(&json!({
-                "server": self.server,
-                "email": email,
-                "expires_at": expires_at.map(rfc3339_millis::format),
-            }));
-        } else {
-            self.terminal.status(format!("✓ Logged in to {} as {email}", self.server));
-        }
-        Ok(())
-    }
-
-    fn logout(&self) -> Result<(), CliError> {
-        let removed = self.sessions.remove(&self.server)?;
-        if self.terminal.json {
-            self.terminal.out_json(&json!({"server": self.server, "logged_out": removed}));
-        } else if removed {
-            self.terminal.status(format!("✓ Logged out of {}", self.server));
-        } else {
-            self.terminal.status(format!("Not logged in to {}", self.server));
-        }
-        Ok(())
-    }
-
-    fn whoami(&self) -> Result<(), CliError> {
-        let (email, token, source) = match std::env::var(TOKEN_VAR).ok().filter(|t| !t.trim().is_empty()) {
-            Some(token) => (None, token.trim().to_owned(), "env"),
-            None => {
-                let session = self.sessions.get(&self.server)?.ok_or_else(|| CliError::not_logged_in(&self.server))?;
-                (Some(session.email), session.token, "cache")
-            }
-        };
-        let expires_at = token_expiry(&token);
-        if expires_at.is_some_and(|at| at <= OffsetDateTime::now_utc()) {
-            return Err(CliError::new(
-                Exit::Auth,
-                "token_expired",
-                format!("the session on {} has expired — run msgctl login", self.server),
-            ));
-        }
-        if self.terminal.json {
-            self.terminal.out_json(&json!({
-                "server": self.server,
-                "email": email,
-                "expires_at": expires_at.map(rfc3339_millis::format),
-                "token_source": source,
-            }));
-        } else if !self.terminal.quiet {
-            let who = email.unwrap_or_else(|| format!("the account of the token in {TOKEN_VAR}"));
-            self.terminal.out(format!("Logged in to {} as {who}", self.server));
-            self.terminal.out(format!("Token expires {}", self.expiry_text(expires_at)));
-        }
-        Ok(())
-    }
-
-    async fn passwd(&self, email: Option<String>, password_stdin: bool) -> Result<(), CliError> {
-        let email = match email {
-            Some(email) => normalized(&email),
-            None => match self.sessions.get(&self.server)? {
-                Some(session) => session.email,
-                None => self.terminal.ask("Email", "an email is required: msgctl passwd --email EMAIL")?,
-            },
-        };
-        let (current, new) = if password_stdin {
-            let mut lines = read_stdin_lines(2, "two lines: the current password, then the new one")?;
-            let new = lines.pop().expect("two lines");
-            (lines.pop().expect("two lines"), new)
-        } else {
-            let missing = "passwords are required: pipe two lines (current, new) in with --password-stdin";
-            let current = self.terminal.ask_password("Current password", missing)?;
-            (current, self.terminal.ask_new_password(missing)?)
-        };
-        self.client.change_password(&email, &current, &new).await?;
-        self.terminal.status("✓ Password changed; every earlier login token is now revoked");
-        // Stay logged in: the old token no longer works.
-        match self.client.login(&email, &new).await {
-            Ok(token) => self.logged_in(email, token),
-            Err(e) => {
-                let _ = self.sessions.remove(&self.server);
-                let e = CliError::from(e);
-                Err(CliError::new(
-                    e.exit,
-                    e.code,
-                    format!("the password was changed, but logging in again failed ({}); run msgctl login", e.message),
-                ))
-            }
-        }
-    }
-
-    async fn send(&self, text: Option<String>) -> Result<(), CliError> {
-        let text = match text.as_deref() {
-            Some("-") => from_stdin()?,
-            Some(_) => text.expect("matched Some"),
-            None if !self.terminal.stdin_is_terminal() => from_stdin()?,
-            None => {
-                return Err(CliError::usage(
-                    "input_required",
-                    "nothing to send: msgctl send TEXT, or pipe the text in",
-                ));
-            }
-        };
-        let (client, source) = self.authed()?;
-        let message = client.send_message(&text).await.map_err(|e| self.auth_failed(&source, e))?;
-        if self.terminal.json {
-            self.terminal.out_json(&message);
-        } else if self.terminal.quiet {
-            self.terminal.out(message.id.to_string());
-        } else {
-            self.terminal.status(format!("✓ Sent {}", message.id));
-        }
-        Ok(())
-    }
-
-    async fn list(&self, limit: Option<u64>) -> Result<(), CliError> {
-        let (client, source) = self.authed()?;
-        let mut messages = client.list_messages().await.map_err(|e| self.auth_failed(&source, e))?;
-        if let Some(limit) = limit {
-            let keep = usize::try_from(limit).unwrap_or(usize::MAX);
-            let skip = messages.len().saturating_sub(keep);
-            messages.drain(..skip);
-        }
-        if self.terminal.json {
-            self.terminal.out_json(&messages);
-        } else if messages.is_empty() {
-            self.terminal.status("No messages.");
-        } else {
-            for message in &messages {
-                self.terminal.out(self.human_message(message));
-            }
-        }
-        Ok(())
-    }
-
-    fn human_message(&self, message: &MessageView) -> String {
+    /// `time  who  text`, continuation lines indented under the text. `who` is the sender, or `→ recipient`
+    /// for messages listed from the sent box.
+    fn human_message(&self, message: &MessageView, sent_box: bool) -> String {
         let when = self.local_time(message.created_at);
-        let indent = " ".repeat(when.chars().count() + 2);
+        let who = if sent_box { format!("→ {}", message.to) } else { message.from.clone() };
+        let prefix = format!("{when}  {who}  ");
+        let indent = " ".repeat(prefix.chars().count());
         let mut lines = message.content.lines();
-        let mut text = format!("{when}  {}", lines.next().unwrap_or(""));
+        let mut text = format!("{prefix}{}", lines.next().unwrap_or(""));
         for line in lines {
             text.push('\n');
             text.push_str(&indent);
@@ -396,31 +243,6 @@ impl Ctx {
         }
         text
     }
-
-    fn token(&self) -> Result<(), CliError> {
-        let token = match std::env::var(TOKEN_VAR).ok().filter(|t| !t.trim().is_empty()) {
-            Some(token) => token.trim().to_owned(),
-            None => self.sessions.get(&self.server)?.ok_or_else(|| CliError::not_logged_in(&self.server))?.token,
-        };
-        if self.terminal.json {
-            self.terminal.out_json(&json!({"token": token}));
-        } else {
-            self.terminal.out(token);
-        }
-        Ok(())
-    }
-}
-
-/// The text of a message piped in on stdin, without the one trailing newline `echo` adds.
-fn from_stdin() -> Result<String, CliError> {
-    let text = read_stdin_text()?;
-    let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
-    Ok(text.to_owned())
-}
-
-/// The email as the server will store it, when it is a valid one.
-fn normalized(email: &str) -> String {
-    Email::parse(email).map_or_else(|_| email.trim().to_owned(), |e| e.to_string())
 }
 
 #[cfg(test)]

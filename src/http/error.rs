@@ -46,6 +46,16 @@ pub enum ApiError {
     TokenRevoked,
     #[error("{0}")]
     Content(#[from] ContentError),
+    #[error("to: {0}")]
+    Recipient(EmailError),
+    #[error("no account with that email")]
+    RecipientNotFound,
+    #[error("with: no account with that email")]
+    UserNotFound,
+    #[error("Idempotency-Key must be 1 to 255 visible ASCII characters")]
+    InvalidIdempotencyKey,
+    #[error("this Idempotency-Key was used for a different request within the last 24 hours")]
+    IdempotencyKeyReused,
     #[error("no such route")]
     RouteNotFound,
     #[error("method not allowed on this route")]
@@ -67,8 +77,19 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            InvalidJson(_) | InvalidBody(_) | InvalidQuery(_) | Email(_) | EmailTaken | Required(_)
-            | NewPassword(_) | PasswordUnchanged | Content(_) => StatusCode::BAD_REQUEST,
+            InvalidJson(_)
+            | InvalidBody(_)
+            | InvalidQuery(_)
+            | Email(_)
+            | EmailTaken
+            | Required(_)
+            | NewPassword(_)
+            | PasswordUnchanged
+            | Content(_)
+            | Recipient(_)
+            | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+            RecipientNotFound | UserNotFound => StatusCode::NOT_FOUND,
+            IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidCredentials | TokenMissing | TokenInvalid | TokenExpired | TokenRevoked => StatusCode::UNAUTHORIZED,
@@ -107,6 +128,11 @@ impl ApiError {
             Content(ContentError::Blank) => "content_required",
             Content(ContentError::TooLong { .. }) => "content_too_long",
             Content(ContentError::ControlCharacter) => "content_invalid",
+            Recipient(_) => "recipient_invalid",
+            RecipientNotFound => "recipient_not_found",
+            UserNotFound => "user_not_found",
+            InvalidIdempotencyKey => "invalid_idempotency_key",
+            IdempotencyKeyReused => "idempotency_key_reused",
             RouteNotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Unavailable(_) => "unavailable",
@@ -143,6 +169,11 @@ impl ApiError {
             Content(ContentError::Blank),
             Content(ContentError::TooLong { max: crate::domain::MessageContent::DEFAULT_MAX_BYTES }),
             Content(ContentError::ControlCharacter),
+            Recipient(EmailError::Malformed),
+            RecipientNotFound,
+            UserNotFound,
+            InvalidIdempotencyKey,
+            IdempotencyKeyReused,
             RouteNotFound,
             MethodNotAllowed,
             Unavailable(String::new()),
@@ -189,6 +220,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::EmailTaken => ApiError::EmailTaken,
+            StoreError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
             StoreError::NotFound => ApiError::Internal(anyhow::anyhow!("unexpected NotFound from the store")),
             StoreError::Other(e) => ApiError::Internal(e),

@@ -1,4 +1,5 @@
-//! Request extractors whose rejections are `ApiError`s: JSON bodies and the authenticated user.
+//! Request extractors whose rejections are `ApiError`s: JSON bodies, query strings and the authenticated
+//! user.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -9,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::auth::Claims;
 use crate::store::User;
 
 /// A JSON object body, answering bad bodies with the JSON error contract.
@@ -40,6 +42,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// `axum::extract::Query`, answering bad query strings with the JSON error contract.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
 /// `application/json` or `application/<anything>+json`, with any parameters.
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
@@ -52,7 +59,11 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// The caller, authenticated by `Authorization: Bearer <token>`: signature, algorithm, issuer, audience
 /// and expiry checked, the account still present and the token's version still current (a password change
 /// revokes older tokens).
-pub struct AuthUser(pub User);
+pub struct AuthUser {
+    pub user: User,
+    /// The token's claims (its expiry and version matter to long-lived streams).
+    pub claims: Claims,
+}
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
@@ -66,7 +77,7 @@ impl FromRequestParts<AppState> for AuthUser {
             return Err(ApiError::TokenRevoked);
         }
         tracing::Span::current().record("user.id", tracing::field::display(user.id));
-        Ok(AuthUser(user))
+        Ok(AuthUser { user, claims })
     }
 }
 

@@ -1,68 +1,195 @@
-//! Messages: send and list.
+//! Messages: send (to oneself or to another account, idempotently) and list (inbox, sent, one
+//! conversation; cursor pages with `Link` headers).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 use tracing::info;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
-use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, AuthUser};
-use crate::api::{ErrorBody, MessageView, SendMessageRequest};
-use crate::domain::MessageContent;
-use crate::store::{Mailbox, MessageQuery, NewMessage, Party};
+use super::extract::{ApiJson, ApiQuery, AuthUser};
+use super::{AppState, Notice};
+use crate::api::{ErrorBody, ListParams, MailboxName, MessageView, SendMessageRequest};
+use crate::domain::{Email, MessageContent};
+use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Party};
+
+/// Page size when the request names none, and the largest allowed.
+pub const DEFAULT_PAGE: u32 = 100;
+pub const MAX_PAGE: u32 = 1000;
+
+/// `Idempotency-Key`.
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// Set on the answer to a retried send: nothing new was stored.
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(send_message, list_messages))
+    OpenApiRouter::new().routes(routes!(send_message, list_messages)).merge(super::stream::routes())
 }
 
-/// Send a message.
+/// Send a message, to another account or (without `to`) to oneself.
 #[utoipa::path(
     post, path = "/messages", tag = "messages",
     security(("bearer" = [])),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a second request with \
+            the same key from the same sender within 24 h stores nothing and gets the first message back \
+            (with `Idempotent-Replayed: true`); the same key with a different body is refused with 422. \
+            1 to 255 visible ASCII characters, e.g. a UUID.", max_length = 255, min_length = 1),
+    ),
     request_body = SendMessageRequest,
     responses(
-        (status = 201, description = "Stored", body = MessageView),
+        (status = 201, description = "Stored (or, for a retried Idempotency-Key, stored before)", body = MessageView,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this answers a retry"))),
         (status = 400, description = "Content missing or blank (`content_required`), too long \
-            (`content_too_long`) or with control characters (`content_invalid`); or a malformed body", body = ErrorBody),
+            (`content_too_long`) or with control characters (`content_invalid`); `to` not an email \
+            (`recipient_invalid`); a bad Idempotency-Key (`invalid_idempotency_key`); or a malformed body", body = ErrorBody),
         (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 404, description = "No account has the `to` email (`recipient_not_found`)", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for a different request (`idempotency_key_reused`)", body = ErrorBody),
         (status = 500, description = "Server error", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn send_message(
-    AuthUser(user): AuthUser,
+    AuthUser { user, .. }: AuthUser,
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<SendMessageRequest>,
-) -> Result<(StatusCode, Json<MessageView>), ApiError> {
+) -> Result<Response, ApiError> {
     let content = MessageContent::parse(body.content, state.options.max_message_bytes)?;
+    let key = idempotency_key(&headers)?;
     let me = Party::from(&user);
-    let message = state.store.insert_message(NewMessage { from: me.clone(), to: me, content }).await?;
-    info!(message.id = %message.id, "message sent");
-    Ok((StatusCode::CREATED, Json(message.into())))
+    let to = match body.to {
+        None => me.clone(),
+        Some(raw) => {
+            let email = Email::parse(&raw).map_err(ApiError::Recipient)?;
+            let recipient = state.store.user_by_email(&email).await?.ok_or(ApiError::RecipientNotFound)?;
+            Party::from(&recipient)
+        }
+    };
+    let idempotency = key.map(|key| Idempotency { key, fingerprint: fingerprint(&to, &content) });
+    let inserted = state.store.insert_message(NewMessage { from: me, to, content, idempotency }).await?;
+    let replayed = matches!(inserted, Inserted::Replayed(_));
+    let message = inserted.into_message();
+    if replayed {
+        info!(message.id = %message.id, "message send retried; the earlier one answers");
+    } else {
+        info!(message.id = %message.id, recipient.id = %message.to.id, "message sent");
+        let _ = state.notices.send(Notice::Message { recipient: message.to.id });
+    }
+    let mut response = (StatusCode::CREATED, Json(MessageView::from(message))).into_response();
+    if replayed {
+        response.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
-/// List the caller's messages, oldest first.
+/// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(&IDEMPOTENCY_KEY) else { return Ok(None) };
+    let bytes = value.as_bytes();
+    if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(u8::is_ascii_graphic) {
+        return Err(ApiError::InvalidIdempotencyKey);
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// What a retry must repeat to be a retry: the recipient and the content.
+fn fingerprint(to: &Party, content: &MessageContent) -> String {
+    let mut hash = Sha256::new();
+    hash.update(to.id.as_bytes());
+    hash.update(content.as_str().as_bytes());
+    format!("{:x}", hash.finalize())
+}
+
+/// List messages, oldest first: the inbox (default), the sent box, or one conversation.
 #[utoipa::path(
     get, path = "/messages", tag = "messages",
     security(("bearer" = [])),
+    params(ListParams),
     responses(
-        (status = 200, description = "The caller's messages, oldest first", body = Vec<MessageView>),
+        (status = 200, description = "A page of messages, oldest first. When more follow, a `Link` header \
+            (RFC 8288) gives the next page (`rel=\"next\"`); a `before` page gives the previous one \
+            (`rel=\"prev\"`).", body = Vec<MessageView>,
+            headers(("Link" = String, description = "`</messages?after=…>; rel=\"next\"`"))),
+        (status = 400, description = "Invalid query parameters (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 404, description = "No account has the `with` email (`user_not_found`)", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn list_messages(
-    AuthUser(user): AuthUser,
+    AuthUser { user, .. }: AuthUser,
     State(state): State<AppState>,
-) -> Result<Json<Vec<MessageView>>, ApiError> {
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Response, ApiError> {
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::InvalidQuery(format!("limit: must be between 1 and {MAX_PAGE}")));
+    }
+    if let (Some(after), Some(before)) = (params.after, params.before) {
+        if after >= before {
+            return Err(ApiError::InvalidQuery("after must be smaller than before".into()));
+        }
+    }
+    let mailbox = match (&params.with, params.mailbox) {
+        (Some(_), Some(_)) => return Err(ApiError::InvalidQuery("box and with cannot be combined".into())),
+        (Some(raw), None) => {
+            let email = Email::parse(raw).map_err(|e| ApiError::InvalidQuery(format!("with: {e}")))?;
+            let other = state.store.user_by_email(&email).await?.ok_or(ApiError::UserNotFound)?;
+            Mailbox::With(other.id)
+        }
+        (None, Some(MailboxName::Sent)) => Mailbox::Sent,
+        (None, _) => Mailbox::Inbox,
+    };
+    // One more than asked tells whether another page follows.
     let query =
-        MessageQuery { owner: user.id, mailbox: Mailbox::Inbox, after: None, before: None, limit: i64::MAX as usize };
-    let messages = state.store.list_messages(&query).await?;
+        MessageQuery { owner: user.id, mailbox, after: params.after, before: params.before, limit: limit as usize + 1 };
+    let mut messages = state.store.list_messages(&query).await?;
+    let backwards = params.before.is_some() && params.after.is_none();
+    let more = messages.len() > limit as usize;
+    if more {
+        if backwards {
+            messages.remove(0);
+        } else {
+            messages.pop();
+        }
+    }
     info!(count = messages.len(), "messages listed");
-    Ok(Json(messages.into_iter().map(MessageView::from).collect()))
+    let link = match (more, messages.first(), messages.last()) {
+        (true, Some(first), _) if backwards => Some(page_link(&params, limit, None, Some(first.id), "prev")),
+        (true, _, Some(last)) => Some(page_link(&params, limit, Some(last.id), params.before, "next")),
+        _ => None,
+    };
+    let mut response = Json(messages.into_iter().map(MessageView::from).collect::<Vec<_>>()).into_response();
+    if let Some(link) = link {
+        response.headers_mut().insert(header::LINK, HeaderValue::from_str(&link).expect("a link is ASCII"));
+    }
+    Ok(response)
+}
+
+/// `</messages?…>; rel="…"` for the page with the given cursors and the request's other parameters.
+fn page_link(params: &ListParams, limit: u32, after: Option<Uuid>, before: Option<Uuid>, rel: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("limit", &limit.to_string());
+    if let Some(after) = after {
+        query.append_pair("after", &after.to_string());
+    }
+    if let Some(before) = before {
+        query.append_pair("before", &before.to_string());
+    }
+    if let Some(mailbox) = params.mailbox {
+        query.append_pair("box", if mailbox == MailboxName::Sent { "sent" } else { "inbox" });
+    }
+    if let Some(with) = &params.with {
+        query.append_pair("with", with);
+    }
+    format!("</messages?{}>; rel=\"{rel}\"", query.finish())
 }

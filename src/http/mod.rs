@@ -5,6 +5,7 @@ mod extract;
 mod messages;
 pub mod middleware;
 mod ops;
+mod stream;
 mod users;
 
 use std::future::Future;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -39,7 +40,21 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub lifecycle: Arc<Lifecycle>,
     pub options: Arc<HttpOptions>,
+    /// Wakes open streams.
+    pub notices: broadcast::Sender<Notice>,
 }
+
+/// What open streams of this process wake up for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// A message was stored for `recipient`.
+    Message { recipient: uuid::Uuid },
+    /// Every token of `user` issued so far was revoked.
+    Revoked { user: uuid::Uuid },
+}
+
+/// How many notices a slow stream may fall behind before it re-reads its inbox anyway.
+pub const NOTICE_BACKLOG: usize = 4096;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]

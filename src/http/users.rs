@@ -8,11 +8,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::AppState;
 use super::error::ApiError;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, AuthUser};
+use super::{AppState, Notice};
 use crate::api::{
-    ChangePasswordRequest, CreateUserRequest, CreatedUser, ErrorBody, LoginRequest, PASSWORD_UPDATED,
+    ChangePasswordRequest, CreateUserRequest, CreatedUser, ErrorBody, LoginRequest, Me, PASSWORD_UPDATED,
     STORE_PASSWORD_NOTICE, StatusMessage, TokenResponse,
 };
 use crate::auth;
@@ -20,7 +20,11 @@ use crate::domain::{Email, NewPassword, Password};
 use crate::store::{NewUser, StoreError, User, now_millis};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_user)).routes(routes!(login)).routes(routes!(change_password))
+    OpenApiRouter::new()
+        .routes(routes!(create_user))
+        .routes(routes!(login))
+        .routes(routes!(change_password))
+        .routes(routes!(me))
 }
 
 /// Create an account with a server-generated password.
@@ -129,7 +133,22 @@ async fn change_password(
         Err(e) => return Err(e.into()),
     }
     info!("password changed; older tokens revoked");
+    let _ = state.notices.send(Notice::Revoked { user: user.id });
     Ok(Json(StatusMessage { message: PASSWORD_UPDATED.to_owned() }))
+}
+
+/// The account the token belongs to.
+#[utoipa::path(
+    get, path = "/users/me", tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = Me),
+        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn me(AuthUser { user, .. }: AuthUser) -> Json<Me> {
+    Json(Me { user_id: user.id, email: user.email.to_string(), created_at: user.created_at })
 }
 
 /// Reads the credentials of a login-like body. A missing field is a malformed body (400); an email that

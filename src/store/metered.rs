@@ -7,7 +7,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{Backend, Message, MessageQuery, NewMessage, NewUser, Store, StoreError, User};
+use super::{Backend, Inserted, Message, MessageQuery, NewMessage, NewUser, Store, StoreError, User};
 use crate::domain::Email;
 use crate::telemetry::names;
 
@@ -32,6 +32,7 @@ impl MeteredStore {
             Ok(_) => "ok",
             Err(StoreError::EmailTaken) => "conflict",
             Err(StoreError::NotFound) => "not_found",
+            Err(StoreError::IdempotencyKeyReused) => "conflict",
             Err(StoreError::Unavailable(_)) => "unavailable",
             Err(StoreError::Other(_)) => "error",
         };
@@ -76,7 +77,7 @@ impl Store for MeteredStore {
         self.timed("update_password", self.inner.update_password(id, current_hash, new_hash)).await
     }
 
-    async fn insert_message(&self, message: NewMessage) -> Result<Message, StoreError> {
+    async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
         self.timed("insert_message", self.inner.insert_message(message)).await
     }
 

@@ -75,6 +75,44 @@ pub struct NewMessage {
     pub from: Party,
     pub to: Party,
     pub content: MessageContent,
+    /// Makes retries safe: a second message with the same key from the same sender within
+    /// [`IDEMPOTENCY_WINDOW`] is not stored; the first is returned instead.
+    pub idempotency: Option<Idempotency>,
+}
+
+/// A client's idempotency key and a fingerprint of what it was used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The `Idempotency-Key`, unique per sender.
+    pub key: String,
+    /// A digest of the request (recipient and content): the same key with another request is refused.
+    pub fingerprint: String,
+}
+
+/// How long an idempotency key protects against duplicates.
+pub const IDEMPOTENCY_WINDOW: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The outcome of storing a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now.
+    Created(Message),
+    /// A retry: the message stored earlier with the same idempotency key; nothing new was stored.
+    Replayed(Message),
+}
+
+impl Inserted {
+    pub fn message(&self) -> &Message {
+        match self {
+            Inserted::Created(m) | Inserted::Replayed(m) => m,
+        }
+    }
+
+    pub fn into_message(self) -> Message {
+        match self {
+            Inserted::Created(m) | Inserted::Replayed(m) => m,
+        }
+    }
 }
 
 /// Which of a user's messages to list.
@@ -107,6 +145,9 @@ pub enum StoreError {
     EmailTaken,
     #[error("not found")]
     NotFound,
+    /// The idempotency key was used within the window for a different request.
+    #[error("idempotency key reused for a different request")]
+    IdempotencyKeyReused,
     /// The database cannot be reached or cannot take writes right now; the request may be retried.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -158,8 +199,10 @@ pub trait Store: Send + Sync + 'static {
     /// is gone or its password changed meanwhile.
     async fn update_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<User, StoreError>;
 
-    /// Stores a message, assigning its id and time.
-    async fn insert_message(&self, message: NewMessage) -> Result<Message, StoreError>;
+    /// Stores a message, assigning its id and time; with an idempotency key already used by the sender
+    /// within [`IDEMPOTENCY_WINDOW`], returns the earlier message (same request) or
+    /// [`StoreError::IdempotencyKeyReused`] (another request) and stores nothing.
+    async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError>;
 
     /// Lists messages, oldest first.
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError>;

@@ -22,8 +22,8 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    Backend, Mailbox, Message, MessageIds, MessageQuery, NewMessage, NewUser, OpenOptions, Party, Store, StoreError,
-    User, message_time, to_millis,
+    Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Mailbox, Message, MessageIds, MessageQuery, NewMessage,
+    NewUser, OpenOptions, Party, Store, StoreError, User, message_time, to_millis,
 };
 use crate::domain::{Email, MessageContent};
 
@@ -45,7 +45,7 @@ struct UserDoc {
 }
 
 /// A message as stored: `messages {_id, sender_id, sender_email, recipient_id, recipient_email, content,
-/// created_at}`.
+/// created_at}`, plus `idempotency_key` and `request_hash` when it was sent with an `Idempotency-Key`.
 #[derive(Serialize, Deserialize)]
 struct MessageDoc {
     #[serde(rename = "_id")]
@@ -56,11 +56,31 @@ struct MessageDoc {
     recipient_email: String,
     content: String,
     created_at: DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idempotency_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_hash: Option<String>,
+}
+
+impl MessageDoc {
+    fn new(message: &Message, idempotency: Option<&Idempotency>) -> Self {
+        Self {
+            id: message.id.to_string(),
+            sender_id: message.from.id.to_string(),
+            sender_email: message.from.email.to_string(),
+            recipient_id: message.to.id.to_string(),
+            recipient_email: message.to.email.to_string(),
+            content: message.content.as_str().to_owned(),
+            created_at: DateTime::from_millis(to_millis(message.created_at)),
+            idempotency_key: idempotency.map(|i| i.key.clone()),
+            request_hash: idempotency.map(|i| i.fingerprint.clone()),
+        }
+    }
 }
 
 struct PendingInsert {
     message: NewMessage,
-    reply: oneshot::Sender<Result<Message, StoreError>>,
+    reply: oneshot::Sender<Result<Inserted, StoreError>>,
 }
 
 /// The MongoDB store.
@@ -104,6 +124,18 @@ impl MongoStore {
         bounded(
             timeout,
             users.create_index(IndexModel::builder().keys(doc! {"email": 1}).options(unique).build()).into_future(),
+        )
+        .await?;
+        // Idempotency keys live on the message they protect, unique per sender: one insert stores both.
+        let idempotency = IndexOptions::builder()
+            .unique(true)
+            .name("idempotency".to_owned())
+            .partial_filter_expression(doc! {"idempotency_key": {"$exists": true}})
+            .build();
+        let keys = doc! {"sender_id": 1, "idempotency_key": 1};
+        bounded(
+            timeout,
+            messages.create_index(IndexModel::builder().keys(keys).options(idempotency).build()).into_future(),
         )
         .await?;
         for (name, keys) in [
@@ -210,57 +242,96 @@ fn parse_id(raw: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(raw).map_err(|e| StoreError::Other(anyhow!("stored id {raw:?} is not a UUID: {e}")))
 }
 
-/// Writes queued messages in batches: each batch gets the next ids and one ordered `insert_many`; its
-/// callers hear back only after the write concern is satisfied.
+/// Writes queued messages in order. Plain messages go in batches, one ordered `insert_many` each; a message
+/// with an idempotency key is written alone (after the batch before it), since its insert may turn into a
+/// replay. Callers hear back only after the write concern is satisfied.
 async fn run_inserts(
     messages: Collection<MessageDoc>,
     mut queue: mpsc::Receiver<PendingInsert>,
     mut ids: MessageIds,
     timeout: Duration,
 ) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let stored: Vec<Message> = batch
-            .iter()
-            .map(|pending| {
-                let id = ids.next_id();
-                Message {
-                    id,
-                    from: pending.message.from.clone(),
-                    to: pending.message.to.clone(),
-                    content: pending.message.content.clone(),
-                    created_at: message_time(id),
-                }
-            })
-            .collect();
-        let docs = stored.iter().map(|m| MessageDoc {
-            id: m.id.to_string(),
-            sender_id: m.from.id.to_string(),
-            sender_email: m.from.email.to_string(),
-            recipient_id: m.to.id.to_string(),
-            recipient_email: m.to.email.to_string(),
-            content: m.content.as_str().to_owned(),
-            created_at: DateTime::from_millis(to_millis(m.created_at)),
-        });
-        let outcome = bounded(timeout, messages.insert_many(docs).ordered(true).into_future()).await;
-        // An ordered insert stops at its first failure: the messages before it are stored, the rest are not.
-        let stored_count = match &outcome {
-            Ok(_) => batch.len(),
-            Err(_) => 0,
-        };
-        let failure = outcome.err().map(|e| e.to_string());
-        if let Some(reason) = &failure {
-            tracing::warn!(error = %reason, messages = batch.len(), "MongoDB message insert failed");
-        }
-        for (index, (pending, message)) in batch.drain(..).zip(stored).enumerate() {
-            let answer = if index < stored_count {
-                Ok(message)
-            } else {
-                Err(StoreError::Unavailable(failure.clone().unwrap_or_default()))
+    let mut received = Vec::with_capacity(MAX_BATCH);
+    let mut plain: Vec<(PendingInsert, Message)> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut received, MAX_BATCH).await > 0 {
+        for pending in received.drain(..) {
+            let id = ids.next_id();
+            let message = Message {
+                id,
+                from: pending.message.from.clone(),
+                to: pending.message.to.clone(),
+                content: pending.message.content.clone(),
+                created_at: message_time(id),
             };
-            let _ = pending.reply.send(answer);
+            match pending.message.idempotency.clone() {
+                None => plain.push((pending, message)),
+                Some(idempotency) => {
+                    insert_batch(&messages, &mut plain, timeout).await;
+                    let outcome = insert_keyed(&messages, message, &idempotency, timeout).await;
+                    let _ = pending.reply.send(outcome);
+                }
+            }
         }
+        insert_batch(&messages, &mut plain, timeout).await;
     }
+}
+
+async fn insert_batch(messages: &Collection<MessageDoc>, batch: &mut Vec<(PendingInsert, Message)>, timeout: Duration) {
+    if batch.is_empty() {
+        return;
+    }
+    let docs = batch.iter().map(|(_, message)| MessageDoc::new(message, None));
+    let outcome = bounded(timeout, messages.insert_many(docs).ordered(true).into_future()).await;
+    let failure = outcome.err().map(|e| e.to_string());
+    if let Some(reason) = &failure {
+        tracing::warn!(error = %reason, messages = batch.len(), "MongoDB message insert failed");
+    }
+    for (pending, message) in batch.drain(..) {
+        let answer = match &failure {
+            None => Ok(Inserted::Created(message)),
+            // Reported as not stored; a retry with an idempotency key is safe either way.
+            Some(reason) => Err(StoreError::Unavailable(reason.clone())),
+        };
+        let _ = pending.reply.send(answer);
+    }
+}
+
+/// Inserts a message carrying an idempotency key. A duplicate key means the sender used the key before:
+/// within the window, the earlier message is the answer (same request) or a conflict (another request);
+/// past it, the key is released from the earlier message and the insert tried again.
+async fn insert_keyed(
+    messages: &Collection<MessageDoc>,
+    message: Message,
+    idempotency: &Idempotency,
+    timeout: Duration,
+) -> Result<Inserted, StoreError> {
+    let doc = MessageDoc::new(&message, Some(idempotency));
+    let sender = message.from.id.to_string();
+    for _ in 0..3 {
+        match insert_bounded(timeout, messages.insert_one(&doc).into_future()).await? {
+            Ok(_) => return Ok(Inserted::Created(message)),
+            Err(e) if is_duplicate_key(&e) => {}
+            Err(e) => return Err(classify(e)),
+        }
+        let filter = doc! {"sender_id": &sender, "idempotency_key": &idempotency.key};
+        let Some(earlier) = bounded(timeout, messages.find_one(filter.clone()).into_future()).await? else {
+            continue; // released meanwhile
+        };
+        let age = time::OffsetDateTime::now_utc() - super::from_millis(earlier.created_at.timestamp_millis());
+        if age > IDEMPOTENCY_WINDOW {
+            let mut release = filter;
+            release.insert("_id", &earlier.id);
+            let unset = doc! {"$unset": {"idempotency_key": "", "request_hash": ""}};
+            bounded(timeout, messages.update_one(release, unset).into_future()).await?;
+            continue;
+        }
+        return if earlier.request_hash.as_deref() == Some(idempotency.fingerprint.as_str()) {
+            Ok(Inserted::Replayed(message_from_doc(earlier)?))
+        } else {
+            Err(StoreError::IdempotencyKeyReused)
+        };
+    }
+    Err(StoreError::Other(anyhow!("idempotency key {:?} kept changing hands", idempotency.key)))
 }
 
 #[async_trait]
@@ -341,7 +412,7 @@ impl Store for MongoStore {
         updated.map(user_from_doc).transpose()?.ok_or(StoreError::NotFound)
     }
 
-    async fn insert_message(&self, message: NewMessage) -> Result<Message, StoreError> {
+    async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
         let (reply, answer) = oneshot::channel();
         let unavailable = || StoreError::Unavailable("the MongoDB insert task has stopped".into());
         self.inserts.send(PendingInsert { message, reply }).await.map_err(|_| unavailable())?;

@@ -14,20 +14,22 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, params};
+use time::OffsetDateTime;
 use tokio::sync::{Semaphore, oneshot};
 use uuid::Uuid;
 
 use super::{
-    Backend, Mailbox, Message, MessageIds, MessageQuery, NewMessage, NewUser, OpenOptions, Party, Store, StoreError,
-    User, from_millis, message_time, to_millis,
+    Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Mailbox, Message, MessageIds, MessageQuery, NewMessage,
+    NewUser, OpenOptions, Party, Store, StoreError, User, from_millis, message_time, to_millis,
 };
 use crate::domain::{Email, MessageContent};
 
 /// The schema version this code writes; `PRAGMA user_version` records the version of a file.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations, in order: `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE users (
         id            TEXT PRIMARY KEY,
         email         TEXT NOT NULL,
@@ -55,7 +57,15 @@ const MIGRATIONS: &[&str] = &[r#"
         key   TEXT PRIMARY KEY,
         value BLOB NOT NULL
     );
-"#];
+"#,
+    r#"
+    -- Idempotency keys live on the message they protect: one insert stores both, atomically.
+    ALTER TABLE messages ADD COLUMN idempotency_key TEXT;
+    ALTER TABLE messages ADD COLUMN request_hash TEXT;
+    CREATE UNIQUE INDEX messages_idempotency ON messages (sender_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+"#,
+];
 
 /// Most writes one transaction takes; bounds the latency a batch adds to its first write.
 const MAX_BATCH: usize = 512;
@@ -445,13 +455,19 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_message(&self, message: NewMessage) -> Result<Message, StoreError> {
+    async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
         self.write(move |conn, ids| {
+            if let Some(idempotency) = &message.idempotency {
+                if let Some(earlier) = earlier_with_key(conn, message.from.id, idempotency)? {
+                    return earlier;
+                }
+            }
             let id = ids.next_id();
             let created_at = message_time(id);
             let mut insert = conn
                 .prepare_cached(&format!(
-                    "INSERT INTO messages ({MESSAGE_COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                    "INSERT INTO messages ({MESSAGE_COLUMNS}, created_at, idempotency_key, request_hash) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
                 ))
                 .map_err(classify)?;
             insert
@@ -463,9 +479,17 @@ impl Store for SqliteStore {
                     message.to.email.as_str(),
                     message.content.as_str(),
                     to_millis(created_at),
+                    message.idempotency.as_ref().map(|i| i.key.as_str()),
+                    message.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
                 ])
                 .map_err(classify)?;
-            Ok(Message { id, from: message.from, to: message.to, content: message.content, created_at })
+            Ok(Inserted::Created(Message {
+                id,
+                from: message.from,
+                to: message.to,
+                content: message.content,
+                created_at,
+            }))
         })
         .await
     }
@@ -493,6 +517,38 @@ impl Store for SqliteStore {
         }
         self.idle_readers.lock().expect("reader pool lock").clear();
     }
+}
+
+/// Inside the write transaction: the answer for a key the sender already used — the earlier message for
+/// the same request, a conflict for another — or `None` when the key is free (an expired key is released).
+fn earlier_with_key(
+    conn: &Connection,
+    sender: Uuid,
+    idempotency: &Idempotency,
+) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
+    let sql =
+        format!("SELECT {MESSAGE_COLUMNS}, request_hash FROM messages WHERE sender_id = ?1 AND idempotency_key = ?2");
+    let mut find = conn.prepare_cached(&sql).map_err(classify)?;
+    let earlier = find
+        .query_row(params![sender.to_string(), idempotency.key], |row| {
+            Ok((message_from_row(row)?, row.get::<_, Option<String>>(6)?))
+        })
+        .optional()
+        .map_err(classify)?;
+    let Some((message, fingerprint)) = earlier else { return Ok(None) };
+    if OffsetDateTime::now_utc() - message.created_at > IDEMPOTENCY_WINDOW {
+        conn.execute(
+            "UPDATE messages SET idempotency_key = NULL, request_hash = NULL WHERE id = ?1",
+            [message.id.to_string()],
+        )
+        .map_err(classify)?;
+        return Ok(None);
+    }
+    Ok(Some(if fingerprint.as_deref() == Some(idempotency.fingerprint.as_str()) {
+        Ok(Inserted::Replayed(message))
+    } else {
+        Err(StoreError::IdempotencyKeyReused)
+    }))
 }
 
 /// Builds the listing query: each branch walks an index in id order, so a page costs its size, not the
@@ -535,4 +591,51 @@ fn list_sql(query: &MessageQuery) -> (String, Vec<String>) {
         }
     };
     (sql, params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::MessageContent;
+
+    #[tokio::test]
+    async fn a_version_1_database_is_migrated_with_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO messages VALUES ('01a20aa4-16d9-7646-8cff-9c7171f30feb', ?1, 'a@b.co', ?1, 'a@b.co', 'kept', 0)",
+                [Uuid::nil().to_string()],
+            )
+            .unwrap();
+        }
+        let options = OpenOptions { pool_size: 1, timeout: Duration::from_secs(1) };
+        let store = SqliteStore::open(&path, &options).await.unwrap();
+        let query = MessageQuery { owner: Uuid::nil(), mailbox: Mailbox::Inbox, after: None, before: None, limit: 10 };
+        let listed = store.list_messages(&query).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].content, MessageContent::parse("kept", 10).unwrap());
+        let me = Party { id: Uuid::nil(), email: Email::parse("a@b.co").unwrap() };
+        let idempotency = Some(Idempotency { key: "k".into(), fingerprint: "f".into() });
+        let new = NewMessage { from: me.clone(), to: me, content: listed[0].content.clone(), idempotency };
+        assert!(matches!(store.insert_message(new.clone()).await.unwrap(), Inserted::Created(_)));
+        assert!(matches!(store.insert_message(new).await.unwrap(), Inserted::Replayed(_)));
+        store.close().await;
+        let version: i64 =
+            Connection::open(&path).unwrap().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_msgd_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.sqlite3");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        let options = OpenOptions { pool_size: 1, timeout: Duration::from_secs(1) };
+        let error = SqliteStore::open(&path, &options).await.err().expect("refused");
+        assert!(error.to_string().contains("newer"), "{error}");
+    }
 }

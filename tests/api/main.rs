@@ -4,13 +4,16 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod conversations;
 mod errors;
 mod faults;
+mod idempotency;
 mod messages;
 mod openapi;
 mod ops;
 mod process;
 mod restart;
 mod schema;
+mod stream;
 mod tokens;
 mod users;

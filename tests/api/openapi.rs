@@ -15,6 +15,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/users/change-password"),
     ("post", "/messages"),
     ("get", "/messages"),
+    ("get", "/messages/stream"),
+    ("get", "/users/me"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),

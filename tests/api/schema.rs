@@ -60,6 +60,7 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
     assert!(users.contains(&("email_unique".into(), "email".into(), true)), "{users:?}");
     let messages = index_keys("messages").await;
     for expected in [
+        ("idempotency".to_owned(), "sender_id,idempotency_key".to_owned(), true),
         ("inbox".to_owned(), "recipient_id,_id".to_owned(), false),
         ("sent".into(), "sender_id,_id".into(), false),
         ("pair".into(), "recipient_id,sender_id,_id".into(), false),
@@ -71,7 +72,7 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
 fn check_sqlite(path: &std::path::Path, email: &str) {
     let conn = rusqlite::Connection::open(path).unwrap();
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let journal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
     assert_eq!(journal, "wal");
     let (hash, version): (String, i64) = conn
@@ -89,7 +90,7 @@ fn check_sqlite(path: &std::path::Path, email: &str) {
         .collect::<Result<_, _>>()
         .unwrap();
     indexes.sort();
-    assert_eq!(indexes, ["messages_inbox", "messages_pair", "messages_sent", "users_email"]);
+    assert_eq!(indexes, ["messages_idempotency", "messages_inbox", "messages_pair", "messages_sent", "users_email"]);
     let secret: Vec<u8> =
         conn.query_row("SELECT value FROM settings WHERE key = 'token_secret'", [], |r| r.get(0)).unwrap();
     assert_eq!(secret.len(), 32);

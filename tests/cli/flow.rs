@@ -22,8 +22,8 @@ fn the_whole_flow_works_from_registration_to_logout() {
     let listing = stdout(&out);
     let lines: Vec<&str> = listing.lines().collect();
     assert_eq!(lines.len(), 4, "{listing}");
-    assert!(lines[0].ends_with(" UTC  first message"), "{listing}");
-    assert!(lines[1].ends_with(" UTC  piped"), "{listing}");
+    assert!(lines[0].ends_with(" UTC  ada@example.com  first message"), "{listing}");
+    assert!(lines[1].ends_with(" UTC  ada@example.com  piped"), "{listing}");
     assert!(lines[2].trim_start() == "message" && lines[2].starts_with("      "), "continuation indented: {listing}");
     assert!(lines[3].ends_with("dash means stdin"), "{listing}");
 
@@ -174,6 +174,7 @@ fn the_token_in_the_environment_wins_over_the_cache() {
     assert_eq!(json(&out)[0]["content"], "from the env account");
     let out = run(env.msgctl().env("MSGCTL_TOKEN", &other.token).args(["--json", "whoami"]));
     assert_eq!(json(&out)["token_source"], "env");
+    assert_eq!(json(&out)["email"], "env@example.com", "the server says whose token it is");
     let out = run(env.msgctl().env("MSGCTL_TOKEN", &other.token).arg("token"));
     assert_eq!(stdout(&out).trim(), other.token);
 

@@ -5,6 +5,7 @@ mod common;
 
 mod completions;
 mod flow;
+mod messaging;
 mod prompts;
 
 use std::path::PathBuf;

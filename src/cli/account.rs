@@ -1,0 +1,167 @@
+//! Account commands: register, login, logout, whoami, passwd, token.
+
+use serde_json::json;
+
+use super::exit::CliError;
+use super::session::{Session, token_expiry};
+use super::terminal::read_stdin_lines;
+use super::{Ctx, TOKEN_VAR, TokenSource};
+use crate::api::rfc3339_millis;
+use crate::domain::Email;
+
+impl Ctx {
+    pub(super) async fn register(&self, email: Option<String>, login: bool) -> Result<(), CliError> {
+        let email = match email {
+            Some(email) => email,
+            None => self.terminal.ask("Email", "an email is required: msgctl register EMAIL")?,
+        };
+        let created = self.client.create_user(&email).await?;
+        let mut logged_in = false;
+        if login {
+            let token = self.client.login(&created.email, &created.generated_password).await?;
+            self.sessions.put(&self.server, Session { email: created.email.clone(), token })?;
+            logged_in = true;
+        }
+        if self.terminal.json {
+            self.terminal.out_json(&json!({
+                "user_id": created.user_id,
+                "email": created.email,
+                "generated_password": created.generated_password,
+                "logged_in": logged_in,
+            }));
+        } else if self.terminal.quiet {
+            self.terminal.out(&created.generated_password);
+        } else {
+            self.terminal.status(format!("✓ Created account {} on {}", created.email, self.server));
+            self.terminal.out(format!("Password: {}", created.generated_password));
+            self.terminal.status("! Store this password now: it is shown only once and cannot be recovered or reset.");
+            if logged_in {
+                self.terminal.status(format!("✓ Logged in as {}", created.email));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn login(&self, email: Option<String>, password_stdin: bool) -> Result<(), CliError> {
+        let email = match email {
+            Some(email) => email,
+            None => self.terminal.ask("Email", "an email is required: msgctl login --email EMAIL")?,
+        };
+        let password = if password_stdin {
+            read_stdin_lines(1, "the password")?.remove(0)
+        } else {
+            self.terminal.ask_password("Password", "a password is required: pipe it in with --password-stdin")?
+        };
+        let email = normalized(&email);
+        let token = self.client.login(&email, &password).await?;
+        self.logged_in(email, token)
+    }
+
+    /// Caches a fresh token and reports it.
+    fn logged_in(&self, email: String, token: String) -> Result<(), CliError> {
+        let expires_at = token_expiry(&token);
+        self.sessions.put(&self.server, Session { email: email.clone(), token })?;
+        if self.terminal.json {
+            self.terminal.out_json(&json!({
+                "server": self.server,
+                "email": email,
+                "expires_at": expires_at.map(rfc3339_millis::format),
+            }));
+        } else {
+            self.terminal.status(format!("✓ Logged in to {} as {email}", self.server));
+        }
+        Ok(())
+    }
+
+    pub(super) fn logout(&self) -> Result<(), CliError> {
+        let removed = self.sessions.remove(&self.server)?;
+        if self.terminal.json {
+            self.terminal.out_json(&json!({"server": self.server, "logged_out": removed}));
+        } else if removed {
+            self.terminal.status(format!("✓ Logged out of {}", self.server));
+        } else {
+            self.terminal.status(format!("Not logged in to {}", self.server));
+        }
+        Ok(())
+    }
+
+    /// Asks the server who the token belongs to, so a revoked or expired token says so.
+    pub(super) async fn whoami(&self) -> Result<(), CliError> {
+        let (token, source) = self.token_in_use()?;
+        let me = self.client.clone().with_token(&token).me().await.map_err(|e| self.auth_failed(&source, e))?;
+        let expires_at = token_expiry(&token);
+        if self.terminal.json {
+            self.terminal.out_json(&json!({
+                "server": self.server,
+                "email": me.email,
+                "user_id": me.user_id,
+                "expires_at": expires_at.map(rfc3339_millis::format),
+                "token_source": match source { TokenSource::Env => "env", TokenSource::Cache => "cache" },
+            }));
+        } else if !self.terminal.quiet {
+            let via = match source {
+                TokenSource::Env => format!(" (token from {TOKEN_VAR})"),
+                TokenSource::Cache => String::new(),
+            };
+            self.terminal.out(format!("Logged in to {} as {}{via}", self.server, me.email));
+            self.terminal.out(format!("Token expires {}", self.expiry_text(expires_at)));
+        }
+        Ok(())
+    }
+
+    fn expiry_text(&self, expires_at: Option<time::OffsetDateTime>) -> String {
+        let Some(at) = expires_at else { return "unknown".to_owned() };
+        let left = (at - time::OffsetDateTime::now_utc()).whole_minutes().max(0) as u64;
+        let left = humantime::format_duration(std::time::Duration::from_secs(left * 60));
+        format!("{} (in {left})", self.local_time(at))
+    }
+
+    pub(super) async fn passwd(&self, email: Option<String>, password_stdin: bool) -> Result<(), CliError> {
+        let email = match email {
+            Some(email) => normalized(&email),
+            None => match self.sessions.get(&self.server)? {
+                Some(session) => session.email,
+                None => self.terminal.ask("Email", "an email is required: msgctl passwd --email EMAIL")?,
+            },
+        };
+        let (current, new) = if password_stdin {
+            let mut lines = read_stdin_lines(2, "two lines: the current password, then the new one")?;
+            let new = lines.pop().expect("two lines");
+            (lines.pop().expect("two lines"), new)
+        } else {
+            let missing = "passwords are required: pipe two lines (current, new) in with --password-stdin";
+            let current = self.terminal.ask_password("Current password", missing)?;
+            (current, self.terminal.ask_new_password(missing)?)
+        };
+        self.client.change_password(&email, &current, &new).await?;
+        self.terminal.status("✓ Password changed; every earlier login token is now revoked");
+        // Stay logged in: the old token no longer works.
+        match self.client.login(&email, &new).await {
+            Ok(token) => self.logged_in(email, token),
+            Err(e) => {
+                let _ = self.sessions.remove(&self.server);
+                let e = CliError::from(e);
+                Err(CliError::new(
+                    e.exit,
+                    e.code,
+                    format!("the password was changed, but logging in again failed ({}); run msgctl login", e.message),
+                ))
+            }
+        }
+    }
+
+    pub(super) fn token(&self) -> Result<(), CliError> {
+        let (token, _) = self.token_in_use()?;
+        if self.terminal.json {
+            self.terminal.out_json(&json!({"token": token}));
+        } else {
+            self.terminal.out(token);
+        }
+        Ok(())
+    }
+}
+
+/// The email as the server will store it, when it is a valid one.
+fn normalized(email: &str) -> String {
+    Email::parse(email).map_or_else(|_| email.trim().to_owned(), |e| e.to_string())
+}

@@ -1,0 +1,222 @@
+//! `GET /messages/stream`: the caller's inbox as Server-Sent Events, live, resumable without gaps.
+//!
+//! The stream is a loop over one query — "inbox messages after my cursor" — so replaying what was missed
+//! and delivering live are the same code and cannot overlap or leave a hole between them. A notice from
+//! this process (a message for the caller, a revocation) wakes the loop at once; a poll every few seconds
+//! catches what other instances on the same database wrote. The token is checked when the stream opens,
+//! when a revocation is announced and at every poll; the stream closes when it expires or is revoked, and
+//! when msgd shuts down.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::extract::{ApiQuery, AuthUser};
+use super::{AppState, Notice};
+use crate::api::{ErrorBody, MessageView};
+use crate::auth::Claims;
+use crate::store::{Mailbox, MessageQuery};
+use crate::telemetry::{GaugeGuard, names};
+
+/// How often a stream looks for messages written by other instances, and re-checks its token.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// How often an idle stream sends a keep-alive comment.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Messages per catch-up query.
+const CATCH_UP_PAGE: usize = 500;
+/// What browsers should wait before reconnecting.
+const RETRY: Duration = Duration::from_secs(2);
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream_messages))
+}
+
+/// Query parameters of `GET /messages/stream`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct StreamParams {
+    /// Resume after this message id (`Last-Event-ID` wins when both are sent).
+    after: Option<Uuid>,
+}
+
+/// Follow the inbox as Server-Sent Events.
+///
+/// Each event is a message: `id:` is its id, `data:` the message JSON (as in `GET /messages`). Reconnect
+/// with `Last-Event-ID` (or `?after=`) to get what was missed, then live messages, with no gap and no
+/// duplicate. Without either, the stream starts with messages arriving from now on. A comment line keeps
+/// idle connections open every 15 s. The stream ends with an `event: close` whose data is
+/// `{"code": "token_expired" | "token_revoked" | "token_invalid" | "shutting_down", "error": …}`.
+#[utoipa::path(
+    get, path = "/messages/stream", tag = "messages",
+    security(("bearer" = [])),
+    params(
+        StreamParams,
+        ("Last-Event-ID" = Option<String>, Header, description = "The id of the last message received: resume after it"),
+    ),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 400, description = "`after` or `Last-Event-ID` is not a message id (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn stream_messages(
+    AuthUser { user, claims }: AuthUser,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(params): ApiQuery<StreamParams>,
+) -> Result<Response, ApiError> {
+    let resume = match headers.get("last-event-id") {
+        Some(value) => {
+            let text = value.to_str().unwrap_or_default().trim();
+            Some(Uuid::parse_str(text).map_err(|_| ApiError::InvalidQuery("Last-Event-ID: not a message id".into()))?)
+        }
+        None => params.after,
+    };
+    // Subscribe before finding the starting point, so nothing committed in between is missed.
+    let notices = state.notices.subscribe();
+    let cursor = match resume {
+        Some(id) => Some(id),
+        None => newest_in_inbox(&state, user.id).await?,
+    };
+    let (events, receiver) = mpsc::channel(64);
+    let _ = events.try_send(Ok(Event::default().retry(RETRY).comment("connected")));
+    tracing::info!(resume = ?resume, "stream opened");
+    tokio::spawn(run(state, user.id, claims, cursor, notices, events));
+    let keep_alive = KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive");
+    Ok(Sse::new(ReceiverStream::new(receiver)).keep_alive(keep_alive).into_response())
+}
+
+async fn newest_in_inbox(state: &AppState, owner: Uuid) -> Result<Option<Uuid>, ApiError> {
+    let query = MessageQuery { owner, mailbox: Mailbox::Inbox, after: None, before: Some(Uuid::max()), limit: 1 };
+    Ok(state.store.list_messages(&query).await?.last().map(|m| m.id))
+}
+
+/// Why a stream ended, sent as its last event.
+#[derive(Debug, Clone, Copy)]
+enum Close {
+    TokenExpired,
+    TokenRevoked,
+    TokenInvalid,
+    ShuttingDown,
+}
+
+impl Close {
+    fn event(self) -> Event {
+        let (code, error) = match self {
+            Close::TokenExpired => ("token_expired", "the token has expired; log in again"),
+            Close::TokenRevoked => ("token_revoked", "the token has been revoked; log in again"),
+            Close::TokenInvalid => ("token_invalid", "the token is no longer valid"),
+            Close::ShuttingDown => ("shutting_down", "the server is shutting down; reconnect"),
+        };
+        Event::default().event("close").data(serde_json::json!({"code": code, "error": error}).to_string())
+    }
+}
+
+type Events = mpsc::Sender<Result<Event, Infallible>>;
+
+async fn run(
+    state: AppState,
+    owner: Uuid,
+    claims: Claims,
+    mut cursor: Option<Uuid>,
+    mut notices: broadcast::Receiver<Notice>,
+    events: Events,
+) {
+    let _open = GaugeGuard::new(metrics::gauge!(names::STREAMS_OPEN));
+    let mut closing = state.lifecycle.closing();
+    let expires_in = Duration::from_secs(claims.exp.saturating_sub(unix_now()));
+    let expiry = tokio::time::sleep(expires_in);
+    tokio::pin!(expiry);
+    let mut poll = tokio::time::interval(POLL_INTERVAL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    poll.tick().await;
+
+    let close = loop {
+        match deliver(&state, owner, &mut cursor, &events).await {
+            Ok(()) => {}
+            Err(Gone) => return,
+        }
+        // Wait for a reason to look again.
+        let check_token = loop {
+            tokio::select! {
+                notice = notices.recv() => match notice {
+                    Ok(Notice::Message { recipient }) if recipient == owner => break false,
+                    Ok(Notice::Revoked { user }) if user == owner => break true,
+                    Ok(_) => continue,
+                    // Missed notices: look anyway.
+                    Err(broadcast::error::RecvError::Lagged(_)) => break false,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = poll.tick() => break true,
+                _ = closing.wait_for(|closing| *closing) => break false,
+                () = &mut expiry => break false,
+                () = events.closed() => return,
+            }
+        };
+        if *closing.borrow() {
+            break Close::ShuttingDown;
+        }
+        if expiry.is_elapsed() {
+            break Close::TokenExpired;
+        }
+        if check_token {
+            match state.store.user_by_id(owner).await {
+                Ok(Some(user)) if user.token_version == claims.ver => {}
+                Ok(Some(_)) => break Close::TokenRevoked,
+                Ok(None) => break Close::TokenInvalid,
+                // The database is away: keep the stream; the next poll checks again.
+                Err(e) => tracing::warn!(error = %e, "stream could not re-check its token"),
+            }
+        }
+    };
+    // Whatever arrived just before the end is still delivered.
+    if !matches!(close, Close::TokenRevoked | Close::TokenInvalid) {
+        let _ = deliver(&state, owner, &mut cursor, &events).await;
+    }
+    tracing::info!(reason = ?close, "stream closed");
+    let _ = events.send(Ok(close.event())).await;
+}
+
+/// The client has gone away.
+struct Gone;
+
+/// Sends every inbox message after the cursor, advancing it.
+async fn deliver(state: &AppState, owner: Uuid, cursor: &mut Option<Uuid>, events: &Events) -> Result<(), Gone> {
+    loop {
+        let query = MessageQuery { owner, mailbox: Mailbox::Inbox, after: *cursor, before: None, limit: CATCH_UP_PAGE };
+        let messages = match state.store.list_messages(&query).await {
+            Ok(messages) => messages,
+            Err(e) => {
+                // Retried at the next wake; the cursor has not moved, so nothing is skipped.
+                tracing::warn!(error = %e, "stream could not read the inbox");
+                return Ok(());
+            }
+        };
+        let full = messages.len() == CATCH_UP_PAGE;
+        for message in messages {
+            let id = message.id;
+            let data = serde_json::to_string(&MessageView::from(message)).expect("messages serialize");
+            events.send(Ok(Event::default().id(id.to_string()).data(data))).await.map_err(|_| Gone)?;
+            *cursor = Some(id);
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,140 @@
+//! The message stream: live delivery, resumption without gap or duplicate, and its ends.
+
+use std::time::Duration;
+
+use msgkit::api::MessageView;
+use msgkit::client::{MessageStream, StreamEvent};
+use uuid::Uuid;
+
+use crate::backend_tests;
+use crate::common::{Backend, TEST_SECRET, forge_token, spawn_app, spawn_app_with, unix_now};
+
+backend_tests!(
+    a_stream_delivers_new_messages_live,
+    a_resumed_stream_replays_what_was_missed_with_no_gap_or_duplicate,
+    a_stream_closes_when_its_token_is_revoked,
+    a_stream_closes_when_its_token_expires,
+    a_stream_ends_cleanly_at_shutdown,
+    a_stream_needs_a_valid_token_and_cursor,
+);
+
+async fn next_message(stream: &mut MessageStream) -> MessageView {
+    match tokio::time::timeout(Duration::from_secs(15), stream.next()).await {
+        Ok(Ok(Some(StreamEvent::Message(message)))) => message,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+async fn next_close(stream: &mut MessageStream) -> String {
+    match tokio::time::timeout(Duration::from_secs(20), stream.next()).await {
+        Ok(Ok(Some(StreamEvent::Closed { code, .. }))) => code,
+        other => panic!("expected the stream to close, got {other:?}"),
+    }
+}
+
+async fn a_stream_delivers_new_messages_live(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let ada = app.user("ada@example.com").await;
+    let bob = app.user("bob@example.com").await;
+    bob.client.send_message("old news").await.unwrap();
+    let mut stream = bob.client.stream(None).await.unwrap();
+    let sent = ada.client.send_to("live!", Some("bob@example.com"), None).await.unwrap().message;
+    assert_eq!(next_message(&mut stream).await, sent, "only messages from now on, delivered at once");
+    // Messages to others are not delivered.
+    ada.client.send_message("ada's own note").await.unwrap();
+    let to_bob = ada.client.send_to("second", Some("bob@example.com"), None).await.unwrap().message;
+    assert_eq!(next_message(&mut stream).await, to_bob);
+}
+
+async fn a_resumed_stream_replays_what_was_missed_with_no_gap_or_duplicate(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let ada = app.user("ada@example.com").await;
+    let bob = app.user("bob@example.com").await;
+    let mut stream = bob.client.stream(None).await.unwrap();
+    let mut expected = Vec::new();
+    for i in 0..3 {
+        expected
+            .push(ada.client.send_to(&format!("first {i}"), Some("bob@example.com"), None).await.unwrap().message.id);
+    }
+    let mut received = Vec::new();
+    for _ in 0..3 {
+        received.push(next_message(&mut stream).await.id);
+    }
+    drop(stream);
+
+    // Messages sent while disconnected, and while reconnecting.
+    for i in 0..5 {
+        expected
+            .push(ada.client.send_to(&format!("missed {i}"), Some("bob@example.com"), None).await.unwrap().message.id);
+    }
+    let sender = ada.client.clone();
+    let during = tokio::spawn(async move {
+        let mut ids = Vec::new();
+        for i in 0..20 {
+            ids.push(sender.send_to(&format!("seam {i}"), Some("bob@example.com"), None).await.unwrap().message.id);
+        }
+        ids
+    });
+    let mut stream = bob.client.stream(received.last().copied()).await.unwrap();
+    let seam = during.await.unwrap();
+    expected.extend(seam);
+    for i in 0..3 {
+        expected
+            .push(ada.client.send_to(&format!("after {i}"), Some("bob@example.com"), None).await.unwrap().message.id);
+    }
+    while received.len() < expected.len() {
+        received.push(next_message(&mut stream).await.id);
+    }
+    assert_eq!(received, expected, "every message once, in order");
+    // And nothing more arrives.
+    let extra = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
+    assert!(extra.is_err(), "no duplicate after the seam: {extra:?}");
+}
+
+async fn a_stream_closes_when_its_token_is_revoked(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let bob = app.user("bob@example.com").await;
+    let mut stream = bob.client.stream(None).await.unwrap();
+    app.client.change_password("bob@example.com", &bob.password, "a brand new one").await.unwrap();
+    assert_eq!(next_close(&mut stream).await, "token_revoked");
+    assert!(matches!(stream.next().await, Ok(None)), "and then the connection ends");
+}
+
+async fn a_stream_closes_when_its_token_expires(backend: Backend) {
+    let (app, _db) = spawn_app_with(backend, |c| c.jwt_secret = Some(TEST_SECRET.into())).await;
+    let bob = app.new_user().await;
+    let me = bob.client.me().await.unwrap();
+    let claims = serde_json::json!({
+        "sub": me.user_id, "iat": unix_now(), "exp": unix_now() + 2, "iss": "msgkit", "aud": "msgkit", "ver": 0
+    });
+    let short = app.client.clone().with_token(forge_token(&claims, TEST_SECRET.as_bytes()));
+    let mut stream = short.stream(None).await.unwrap();
+    assert_eq!(next_close(&mut stream).await, "token_expired");
+}
+
+async fn a_stream_ends_cleanly_at_shutdown(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let bob = app.new_user().await;
+    let mut stream = bob.client.stream(None).await.unwrap();
+    let stopping = tokio::spawn(app.stop());
+    assert_eq!(next_close(&mut stream).await, "shutting_down");
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("shutdown does not wait for streams").unwrap();
+}
+
+async fn a_stream_needs_a_valid_token_and_cursor(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let bob = app.new_user().await;
+    let error = app.client.stream(None).await.err().expect("no token, no stream");
+    assert_eq!(error.code(), Some("token_missing"));
+    let response = app
+        .raw()
+        .get(app.url("/messages/stream"))
+        .bearer_auth(&bob.token)
+        .header("last-event-id", "not-an-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let after_unknown = bob.client.stream(Some(Uuid::nil())).await;
+    assert!(after_unknown.is_ok(), "any id is a valid cursor");
+}
