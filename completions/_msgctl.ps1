@@ -70,6 +70,7 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
         }
         'msgctl;logout' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server')
+            [CompletionResult]::new('--everywhere', '--everywhere', [CompletionResultType]::ParameterName, 'Also revoke every token of the account on the server: log out of every device and script')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors as {"error","code"} on stderr)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')

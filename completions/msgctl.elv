@@ -64,6 +64,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;logout'= {
             cand --server 'The msgd server'
+            cand --everywhere 'Also revoke every token of the account on the server: log out of every device and script'
             cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'

@@ -57,6 +57,7 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand login" -s q -l quiet -d 'P
 complete -c msgctl -n "__fish_msgctl_using_subcommand login" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
 complete -c msgctl -n "__fish_msgctl_using_subcommand login" -s h -l help -d 'Print help'
 complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l server -d 'The msgd server' -r
+complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l everywhere -d 'Also revoke every token of the account on the server: log out of every device and script'
 complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l json -d 'Print JSON on stdout (errors as {"error","code"} on stderr)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -s q -l quiet -d 'Print only what a script needs: no status lines'
 complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'

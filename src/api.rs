@@ -47,7 +47,7 @@ pub struct LoginRequest {
     #[schema(required = true, format = Email, max_length = 254)]
     pub email: String,
     #[serde(default)]
-    #[schema(required = true, format = Password)]
+    #[schema(required = true, format = Password, min_length = 1)]
     pub password: String,
 }
 
@@ -65,11 +65,12 @@ pub struct ChangePasswordRequest {
     #[schema(required = true, format = Email, max_length = 254)]
     pub email: String,
     #[serde(default)]
-    #[schema(required = true, format = Password)]
+    #[schema(required = true, format = Password, min_length = 1)]
     pub current_password: String,
-    /// 8 characters to 72 bytes, no control characters, different from the current one.
+    /// 8 characters to 72 bytes (bcrypt's limit: longer passwords are refused, never truncated), no control
+    /// characters, different from the current one.
     #[serde(default)]
-    #[schema(required = true, format = Password, min_length = 8, max_length = 72)]
+    #[schema(required = true, format = Password, min_length = 8, max_length = 72, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub new_password: String,
 }
 
@@ -85,7 +86,12 @@ pub struct SendMessageRequest {
     /// The text: not blank, at most `MAX_MESSAGE_BYTES` (16 KiB by default) without surrounding
     /// whitespace; no NUL or control characters other than tab and newlines. Stored exactly as sent.
     #[serde(default)]
-    #[schema(required = true, min_length = 1)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 16384,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub content: String,
     /// The recipient's email. Absent: the sender's own mailbox (a note to self).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,7 +158,8 @@ pub struct ListParams {
     #[serde(default, rename = "box", skip_serializing_if = "Option::is_none")]
     #[param(rename = "box", inline)]
     pub mailbox: Option<MailboxName>,
-    /// Only the conversation with this account, both directions. Not combined with `box`.
+    /// Only the conversation with this account: both directions, or with `box=inbox` only from them and
+    /// with `box=sent` only to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(format = Email, max_length = 254)]
     pub with: Option<String>,

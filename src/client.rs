@@ -208,6 +208,18 @@ impl Client {
         Ok(Page { messages, next, prev })
     }
 
+    /// `POST /users/logout`: revokes every token of the account, this one included.
+    pub async fn logout_everywhere(&self) -> Result<(), ClientError> {
+        let response = self.authed(Method::POST, "users/logout")?.send().await.map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let headers = response.headers().clone();
+        let body = response.bytes().await.unwrap_or_default();
+        Err(error_from(status, &headers, &body))
+    }
+
     /// `GET /users/me`.
     pub async fn me(&self) -> Result<Me, ClientError> {
         self.send(self.authed(Method::GET, "users/me")?).await

@@ -20,6 +20,10 @@ pub mod defaults {
     pub const REQUEST_TIMEOUT: &str = "30s";
     pub const DRAIN_TIMEOUT: &str = "10s";
     pub const SHUTDOWN_DELAY: &str = "0s";
+    pub const ACCOUNT_FAILURES: u32 = 10;
+    pub const ADDRESS_FAILURES: u32 = 100;
+    pub const REGISTRATIONS: u32 = 20;
+    pub const RATE_LIMIT_WINDOW: &str = "15m";
     pub const MAX_MESSAGE_BYTES: usize = crate::domain::MessageContent::DEFAULT_MAX_BYTES;
 }
 
@@ -111,10 +115,50 @@ pub struct Config {
     #[arg(long, env = "DRAIN_TIMEOUT", default_value = defaults::DRAIN_TIMEOUT, value_parser = parse_request_timeout)]
     pub drain_timeout: Duration,
 
+    /// Switch off the limits on failed logins and registrations (for load tests only).
+    #[arg(long, env = "NO_RATE_LIMIT")]
+    pub no_rate_limit: bool,
+
+    /// Failed logins and password changes allowed per account per window; then 429.
+    #[arg(long, env = "RATE_LIMIT_ACCOUNT_FAILURES", default_value_t = defaults::ACCOUNT_FAILURES,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_account_failures: u32,
+
+    /// Failed logins and password changes allowed per client address per window; then 429.
+    #[arg(long, env = "RATE_LIMIT_ADDRESS_FAILURES", default_value_t = defaults::ADDRESS_FAILURES,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_address_failures: u32,
+
+    /// Registrations (POST /users) allowed per client address per window; then 429.
+    #[arg(long, env = "RATE_LIMIT_REGISTRATIONS", default_value_t = defaults::REGISTRATIONS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_registrations: u32,
+
+    /// The window the rate limits count in.
+    #[arg(long, env = "RATE_LIMIT_WINDOW", default_value = defaults::RATE_LIMIT_WINDOW, value_parser = parse_request_timeout)]
+    pub rate_limit_window: Duration,
+
+    /// Take the client address from the last X-Forwarded-For entry: set it when msgd is behind exactly one
+    /// reverse proxy that appends it. Otherwise the connection's address is used.
+    #[arg(long, env = "TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
     /// At shutdown, how long to keep serving with /readyz answering 503 before closing the listener, so
     /// a load balancer stops sending new requests first (e.g. 5s behind Kubernetes).
     #[arg(long, env = "SHUTDOWN_DELAY", default_value = defaults::SHUTDOWN_DELAY, value_parser = humantime::parse_duration)]
     pub shutdown_delay: Duration,
+}
+
+impl Config {
+    /// The rate limits, or `None` when switched off.
+    pub fn rate_limits(&self) -> Option<crate::throttle::Limits> {
+        (!self.no_rate_limit).then(|| crate::throttle::Limits {
+            account_failures: self.rate_limit_account_failures,
+            address_failures: self.rate_limit_address_failures,
+            registrations: self.rate_limit_registrations,
+            window: self.rate_limit_window,
+        })
+    }
 }
 
 /// Which browser origins may call the API.
@@ -205,6 +249,12 @@ impl Default for Config {
             request_timeout: parse_request_timeout(defaults::REQUEST_TIMEOUT).expect("default parses"),
             drain_timeout: parse_request_timeout(defaults::DRAIN_TIMEOUT).expect("default parses"),
             shutdown_delay: Duration::ZERO,
+            no_rate_limit: false,
+            rate_limit_account_failures: defaults::ACCOUNT_FAILURES,
+            rate_limit_address_failures: defaults::ADDRESS_FAILURES,
+            rate_limit_registrations: defaults::REGISTRATIONS,
+            rate_limit_window: parse_request_timeout(defaults::RATE_LIMIT_WINDOW).expect("default parses"),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -229,6 +279,8 @@ impl fmt::Debug for Config {
             .field("request_timeout", &humantime::format_duration(self.request_timeout).to_string())
             .field("drain_timeout", &humantime::format_duration(self.drain_timeout).to_string())
             .field("shutdown_delay", &humantime::format_duration(self.shutdown_delay).to_string())
+            .field("rate_limits", &self.rate_limits())
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .finish()
     }
 }
@@ -279,6 +331,11 @@ mod tests {
         assert_eq!(parse_request_timeout(&declared("request_timeout")).unwrap(), config.request_timeout);
         assert_eq!(parse_request_timeout(&declared("drain_timeout")).unwrap(), config.drain_timeout);
         assert_eq!(humantime::parse_duration(&declared("shutdown_delay")).unwrap(), config.shutdown_delay);
+        assert_eq!(declared("rate_limit_account_failures"), config.rate_limit_account_failures.to_string());
+        assert_eq!(declared("rate_limit_address_failures"), config.rate_limit_address_failures.to_string());
+        assert_eq!(declared("rate_limit_registrations"), config.rate_limit_registrations.to_string());
+        assert_eq!(parse_request_timeout(&declared("rate_limit_window")).unwrap(), config.rate_limit_window);
+        assert!(config.rate_limits().is_some(), "rate limits are on by default");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`auth`]: generated passwords, bcrypt gated to the cores, HS256 login tokens.
 //! - [`store`]: the `Store` trait and its backends (`sqlite`, `mongo`); the database URL picks one at start-up.
 //! - [`api`]: the JSON bodies of the HTTP API, shared by server, client and OpenAPI description.
+//! - [`throttle`]: failure and registration counters for rate limiting, per account and per address.
 //! - [`http`]: router, handlers, extractors, `ApiError`, OpenAPI, `serve(listener, state, shutdown)`.
 //! - [`server`]: from a `Config` to a running server; signals and shutdown.
 //! - [`telemetry`]: log set-up.
@@ -23,3 +24,4 @@ pub mod http;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;

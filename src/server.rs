@@ -21,6 +21,9 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             );
         }
     }
+    if config.no_rate_limit {
+        warn!("rate limits are off (NO_RATE_LIMIT): only for load tests");
+    }
     if config.bcrypt_cost < 10 {
         warn!(cost = config.bcrypt_cost, "BCRYPT_COST is below 10: fine for tests, too weak for production");
     }
@@ -43,6 +46,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         tokens: TokenKeys::new(&secret, config.token_ttl).into(),
         lifecycle: Default::default(),
         notices: tokio::sync::broadcast::Sender::new(http::NOTICE_BACKLOG),
+        throttle: crate::throttle::Throttle::new(config.rate_limits()).into(),
         options: HttpOptions {
             max_message_bytes: config.max_message_bytes,
             request_timeout: config.request_timeout,
@@ -50,6 +54,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             shutdown_delay: config.shutdown_delay,
             cors_origins: config.cors_origins.clone(),
             metrics_on_main: config.metrics_addr.is_none(),
+            trust_forwarded_for: config.trust_forwarded_for,
         }
         .into(),
     })

@@ -73,10 +73,28 @@ impl Ctx {
         Ok(())
     }
 
-    pub(super) fn logout(&self) -> Result<(), CliError> {
+    pub(super) async fn logout(&self, everywhere: bool) -> Result<(), CliError> {
+        if everywhere {
+            let (client, source) = self.authed()?;
+            match client.logout_everywhere().await.map_err(CliError::from) {
+                Ok(()) => self.terminal.status("✓ Every token of this account is revoked, on every device"),
+                // Already revoked or expired: there is nothing left to revoke with this token.
+                Err(e) if e.exit == super::exit::Exit::Auth => {
+                    if matches!(source, TokenSource::Env) {
+                        return Err(CliError::new(
+                            super::exit::Exit::Auth,
+                            "token_invalid",
+                            format!("the token in {TOKEN_VAR} was refused; nothing was revoked"),
+                        ));
+                    }
+                    self.terminal.status("The cached token was already revoked or expired");
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let removed = self.sessions.remove(&self.server)?;
         if self.terminal.json {
-            self.terminal.out_json(&json!({"server": self.server, "logged_out": removed}));
+            self.terminal.out_json(&json!({"server": self.server, "logged_out": removed, "everywhere": everywhere}));
         } else if removed {
             self.terminal.status(format!("✓ Logged out of {}", self.server));
         } else {

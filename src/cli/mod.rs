@@ -71,7 +71,11 @@ pub enum Command {
         password_stdin: bool,
     },
     /// Forget the cached token for this server.
-    Logout,
+    Logout {
+        /// Also revoke every token of the account on the server: log out of every device and script.
+        #[arg(long)]
+        everywhere: bool,
+    },
     /// Show the server, the account and when the token expires; exit 3 when not logged in.
     #[command(visible_alias = "status")]
     Whoami,
@@ -151,7 +155,7 @@ pub async fn run(cli: Cli, terminal: Terminal, utc_offset: UtcOffset) -> Result<
     match cli.command {
         Command::Register { email, login } => ctx.register(email, login).await,
         Command::Login { email, password_stdin } => ctx.login(email, password_stdin).await,
-        Command::Logout => ctx.logout(),
+        Command::Logout { everywhere } => ctx.logout(everywhere).await,
         Command::Whoami => ctx.whoami().await,
         Command::Passwd { email, password_stdin } => ctx.passwd(email, password_stdin).await,
         Command::Send { text, to, file: None } => ctx.send(text, to).await,

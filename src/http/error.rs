@@ -67,6 +67,10 @@ pub enum ApiError {
     Timeout(std::time::Duration),
     #[error("shutting down")]
     ShuttingDown,
+    #[error("rate-limited: too many attempts; retry in {} s", retry_secs(.0))]
+    RateLimited(std::time::Duration),
+    #[error("request headers are larger than {} bytes", super::middleware::MAX_HEADER_BYTES)]
+    HeadersTooLarge,
     /// A bug or an unexpected failure; the detail is logged, not sent.
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
@@ -90,6 +94,8 @@ impl ApiError {
             | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
             RecipientNotFound | UserNotFound => StatusCode::NOT_FOUND,
             IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidCredentials | TokenMissing | TokenInvalid | TokenExpired | TokenRevoked => StatusCode::UNAUTHORIZED,
@@ -138,6 +144,8 @@ impl ApiError {
             Unavailable(_) => "unavailable",
             Timeout(_) => "timeout",
             ShuttingDown => "shutting_down",
+            RateLimited(_) => "rate_limited",
+            HeadersTooLarge => "headers_too_large",
             Internal(_) => "internal",
         }
     }
@@ -179,6 +187,8 @@ impl ApiError {
             Unavailable(String::new()),
             Timeout(std::time::Duration::from_secs(30)),
             ShuttingDown,
+            RateLimited(std::time::Duration::from_secs(60)),
+            HeadersTooLarge,
             Internal(anyhow::anyhow!("example")),
         ]
     }
@@ -204,7 +214,10 @@ impl IntoResponse for ApiError {
             };
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
+        if let ApiError::RateLimited(wait) = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(wait)));
+        }
+        if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE {
             // The rest of the body is never read, so the connection cannot carry another request: say so,
             // or a client may reuse it and see its next request fail.
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -214,6 +227,11 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Whole seconds to wait, rounded up, at least 1.
+fn retry_secs(wait: &std::time::Duration) -> u64 {
+    (wait.as_millis().div_ceil(1000) as u64).max(1)
 }
 
 impl From<StoreError> for ApiError {

@@ -81,6 +81,33 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+/// The client's address: the connection's peer, or with `TRUST_FORWARDED_FOR` the last `X-Forwarded-For`
+/// entry (the one the trusted proxy appended).
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.options.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|entry| entry.trim().parse().ok())
+                .last();
+            if let Some(address) = forwarded {
+                return Ok(ClientAddr(address));
+            }
+        }
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        let peer = peer.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no connection info")))?;
+        Ok(ClientAddr(peer.0.ip()))
+    }
+}
+
 /// The token of an `Authorization` header value: scheme `Bearer` (any case), one space, the token.
 fn bearer_token(value: &[u8]) -> Option<&str> {
     let value = std::str::from_utf8(value).ok()?;

@@ -39,7 +39,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a second request with \
             the same key from the same sender within 24 h stores nothing and gets the first message back \
             (with `Idempotent-Replayed: true`); the same key with a different body is refused with 422. \
-            1 to 255 visible ASCII characters, e.g. a UUID.", max_length = 255, min_length = 1),
+            1 to 255 visible ASCII characters, e.g. a UUID.", max_length = 255, min_length = 1, pattern = "^[!-~]+$"),
     ),
     request_body = SendMessageRequest,
     responses(
@@ -48,6 +48,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         (status = 400, description = "Content missing or blank (`content_required`), too long \
             (`content_too_long`) or with control characters (`content_invalid`); `to` not an email \
             (`recipient_invalid`); a bad Idempotency-Key (`invalid_idempotency_key`); or a malformed body", body = ErrorBody),
+        (status = 431, description = "Request headers larger than 64 KiB (`headers_too_large`)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 404, description = "No account has the `to` email (`recipient_not_found`)", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
@@ -134,21 +135,25 @@ async fn list_messages(
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::InvalidQuery(format!("limit: must be between 1 and {MAX_PAGE}")));
     }
+    let mailbox = match &params.with {
+        Some(raw) => {
+            let email = Email::parse(raw).map_err(|e| ApiError::InvalidQuery(format!("with: {e}")))?;
+            let other = state.store.user_by_email(&email).await?.ok_or(ApiError::UserNotFound)?.id;
+            match params.mailbox {
+                None => Mailbox::With(other),
+                Some(MailboxName::Inbox) => Mailbox::From(other),
+                Some(MailboxName::Sent) => Mailbox::To(other),
+            }
+        }
+        None if params.mailbox == Some(MailboxName::Sent) => Mailbox::Sent,
+        None => Mailbox::Inbox,
+    };
     if let (Some(after), Some(before)) = (params.after, params.before) {
         if after >= before {
-            return Err(ApiError::InvalidQuery("after must be smaller than before".into()));
+            // Nothing lies between: an empty page, not an error.
+            return Ok(Json(Vec::<MessageView>::new()).into_response());
         }
     }
-    let mailbox = match (&params.with, params.mailbox) {
-        (Some(_), Some(_)) => return Err(ApiError::InvalidQuery("box and with cannot be combined".into())),
-        (Some(raw), None) => {
-            let email = Email::parse(raw).map_err(|e| ApiError::InvalidQuery(format!("with: {e}")))?;
-            let other = state.store.user_by_email(&email).await?.ok_or(ApiError::UserNotFound)?;
-            Mailbox::With(other.id)
-        }
-        (None, Some(MailboxName::Sent)) => Mailbox::Sent,
-        (None, _) => Mailbox::Inbox,
-    };
     // One more than asked tells whether another page follows.
     let query =
         MessageQuery { owner: user.id, mailbox, after: params.after, before: params.before, limit: limit as usize + 1 };

@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::IntoResponse;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Span;
 
 use super::AppState;
@@ -19,6 +20,13 @@ use crate::telemetry::{GaugeGuard, names};
 
 /// `X-Request-Id`.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Largest request line plus headers accepted, in bytes; more is answered 431. (The connection reads up to
+/// [`MAX_HEADER_BUFFER`] so that such requests reach this check and get a JSON answer.)
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// What hyper may buffer while reading a request head. Beyond it hyper itself answers an empty 431.
+pub const MAX_HEADER_BUFFER: usize = 2 * 1024 * 1024;
 
 /// The one route the request timeout does not apply to: a stream is meant to stay open.
 pub const STREAM_PATH: &str = "/messages/stream";
@@ -30,6 +38,25 @@ tokio::task_local! {
 /// The id of the request being handled, for error bodies.
 pub fn current_request_id() -> Option<String> {
     CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Refuses requests whose request line and headers exceed [`MAX_HEADER_BYTES`] with a JSON 431.
+pub async fn limit_headers(request: Request, next: Next) -> axum::response::Response {
+    let head = request.uri().to_string().len()
+        + request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum::<usize>();
+    if head > MAX_HEADER_BYTES {
+        return ApiError::HeadersTooLarge.into_response();
+    }
+    next.run(request).await
+}
+
+/// Headers on every answer: nothing is cached (answers carry tokens, passwords and private messages), and
+/// browsers must not guess content types.
+pub fn security_headers() -> (SetResponseHeaderLayer<HeaderValue>, SetResponseHeaderLayer<HeaderValue>) {
+    (
+        SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    )
 }
 
 /// Drops an incoming `X-Request-Id` that is not 1–128 visible ASCII characters (it would end up in logs),

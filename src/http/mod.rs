@@ -9,7 +9,6 @@ mod stream;
 mod users;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -17,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, watch};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -31,6 +30,7 @@ pub use error::ApiError;
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::config::{CorsOrigins, MAX_REQUEST_BODY_BYTES};
 use crate::store::Store;
+use crate::throttle::Throttle;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -42,6 +42,8 @@ pub struct AppState {
     pub options: Arc<HttpOptions>,
     /// Wakes open streams.
     pub notices: broadcast::Sender<Notice>,
+    /// Failed-login and registration counters.
+    pub throttle: Arc<Throttle>,
 }
 
 /// What open streams of this process wake up for.
@@ -71,6 +73,8 @@ pub struct HttpOptions {
     pub cors_origins: Option<CorsOrigins>,
     /// Serve /metrics on the main listener (false when it has a listener of its own).
     pub metrics_on_main: bool,
+    /// Take the client address from the last X-Forwarded-For entry.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for HttpOptions {
@@ -83,6 +87,7 @@ impl Default for HttpOptions {
             shutdown_delay: config.shutdown_delay,
             cors_origins: None,
             metrics_on_main: true,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -177,7 +182,10 @@ pub fn router(state: AppState) -> Router {
     // Outermost first. The request id exists before the span that logs it; the span is entered before the
     // request context, so every line of the request carries the id; CORS answers preflights before the
     // timeout and the handlers; panics become JSON 500s inside the request context, so they carry the id.
+    let (cache_control, nosniff) = middleware::security_headers();
     let layers = ServiceBuilder::new()
+        .layer(cache_control)
+        .layer(nosniff)
         .layer(axum::middleware::from_fn(middleware::sanitize_request_id))
         .layer(middleware::set_request_id())
         .layer(middleware::propagate_request_id())
@@ -189,6 +197,7 @@ pub fn router(state: AppState) -> Router {
                 .on_failure(()),
         )
         .layer(axum::middleware::from_fn(middleware::request_context))
+        .layer(axum::middleware::from_fn(middleware::limit_headers))
         .option_layer(cors)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::timeout))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
@@ -202,38 +211,76 @@ pub fn router(state: AppState) -> Router {
 /// Serves `state` on `listener` until `shutdown` completes. Then: `/readyz` answers 503, open streams are
 /// told to close, and after the configured shutdown delay the listener closes; requests in flight get the
 /// drain timeout to finish; finally the store is closed.
+///
+/// Connections are served by hyper directly (rather than `axum::serve`) to set what axum does not expose:
+/// a header buffer large enough that oversized headers get msgd's JSON 431 rather than hyper's empty one,
+/// and a time limit on reading request headers.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use tower::ServiceExt;
+
     let store = state.store.clone();
     let lifecycle = state.lifecycle.clone();
     let (delay, drain) = (state.options.shutdown_delay, state.options.drain_timeout);
-    let (draining, drain_started) = oneshot::channel::<()>();
-    let graceful = async move {
+    let app = router(state);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(middleware::MAX_HEADER_BUFFER);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
+
+    let stop_accepting = async move {
         shutdown.await;
         lifecycle.begin_shutdown();
         tokio::time::sleep(delay).await;
-        let _ = draining.send(());
     };
-    let app = router(state);
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(graceful)
-        .into_future();
-    let drain_deadline = async move {
-        match drain_started.await {
-            Ok(()) => tokio::time::sleep(drain).await,
-            Err(_) => std::future::pending().await,
-        }
-    };
-    let served = tokio::select! {
-        served = server => served,
-        () = drain_deadline => {
-            tracing::warn!(drain_timeout = ?drain, "requests were still in flight after the drain timeout; cut off");
-            Ok(())
-        }
-    };
+    tokio::pin!(stop_accepting);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop_accepting => break,
+        };
+        while connections.try_join_next().is_some() {}
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            app.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let connection = graceful.watch(connection);
+        connections.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+        tracing::warn!(drain_timeout = ?drain, "requests were still in flight after the drain timeout; cut off");
+    }
+    connections.shutdown().await;
     store.close().await;
-    served
+    Ok(())
 }
+
+/// How long a client may take to send a request's headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);

@@ -77,6 +77,10 @@ impl Store for MeteredStore {
         self.timed("update_password", self.inner.update_password(id, current_hash, new_hash)).await
     }
 
+    async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
+        self.timed("revoke_tokens", self.inner.revoke_tokens(id)).await
+    }
+
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
         self.timed("insert_message", self.inner.insert_message(message)).await
     }

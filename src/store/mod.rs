@@ -124,6 +124,10 @@ pub enum Mailbox {
     Sent,
     /// Between the user and one other account, both directions.
     With(Uuid),
+    /// From one other account to the user.
+    From(Uuid),
+    /// From the user to one other account.
+    To(Uuid),
 }
 
 /// A page of a user's messages, oldest first.
@@ -198,6 +202,10 @@ pub trait Store: Send + Sync + 'static {
     /// every token issued before). Returns the updated account; [`StoreError::NotFound`] when the account
     /// is gone or its password changed meanwhile.
     async fn update_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<User, StoreError>;
+
+    /// Bumps the token version: every token issued so far is revoked. [`StoreError::NotFound`] when the
+    /// account is gone.
+    async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError>;
 
     /// Stores a message, assigning its id and time; with an idempotency key already used by the sender
     /// within [`IDEMPOTENCY_WINDOW`], returns the earlier message (same request) or

@@ -412,6 +412,12 @@ impl Store for MongoStore {
         updated.map(user_from_doc).transpose()?.ok_or(StoreError::NotFound)
     }
 
+    async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
+        let update = self.users.update_one(doc! {"_id": id.to_string()}, doc! {"$inc": {"token_version": 1_i64}});
+        let result = self.timed(update.into_future()).await?;
+        if result.matched_count == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
         let (reply, answer) = oneshot::channel();
         let unavailable = || StoreError::Unavailable("the MongoDB insert task has stopped".into());
@@ -424,6 +430,8 @@ impl Store for MongoStore {
         let mut filter = match query.mailbox {
             Mailbox::Inbox => doc! {"recipient_id": &owner},
             Mailbox::Sent => doc! {"sender_id": &owner},
+            Mailbox::From(other) => doc! {"recipient_id": &owner, "sender_id": other.to_string()},
+            Mailbox::To(other) => doc! {"recipient_id": other.to_string(), "sender_id": &owner},
             Mailbox::With(other) => {
                 let other = other.to_string();
                 doc! {"$or": [

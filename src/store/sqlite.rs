@@ -455,6 +455,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            let mut update =
+                conn.prepare_cached("UPDATE users SET token_version = token_version + 1 WHERE id = ?1").map_err(classify)?;
+            match update.execute([id.to_string()]).map_err(classify)? {
+                0 => Err(StoreError::NotFound),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
         self.write(move |conn, ids| {
             if let Some(idempotency) = &message.idempotency {
@@ -576,6 +588,19 @@ fn list_sql(query: &MessageQuery) -> (String, Vec<String>) {
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ?1{cursor} ORDER BY id {order} LIMIT {}",
             query.limit
         ),
+        Mailbox::From(other) | Mailbox::To(other) => {
+            params.push(other.to_string());
+            let other = params.len();
+            let (recipient, sender) = match query.mailbox {
+                Mailbox::From(_) => (1, other),
+                _ => (other, 1),
+            };
+            format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE recipient_id = ?{recipient} AND sender_id = ?{sender}{cursor} \
+                 ORDER BY id {order} LIMIT {}",
+                query.limit
+            )
+        }
         Mailbox::With(other) => {
             params.push(other.to_string());
             let other = params.len();

@@ -96,6 +96,10 @@ async fn inbox_sent_and_conversation_filters_pick_the_right_messages(backend: Ba
     assert_eq!(contents(ada.client.list_page(&with_bob).await.unwrap()), ["ada→bob", "bob→ada"]);
     let with_self = ListParams { with: Some("ada@example.com".into()), ..Default::default() };
     assert_eq!(contents(ada.client.list_page(&with_self).await.unwrap()), ["ada→ada"]);
+    let from_bob = ListParams { with: Some("bob@example.com".into()), mailbox: Some(MailboxName::Inbox), ..Default::default() };
+    assert_eq!(contents(ada.client.list_page(&from_bob).await.unwrap()), ["bob→ada"]);
+    let to_bob = ListParams { with: Some("bob@example.com".into()), mailbox: Some(MailboxName::Sent), ..Default::default() };
+    assert_eq!(contents(ada.client.list_page(&to_bob).await.unwrap()), ["ada→bob"]);
     let with_nobody = ListParams { with: Some("nobody@example.com".into()), ..Default::default() };
     assert_eq!(api_code(ada.client.list_page(&with_nobody).await), (StatusCode::NOT_FOUND, "user_not_found".into()));
 }
@@ -151,6 +155,8 @@ async fn before_pages_walk_backwards_from_the_newest(backend: Backend) {
     let between = ListParams { after: Some(sent[1]), before: Some(sent[5]), ..Default::default() };
     let page = ada.client.list_page(&between).await.unwrap();
     assert_eq!(page.messages.iter().map(|m| m.id).collect::<Vec<_>>(), sent[2..5]);
+    let empty = ListParams { after: Some(sent[5]), before: Some(sent[5]), ..Default::default() };
+    assert!(ada.client.list_page(&empty).await.unwrap().messages.is_empty(), "an empty range is an empty page");
 }
 
 async fn invalid_list_parameters_are_refused_with_the_reason(backend: Backend) {
@@ -165,9 +171,8 @@ async fn invalid_list_parameters_are_refused_with_the_reason(backend: Backend) {
         "after=not-an-id".to_owned(),
         "before=123".to_owned(),
         "box=outbox".to_owned(),
-        "box=sent&with=a@b.co".to_owned(),
         "with=not-an-email".to_owned(),
-        format!("after={id}&before={id}"),
+        format!("after={id}&before=nope"),
     ] {
         let response =
             app.raw().get(app.url(&format!("/messages?{query}"))).bearer_auth(&ada.token).send().await.unwrap();

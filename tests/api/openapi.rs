@@ -13,6 +13,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/users"),
     ("post", "/users/login"),
     ("put", "/users/change-password"),
+    ("post", "/users/logout"),
     ("post", "/messages"),
     ("get", "/messages"),
     ("get", "/messages/stream"),
@@ -42,6 +43,9 @@ async fn the_openapi_description_lists_every_route(backend: Backend) {
     for (method, path) in &expected {
         let responses = spec["paths"][path][method]["responses"].as_object().unwrap();
         assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path}");
+        if spec["paths"][path][method].get("security").is_some() {
+            assert!(responses.contains_key("401"), "{method} {path} documents its 401");
+        }
         for (status, response) in responses {
             if !status.starts_with('2') && path != "/metrics" {
                 let schema = &response["content"]["application/json"]["schema"]["$ref"];

@@ -120,7 +120,8 @@ impl Database {
         self.dir.path().join("data")
     }
 
-    /// Settings for a server on this database: loopback, any free port, bcrypt cost 4.
+    /// Settings for a server on this database: loopback, any free port, bcrypt cost 4, and no rate limits
+    /// (every test client shares 127.0.0.1; the throttling tests switch them on).
     pub fn config(&self) -> Config {
         Config {
             port: 0,
@@ -128,6 +129,7 @@ impl Database {
             data_dir: self.data_dir(),
             database_url: self.mongo_url.clone(),
             pool_size: 4,
+            no_rate_limit: true,
             ..Config::default()
         }
     }
@@ -317,6 +319,7 @@ impl MsgdProcess {
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .env("BCRYPT_COST", config.bcrypt_cost.to_string())
+            .env("NO_RATE_LIMIT", config.no_rate_limit.to_string())
             .env("MSGD_DATA_DIR", &config.data_dir)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
