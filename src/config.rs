@@ -116,7 +116,7 @@ pub struct Config {
     pub drain_timeout: Duration,
 
     /// Switch off the limits on failed logins and registrations (for load tests only).
-    #[arg(long, env = "NO_RATE_LIMIT")]
+    #[arg(long, env = "NO_RATE_LIMIT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_rate_limit: bool,
 
     /// Failed logins and password changes allowed per account per window; then 429.
@@ -140,7 +140,7 @@ pub struct Config {
 
     /// Take the client address from the last X-Forwarded-For entry: set it when msgd is behind exactly one
     /// reverse proxy that appends it. Otherwise the connection's address is used.
-    #[arg(long, env = "TRUST_FORWARDED_FOR")]
+    #[arg(long, env = "TRUST_FORWARDED_FOR", value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_forwarded_for: bool,
 
     /// At shutdown, how long to keep serving with /readyz answering 503 before closing the listener, so
@@ -152,7 +152,7 @@ pub struct Config {
 impl Config {
     /// The rate limits, or `None` when switched off.
     pub fn rate_limits(&self) -> Option<crate::throttle::Limits> {
-        (!self.no_rate_limit).then(|| crate::throttle::Limits {
+        (!self.no_rate_limit).then_some(crate::throttle::Limits {
             account_failures: self.rate_limit_account_failures,
             address_failures: self.rate_limit_address_failures,
             registrations: self.rate_limit_registrations,
@@ -336,6 +336,16 @@ mod tests {
         assert_eq!(declared("rate_limit_registrations"), config.rate_limit_registrations.to_string());
         assert_eq!(parse_request_timeout(&declared("rate_limit_window")).unwrap(), config.rate_limit_window);
         assert!(config.rate_limits().is_some(), "rate limits are on by default");
+    }
+
+    #[test]
+    fn switches_accept_the_usual_spellings() {
+        // The environment's spellings (1, yes, on, true…) are checked against the real binary in
+        // tests/api/process.rs; here, the flags.
+        assert!(Config::try_parse_from(["msgd", "--no-rate-limit"]).unwrap().no_rate_limit);
+        assert!(Config::try_parse_from(["msgd", "--trust-forwarded-for"]).unwrap().trust_forwarded_for);
+        let defaults = Config::try_parse_from(["msgd"]).unwrap();
+        assert!(!defaults.trust_forwarded_for);
     }
 
     #[test]

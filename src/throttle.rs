@@ -37,7 +37,12 @@ pub struct Throttle {
 impl Throttle {
     /// Throttling with `limits`, or none.
     pub fn new(limits: Option<Limits>) -> Self {
-        Self { limits, accounts: Counters::default(), addresses: Counters::default(), registrations: Counters::default() }
+        Self {
+            limits,
+            accounts: Counters::default(),
+            addresses: Counters::default(),
+            registrations: Counters::default(),
+        }
     }
 
     /// Whether throttling is on.

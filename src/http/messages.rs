@@ -39,7 +39,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a second request with \
             the same key from the same sender within 24 h stores nothing and gets the first message back \
             (with `Idempotent-Replayed: true`); the same key with a different body is refused with 422. \
-            1 to 255 visible ASCII characters, e.g. a UUID.", max_length = 255, min_length = 1, pattern = "^[!-~]+$"),
+            1 to 255 visible ASCII characters, e.g. a UUID.", max_length = 255, min_length = 1, pattern = "^[!-~]+$", nullable = false),
     ),
     request_body = SendMessageRequest,
     responses(

@@ -62,7 +62,7 @@ struct StreamParams {
     security(("bearer" = [])),
     params(
         StreamParams,
-        ("Last-Event-ID" = Option<Uuid>, Header, description = "The id of the last message received: resume after it"),
+        ("Last-Event-ID" = Option<Uuid>, Header, nullable = false, description = "The id of the last message received: resume after it"),
     ),
     responses(
         (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),

@@ -128,6 +128,12 @@ impl SqliteStore {
         let (writer_conn, path) = tokio::task::spawn_blocking(move || {
             prepare_file(&path)?;
             let mut conn = connect(&path, busy_timeout)?;
+            if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+                tracing::warn!(
+                    path = %path.display(),
+                    "the database file is read-only: reads work, every write will answer 503 until it is writable"
+                );
+            }
             migrate(&mut conn)?;
             Ok::<_, StoreError>((conn, path))
         })
@@ -384,6 +390,17 @@ impl Store for SqliteStore {
     }
 
     async fn token_secret_or_insert(&self, candidate: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        // Read first: a start-up that finds the secret writes nothing (and works on a read-only file).
+        let stored = self
+            .read(|conn| {
+                conn.query_row("SELECT value FROM settings WHERE key = 'token_secret'", [], |r| r.get(0))
+                    .optional()
+                    .map_err(classify)
+            })
+            .await?;
+        if let Some(secret) = stored {
+            return Ok(secret);
+        }
         self.write(move |conn, _| {
             conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('token_secret', ?1)", [&candidate])
                 .map_err(classify)?;
@@ -457,8 +474,9 @@ impl Store for SqliteStore {
 
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
         self.write(move |conn, _| {
-            let mut update =
-                conn.prepare_cached("UPDATE users SET token_version = token_version + 1 WHERE id = ?1").map_err(classify)?;
+            let mut update = conn
+                .prepare_cached("UPDATE users SET token_version = token_version + 1 WHERE id = ?1")
+                .map_err(classify)?;
             match update.execute([id.to_string()]).map_err(classify)? {
                 0 => Err(StoreError::NotFound),
                 _ => Ok(()),

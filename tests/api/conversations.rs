@@ -96,9 +96,11 @@ async fn inbox_sent_and_conversation_filters_pick_the_right_messages(backend: Ba
     assert_eq!(contents(ada.client.list_page(&with_bob).await.unwrap()), ["ada→bob", "bob→ada"]);
     let with_self = ListParams { with: Some("ada@example.com".into()), ..Default::default() };
     assert_eq!(contents(ada.client.list_page(&with_self).await.unwrap()), ["ada→ada"]);
-    let from_bob = ListParams { with: Some("bob@example.com".into()), mailbox: Some(MailboxName::Inbox), ..Default::default() };
+    let from_bob =
+        ListParams { with: Some("bob@example.com".into()), mailbox: Some(MailboxName::Inbox), ..Default::default() };
     assert_eq!(contents(ada.client.list_page(&from_bob).await.unwrap()), ["bob→ada"]);
-    let to_bob = ListParams { with: Some("bob@example.com".into()), mailbox: Some(MailboxName::Sent), ..Default::default() };
+    let to_bob =
+        ListParams { with: Some("bob@example.com".into()), mailbox: Some(MailboxName::Sent), ..Default::default() };
     assert_eq!(contents(ada.client.list_page(&to_bob).await.unwrap()), ["ada→bob"]);
     let with_nobody = ListParams { with: Some("nobody@example.com".into()), ..Default::default() };
     assert_eq!(api_code(ada.client.list_page(&with_nobody).await), (StatusCode::NOT_FOUND, "user_not_found".into()));

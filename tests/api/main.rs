@@ -5,8 +5,10 @@
 mod common;
 
 mod conversations;
+mod crash;
 mod errors;
 mod faults;
+mod hostile;
 mod idempotency;
 mod messages;
 mod openapi;
@@ -14,6 +16,8 @@ mod ops;
 mod process;
 mod restart;
 mod schema;
+mod security;
+mod sqlite_faults;
 mod stream;
 mod tokens;
 mod users;

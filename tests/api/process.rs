@@ -10,6 +10,7 @@ backend_tests!(
     json_logs_carry_the_request_id_and_user_id_on_every_line_of_a_request,
     sigterm_during_a_request_lets_it_finish_and_exits_0,
     metrics_can_have_a_listener_of_their_own,
+    no_password_hash_or_token_reaches_the_log_even_at_trace_level,
 );
 
 async fn the_binary_logs_its_redacted_configuration_serves_and_exits_0_on_sigterm(backend: Backend) {
@@ -50,6 +51,7 @@ fn unsafe_settings_are_refused_at_start_up_with_a_clear_message() {
         (("BCRYPT_COST", "3"), "3 is not in 4..=31"),
         (("TOKEN_TTL", "soon"), "TOKEN_TTL"),
         (("MONGODB_URL", "postgres://db/x"), "unsupported database URL scheme"),
+        (("NO_RATE_LIMIT", "perhaps"), "--no-rate-limit"),
     ] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_msgd"))
             .env_remove("MONGODB_URL")
@@ -145,4 +147,88 @@ async fn metrics_can_have_a_listener_of_their_own(backend: Backend) {
     let spec: serde_json::Value =
         raw.get(format!("{}/openapi.json", msgd.base_url)).send().await.unwrap().json().await.unwrap();
     assert!(spec["paths"].get("/metrics").is_none(), "nor in its description");
+}
+
+#[test]
+fn switches_in_the_environment_accept_the_usual_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, off) in [("1", true), ("yes", true), ("on", true), ("true", true), ("0", false), ("false", false)] {
+        // A short JWT_SECRET stops start-up right after the configuration is logged.
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_msgd"))
+            .env_remove("MONGODB_URL")
+            .env("MSGD_DATA_DIR", dir.path())
+            .env("JWT_SECRET", "short")
+            .env("NO_RATE_LIMIT", value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.contains("rate_limits: None"), off, "NO_RATE_LIMIT={value}: {stderr}");
+    }
+}
+
+async fn no_password_hash_or_token_reaches_the_log_even_at_trace_level(backend: Backend) {
+    let db = Database::fresh(backend).await;
+    let msgd = MsgdProcess::spawn(&db.config(), &[("RUST_LOG", "trace")]);
+    let client = msgd.client();
+    let raw = client.http().clone();
+    let url = |path: &str| format!("{}{path}", msgd.base_url);
+    let mut secrets = Vec::new();
+
+    let ada = client.create_user("ada@example.com").await.unwrap();
+    let bob = client.create_user("bob@example.com").await.unwrap();
+    secrets.extend([ada.generated_password.clone(), bob.generated_password.clone()]);
+    let ada_token = client.login("ada@example.com", &ada.generated_password).await.unwrap();
+    let bob_token = client.login("bob@example.com", &bob.generated_password).await.unwrap();
+    secrets.extend([ada_token.clone(), bob_token.clone()]);
+    let guess = "guessed-Secret-Passw0rd";
+    secrets.push(guess.to_owned());
+    client.login("ada@example.com", guess).await.unwrap_err();
+    client.login("nobody@example.com", guess).await.unwrap_err();
+    client.change_password("ada@example.com", guess, "never-Stored-Passw0rd").await.unwrap_err();
+    secrets.push("never-Stored-Passw0rd".to_owned());
+    let new_password = "Ada-New-Passw0rd-2026";
+    secrets.push(new_password.to_owned());
+    client.change_password("ada@example.com", &ada.generated_password, new_password).await.unwrap();
+    let ada_token2 = client.login("ada@example.com", new_password).await.unwrap();
+    secrets.push(ada_token2.clone());
+    let ada_client = client.clone().with_token(&ada_token2);
+    ada_client.send_to("hi bob", Some("bob@example.com"), Some("idem-key-1")).await.unwrap();
+    ada_client.list_messages().await.unwrap();
+    ada_client.me().await.unwrap();
+    let mut stream = client.clone().with_token(&bob_token).stream(None).await.unwrap();
+    ada_client.send_to("live", Some("bob@example.com"), None).await.unwrap();
+    stream.next().await.unwrap();
+    drop(stream);
+    // The revoked token, a tampered one and a garbage header, each refused (and logged as refused).
+    client.clone().with_token(&ada_token).list_messages().await.unwrap_err();
+    let tampered = format!("{}x", ada_token2);
+    secrets.push(tampered.clone());
+    client.clone().with_token(&tampered).list_messages().await.unwrap_err();
+    raw.get(url("/messages")).header("authorization", "Bearer not-a-jwt-but-secret-looking").send().await.unwrap();
+    secrets.push("not-a-jwt-but-secret-looking".to_owned());
+    client.clone().with_token(&bob_token).logout_everywhere().await.unwrap();
+    // Password fields in malformed bodies.
+    raw.post(url("/users/login"))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"email": "ada@example.com", "password": "{guess}""#))
+        .send()
+        .await
+        .unwrap();
+
+    let log = msgd.log_text();
+    assert!(log.contains(r#""level":"DEBUG""#), "the trace filter took effect:\n{log}");
+    for operation in ["user created", "login succeeded", "authentication failed: wrong password", "message sent"] {
+        assert!(log.contains(operation), "{operation} is logged");
+    }
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "a secret reached the log: {secret}");
+    }
+    // The signature part of any token on its own, and bcrypt hashes.
+    for token in [&ada_token, &bob_token, &ada_token2] {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!log.contains(signature), "a token signature reached the log");
+    }
+    for marker in ["$2b$", "$2a$", "$2y$", "password_hash"] {
+        assert!(!log.contains(marker), "{marker} reached the log");
+    }
 }

@@ -275,3 +275,45 @@ fn no_output_carries_a_password_hash_or_a_token_except_where_stated() {
         assert!(!all.contains(&token) && !all.contains(&password) && !all.contains("$2b$"), "{args:?}: {all}");
     }
 }
+
+#[test]
+fn a_rate_limited_login_exits_6_and_says_when_to_retry() {
+    let env = Env::start_with(|c| {
+        c.no_rate_limit = false;
+        c.rate_limit_account_failures = 2;
+    });
+    env.register_and_login("limited@example.com");
+    for _ in 0..2 {
+        let out = run(env
+            .msgctl()
+            .args(["login", "--email", "limited@example.com", "--password-stdin"])
+            .write_stdin("guess\n"));
+        assert_exit(&out, 3);
+    }
+    let out =
+        run(env.msgctl().args(["login", "--email", "limited@example.com", "--password-stdin"]).write_stdin("guess\n"));
+    assert_exit(&out, 6);
+    let message = stderr(&out);
+    assert!(message.contains("rate-limited, retry in ") && message.trim_end().ends_with(" s"), "{message}");
+    let out = run(env
+        .msgctl()
+        .args(["--json", "login", "--email", "limited@example.com", "--password-stdin"])
+        .write_stdin("guess\n"));
+    let error: serde_json::Value = serde_json::from_str(stderr(&out).trim()).unwrap();
+    assert_eq!(error["code"], "rate_limited");
+}
+
+#[test]
+fn logout_everywhere_revokes_the_tokens_of_every_device() {
+    let env = Env::start();
+    let password = env.register_and_login("devices@example.com");
+    let phone = env.block_on(env.api().login("devices@example.com", &password)).unwrap();
+    let out = run(env.msgctl().args(["logout", "--everywhere"]));
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("revoked"), "{}", stderr(&out));
+    let refused = env.block_on(env.api().clone().with_token(phone).list_messages()).unwrap_err();
+    assert_eq!(refused.code(), Some("token_revoked"));
+    assert_exit(&run(env.msgctl().arg("list")), 3);
+    // Again, with nothing left to revoke: not logged in.
+    assert_exit(&run(env.msgctl().args(["logout", "--everywhere"])), 3);
+}

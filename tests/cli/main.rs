@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{Backend, Database, TestApp, spawn_app};
+use common::{Backend, Database, TestApp};
 use msgkit::client::Client;
 
 /// A running msgd and a private msgctl config directory.
@@ -25,8 +25,13 @@ pub struct Env {
 
 impl Env {
     pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    /// A server whose settings `tweak` changes.
+    pub fn start_with(tweak: impl FnOnce(&mut msgkit::config::Config)) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let (app, db) = runtime.block_on(spawn_app(Backend::Sqlite));
+        let (app, db) = runtime.block_on(common::spawn_app_with(Backend::Sqlite, tweak));
         let config = tempfile::tempdir().unwrap();
         Self { runtime, app, _db: db, config }
     }

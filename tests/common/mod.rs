@@ -306,6 +306,15 @@ impl MsgdProcess {
     /// Starts `msgd` with `config`'s data location, bcrypt cost and the given extra environment, on a free
     /// loopback port; returns once it logs the address it listens on.
     pub fn spawn(config: &Config, extra_env: &[(&str, &str)]) -> Self {
+        Self::spawn_with(config, extra_env, |command| command)
+    }
+
+    /// Like [`MsgdProcess::spawn`], with the command adjusted by `wrap` (e.g. to run as another user).
+    pub fn spawn_with(
+        config: &Config,
+        extra_env: &[(&str, &str)],
+        wrap: impl FnOnce(std::process::Command) -> std::process::Command,
+    ) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_msgd"));
         for var in
@@ -330,6 +339,11 @@ impl MsgdProcess {
         for (key, value) in extra_env {
             command.env(key, value);
         }
+        let mut command = wrap(command);
+        command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
         let mut child = command.spawn().expect("starting msgd");
         let stderr = child.stderr.take().unwrap();
         let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));

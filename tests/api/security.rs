@@ -1,0 +1,268 @@
+//! Sessions and anti-automation, attacked: revocation across instances, logout everywhere, hostile tokens,
+//! throttling, and no account enumeration by status, body or timing.
+
+use std::time::{Duration, Instant};
+
+use msgkit::client::ClientError;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::common::{
+    Backend, Database, MsgdProcess, TEST_SECRET, TestApp, forge_token, spawn_app, spawn_app_with, unix_now,
+};
+
+backend_tests!(
+    a_password_change_revokes_tokens_on_every_instance_sharing_the_database,
+    logout_everywhere_revokes_every_token_of_the_caller,
+    tokens_with_other_algorithms_claims_or_types_are_refused,
+    failed_logins_are_throttled_per_account_without_running_bcrypt,
+    failed_attempts_are_throttled_per_address_and_registrations_too,
+    a_success_resets_the_accounts_failures,
+    an_unknown_email_and_a_wrong_password_look_and_take_the_same,
+    security_headers_are_on_every_answer,
+);
+
+fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (StatusCode, String) {
+    match result {
+        Err(ClientError::Api { status, code, .. }) => (status, code),
+        other => panic!("expected an error answer, got {other:?}"),
+    }
+}
+
+async fn a_password_change_revokes_tokens_on_every_instance_sharing_the_database(backend: Backend) {
+    let db = Database::fresh(backend).await;
+    let first = TestApp::start(db.config()).await;
+    let second = TestApp::start(db.config()).await;
+    let user = first.new_user().await;
+    let on_second = second.client.clone().with_token(&user.token);
+    on_second.list_messages().await.expect("the token works on both instances");
+    second.client.change_password(&user.email, &user.password, "changed on the second").await.unwrap();
+    assert_eq!(code(user.client.list_messages().await).1, "token_revoked", "the first instance refuses it at once");
+    assert_eq!(code(on_second.list_messages().await).1, "token_revoked");
+}
+
+async fn logout_everywhere_revokes_every_token_of_the_caller(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let user = app.new_user().await;
+    let laptop = user.client.clone();
+    let phone = app.client.clone().with_token(app.client.login(&user.email, &user.password).await.unwrap());
+    let other = app.new_user().await;
+
+    let response = app.raw().post(app.url("/users/logout")).bearer_auth(&user.token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    for client in [&laptop, &phone] {
+        assert_eq!(code(client.list_messages().await), (StatusCode::UNAUTHORIZED, "token_revoked".into()));
+    }
+    assert_eq!(code(laptop.logout_everywhere().await).1, "token_revoked", "a revoked token revokes nothing");
+    other.client.list_messages().await.expect("other accounts are untouched");
+    app.client.login(&user.email, &user.password).await.expect("logging in again works");
+}
+
+async fn tokens_with_other_algorithms_claims_or_types_are_refused(backend: Backend) {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+    let (app, _db) = spawn_app_with(backend, |c| c.jwt_secret = Some(TEST_SECRET.into())).await;
+    let user = app.new_user().await;
+    let sub = user.client.me().await.unwrap().user_id.to_string();
+    let claims = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut c =
+            json!({"sub": sub, "iat": unix_now(), "exp": unix_now() + 600, "iss": "msgkit", "aud": "msgkit", "ver": 0});
+        f(&mut c);
+        c
+    };
+    let sign = |header: serde_json::Value, claims: serde_json::Value| {
+        use hmac::{Hmac, Mac};
+        let input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
+        let mut mac = Hmac::<sha2::Sha512>::new_from_slice(TEST_SECRET.as_bytes()).unwrap();
+        mac.update(input.as_bytes());
+        format!("{input}.{}", B64.encode(mac.finalize().into_bytes()))
+    };
+    let refused = |token: String| {
+        let client = app.client.clone().with_token(token);
+        async move { code(client.list_messages().await) }
+    };
+    let hs512 = sign(json!({"alg": "HS512", "typ": "JWT"}), claims(&|_| {}));
+    assert_eq!(refused(hs512).await, (StatusCode::UNAUTHORIZED, "token_invalid".into()));
+    let rs256 = format!("{}.{}.c2ln", B64.encode(r#"{"alg":"RS256"}"#), B64.encode(claims(&|_| {}).to_string()));
+    assert_eq!(refused(rs256).await.1, "token_invalid");
+    let none = format!("{}.{}.", B64.encode(r#"{"alg":"none"}"#), B64.encode(claims(&|_| {}).to_string()));
+    assert_eq!(refused(none).await.1, "token_invalid");
+    for broken in [
+        claims(&|c| c["exp"] = json!((unix_now() + 600).to_string())),
+        claims(&|c| c["exp"] = json!(null)),
+        claims(&|c| {
+            c.as_object_mut().unwrap().remove("exp");
+        }),
+        claims(&|c| c["iss"] = json!("someone-else")),
+        claims(&|c| c["aud"] = json!(["another", "audience"])),
+        claims(&|c| c["sub"] = json!("not-a-uuid")),
+        claims(&|c| c["ver"] = json!("0")),
+    ] {
+        assert_eq!(refused(forge_token(&broken, TEST_SECRET.as_bytes())).await.1, "token_invalid", "{broken}");
+    }
+    // Expired beyond the 5 s leeway.
+    let expired = forge_token(&claims(&|c| c["exp"] = json!(unix_now() - 6)), TEST_SECRET.as_bytes());
+    assert_eq!(refused(expired).await.1, "token_expired");
+    assert!(user.client.list_messages().await.unwrap().is_empty());
+}
+
+/// A server with small limits, for the throttling stories.
+async fn throttled(backend: Backend, tweak: impl FnOnce(&mut msgkit::config::Config)) -> (TestApp, Database) {
+    spawn_app_with(backend, |c| {
+        c.no_rate_limit = false;
+        c.rate_limit_account_failures = 3;
+        c.rate_limit_address_failures = 8;
+        c.rate_limit_registrations = 50;
+        tweak(c);
+    })
+    .await
+}
+
+fn assert_rate_limited<T: std::fmt::Debug>(result: Result<T, ClientError>) -> Duration {
+    match result {
+        Err(ClientError::Api { status, code, retry_after, .. }) => {
+            assert_eq!((status, code.as_str()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+            let wait = retry_after.expect("Retry-After is sent");
+            assert!(wait > Duration::ZERO && wait <= Duration::from_secs(15 * 60), "{wait:?}");
+            wait
+        }
+        other => panic!("expected 429, got {other:?}"),
+    }
+}
+
+async fn failed_logins_are_throttled_per_account_without_running_bcrypt(backend: Backend) {
+    // A process of its own, so its bcrypt counter counts only this test's work.
+    let db = Database::fresh(backend).await;
+    let mut config = db.config();
+    config.no_rate_limit = false;
+    let msgd = MsgdProcess::spawn(&config, &[("RATE_LIMIT_ACCOUNT_FAILURES", "3")]);
+    let client = msgd.client();
+    let created = client.create_user("target@example.com").await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(code(client.login("target@example.com", "guess").await).1, "invalid_credentials");
+        assert_eq!(code(client.login("ghost@example.com", "guess").await).1, "invalid_credentials");
+    }
+    let verifies = || async {
+        let metrics =
+            client.http().get(format!("{}/metrics", msgd.base_url)).send().await.unwrap().text().await.unwrap();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(r#"msgd_bcrypt_duration_seconds_count{operation="verify"} "#))
+            .map_or(0, |v| v.trim().parse::<u64>().unwrap())
+    };
+    let before = verifies().await;
+    // Blocked even with the right password, and an unknown email exactly like a known one.
+    assert_rate_limited(client.login("target@example.com", &created.generated_password).await);
+    assert_rate_limited(client.login("TARGET@example.com", "guess").await);
+    assert_rate_limited(client.login("ghost@example.com", "guess").await);
+    assert_rate_limited(client.change_password("target@example.com", "guess", "new password 1").await);
+    assert_eq!(verifies().await, before, "throttled attempts never reach bcrypt");
+    // Other accounts are not affected.
+    let other = client.create_user("other@example.com").await.unwrap();
+    client.login("other@example.com", &other.generated_password).await.unwrap();
+}
+
+async fn failed_attempts_are_throttled_per_address_and_registrations_too(backend: Backend) {
+    let (app, _db) = throttled(backend, |c| c.rate_limit_registrations = 4).await;
+    for i in 0..3 {
+        app.register(&format!("reg{i}@example.com")).await;
+    }
+    assert_eq!(code(app.client.create_user("reg0@example.com").await).1, "email_taken", "probing counts too");
+    assert_rate_limited(app.client.create_user("reg9@example.com").await);
+
+    let (app, _db) = throttled(backend, |_| {}).await;
+    for i in 0..8 {
+        // Spread over accounts, so only the address limit can trip.
+        let email = format!("spray{}@example.com", i % 4);
+        if i % 2 == 0 {
+            assert_eq!(code(app.client.login(&email, "guess").await).1, "invalid_credentials");
+        } else {
+            assert_eq!(
+                code(app.client.change_password(&email, "guess", "new password 1").await).1,
+                "invalid_credentials"
+            );
+        }
+    }
+    assert_rate_limited(app.client.login("fresh@example.com", "guess").await);
+}
+
+async fn a_success_resets_the_accounts_failures(backend: Backend) {
+    let (app, _db) = throttled(backend, |c| c.rate_limit_address_failures = 100).await;
+    let user = app.new_user().await;
+    for _ in 0..2 {
+        code(app.client.login(&user.email, "guess").await);
+    }
+    app.client.login(&user.email, &user.password).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(code(app.client.login(&user.email, "guess").await).1, "invalid_credentials");
+    }
+    app.client.login(&user.email, &user.password).await.expect("two failures since the success: not blocked");
+}
+
+/// Median of `samples` timings of `attempt`.
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+async fn an_unknown_email_and_a_wrong_password_look_and_take_the_same(backend: Backend) {
+    // Cost 8: bcrypt (about 35 ms here) dominates, as it does in production at cost 12.
+    let (app, _db) = spawn_app_with(backend, |c| c.bcrypt_cost = 8).await;
+    let user = app.new_user().await;
+    let raw = app.raw();
+    let attempt = |path: &'static str, method: reqwest::Method, body: serde_json::Value| {
+        let request = raw.request(method, app.url(path)).json(&body);
+        async move {
+            let started = Instant::now();
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            (started.elapsed(), status, text)
+        }
+    };
+    let cases = [
+        ("/users/login", reqwest::Method::POST, "password"),
+        ("/users/change-password", reqwest::Method::PUT, "current_password"),
+    ];
+    for (path, method, field) in cases {
+        let body = |email: &str| {
+            let mut body = json!({"email": email, "new_password": "a fine new password"});
+            body[field] = json!("wrong password");
+            body
+        };
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        // Interleaved, so drift in the machine's load affects both alike.
+        for _ in 0..20 {
+            let (time, status, text) = attempt(path, method.clone(), body(&user.email)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            known.push((time, text));
+            let (time, status, text) = attempt(path, method.clone(), body("nobody-here@example.com")).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            unknown.push((time, text));
+        }
+        assert!(known.iter().chain(&unknown).all(|(_, text)| text == &known[0].1), "{path}: the same body every time");
+        let known = median(known.into_iter().map(|(t, _)| t).collect());
+        let unknown = median(unknown.into_iter().map(|(t, _)| t).collect());
+        let ratio = unknown.as_secs_f64() / known.as_secs_f64();
+        assert!((0.8..=1.2).contains(&ratio), "{path}: median {unknown:?} (unknown) vs {known:?} (wrong password)");
+    }
+}
+
+async fn security_headers_are_on_every_answer(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let user = app.new_user().await;
+    let requests = [
+        app.raw().post(app.url("/users/login")).json(&json!({"email": user.email, "password": user.password})),
+        app.raw().post(app.url("/users")).json(&json!({"email": "headers@example.com"})),
+        app.raw().get(app.url("/messages")).bearer_auth(&user.token),
+        app.raw().get(app.url("/nope")),
+        app.raw().get(app.url("/healthz")),
+    ];
+    for request in requests {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.headers()["cache-control"], "no-store", "{}", response.url());
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{}", response.url());
+    }
+}
