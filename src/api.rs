@@ -165,6 +165,57 @@ pub struct ListParams {
     pub with: Option<String>,
 }
 
+/// The `data` of the event that ends a message stream (`event: close`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StreamClose {
+    /// `token_expired`, `token_revoked`, `token_invalid` or `shutting_down`.
+    pub code: String,
+    pub error: String,
+}
+
+/// One Server-Sent Event of `GET /messages/stream`. (OpenAPI 3.1 describes an event stream by the schema of
+/// one event.) `data` is JSON: a [`MessageView`] for `event: message`, a [`StreamClose`] for `event: close`.
+pub struct StreamEvent;
+
+impl utoipa::PartialSchema for StreamEvent {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+        use utoipa::openapi::{Ref, RefOr};
+        let data = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("JSON: the message, or (for `event: close`) why the stream ended"))
+            .content_media_type("application/json")
+            .content_schema(Some(RefOr::T(utoipa::openapi::schema::Schema::OneOf(
+                OneOfBuilder::new()
+                    .item(Ref::from_schema_name("MessageView"))
+                    .item(Ref::from_schema_name("StreamClose"))
+                    .build(),
+            ))));
+        let event = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["message", "close"]));
+        let id = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .description(Some("The message id: send it back as Last-Event-ID to resume"));
+        RefOr::T(
+            ObjectBuilder::new()
+                .property("event", event)
+                .property("data", data)
+                .property("id", id)
+                .property("retry", ObjectBuilder::new().schema_type(Type::Integer))
+                .required("event")
+                .required("data")
+                .into(),
+        )
+    }
+}
+
+impl ToSchema for StreamEvent {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push(("MessageView".into(), <MessageView as utoipa::PartialSchema>::schema()));
+        schemas.push(("StreamClose".into(), <StreamClose as utoipa::PartialSchema>::schema()));
+    }
+}
+
 /// `GET /users/me`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Me {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::api::{
     ChangePasswordRequest, CreateUserRequest, CreatedUser, ErrorBody, ListParams, LoginRequest, Me, MessageView,
-    SendMessageRequest, StatusMessage, TokenResponse,
+    SendMessageRequest, StatusMessage, StreamClose, TokenResponse,
 };
 
 /// What a call can end with, other than success.
@@ -412,8 +412,8 @@ fn parse_event(block: &str) -> Result<Option<StreamEvent>, ClientError> {
     let data = data.join("\n");
     let bad = |e: serde_json::Error| ClientError::Protocol(format!("unreadable stream event: {e}"));
     Ok(Some(if kind == "close" {
-        let body: ErrorBody = serde_json::from_str(&data).map_err(bad)?;
-        StreamEvent::Closed { code: body.code, error: body.error }
+        let close: StreamClose = serde_json::from_str(&data).map_err(bad)?;
+        StreamEvent::Closed { code: close.code, error: close.error }
     } else {
         StreamEvent::Message(serde_json::from_str(&data).map_err(bad)?)
     }))

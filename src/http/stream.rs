@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::extract::{ApiQuery, AuthUser};
 use super::{AppState, Notice};
-use crate::api::{ErrorBody, MessageView};
+use crate::api::{ErrorBody, MessageView, StreamClose, StreamEvent};
 use crate::auth::Claims;
 use crate::store::{Mailbox, MessageQuery};
 use crate::telemetry::{GaugeGuard, names};
@@ -65,7 +65,8 @@ struct StreamParams {
         ("Last-Event-ID" = Option<Uuid>, Header, nullable = false, description = "The id of the last message received: resume after it"),
     ),
     responses(
-        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An event stream: one event per message, then a close event",
+            content_type = "text/event-stream", body = StreamEvent),
         (status = 400, description = "`after` or `Last-Event-ID` is not a message id (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
@@ -120,7 +121,8 @@ impl Close {
             Close::TokenInvalid => ("token_invalid", "the token is no longer valid"),
             Close::ShuttingDown => ("shutting_down", "the server is shutting down; reconnect"),
         };
-        Event::default().event("close").data(serde_json::json!({"code": code, "error": error}).to_string())
+        let data = StreamClose { code: code.to_owned(), error: error.to_owned() };
+        Event::default().event("close").data(serde_json::to_string(&data).expect("a close notice serializes"))
     }
 }
 
