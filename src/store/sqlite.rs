@@ -4,7 +4,13 @@
 //! transaction (each in its own savepoint, so one failing write does not undo the others) and answers each
 //! caller only after `COMMIT` returns with `synchronous=FULL`: every acknowledged write is on disk, and
 //! under load one fsync covers many writes. The same thread assigns message ids, so id order is commit
-//! order. Reads run on `POOL_SIZE` connections on the blocking pool; WAL lets them proceed during writes.
+//! order.
+//!
+//! Reads run right where they are asked for, on the async worker, with a connection from a pool of at
+//! most `POOL_SIZE`. They are all short and bounded by an index (a key lookup, or a page of at most 1,001
+//! rows): handing each to another thread cost more than the read itself (measured with `bench/run`: two
+//! thread switches per request halved read throughput). WAL lets them proceed during writes, and reader
+//! connections give up on a lock after [`READ_BUSY_TIMEOUT`] rather than hold the worker.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -15,7 +21,7 @@ use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, params};
 use time::OffsetDateTime;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::{
@@ -67,6 +73,10 @@ const MIGRATIONS: &[&str] = &[
 "#,
 ];
 
+/// How long a read waits for a lock (rare under WAL: recovery, a checkpoint that resets the log) before
+/// answering "unavailable": reads run on the async workers and must not hold one for long.
+const READ_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
+
 /// Most writes one transaction takes; bounds the latency a batch adds to its first write.
 const MAX_BATCH: usize = 512;
 
@@ -115,9 +125,9 @@ enum Command {
 pub struct SqliteStore {
     path: PathBuf,
     writer: mpsc::Sender<Command>,
-    readers: Semaphore,
+    /// Reader connections not in use; at most `pool_size` exist.
     idle_readers: Mutex<Vec<Connection>>,
-    busy_timeout: Duration,
+    pool_size: usize,
 }
 
 impl SqliteStore {
@@ -146,13 +156,7 @@ impl SqliteStore {
             .spawn(move || run_writer(writer_conn, commands))
             .context("starting the SQLite writer thread")?;
 
-        Ok(Self {
-            path,
-            writer,
-            readers: Semaphore::new(options.pool_size as usize),
-            idle_readers: Mutex::new(Vec::new()),
-            busy_timeout,
-        })
+        Ok(Self { path, writer, idle_readers: Mutex::new(Vec::new()), pool_size: options.pool_size as usize })
     }
 
     /// Runs `f` inside the next write transaction; answers after it commits.
@@ -166,25 +170,18 @@ impl SqliteStore {
         answer.await.map_err(|_| closed())?
     }
 
-    /// Runs `f` on a reader connection on the blocking pool.
-    async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let _permit = self.readers.acquire().await.map_err(|_| closed())?;
+    /// Runs `f` with a reader connection, on the calling thread (see the module documentation).
+    async fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let idle = self.idle_readers.lock().expect("reader pool lock").pop();
-        let (path, timeout) = (self.path.clone(), self.busy_timeout);
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let conn = match idle {
-                Some(conn) => conn,
-                None => connect(&path, timeout)?,
-            };
-            let result = f(&conn);
-            Ok::<_, StoreError>((conn, result))
-        })
-        .await
-        .map_err(|e| StoreError::Other(anyhow!("SQLite read task failed: {e}")))??;
-        self.idle_readers.lock().expect("reader pool lock").push(conn);
+        let conn = match idle {
+            Some(conn) => conn,
+            None => connect(&self.path, READ_BUSY_TIMEOUT)?,
+        };
+        let result = f(&conn);
+        let mut idle = self.idle_readers.lock().expect("reader pool lock");
+        if idle.len() < self.pool_size {
+            idle.push(conn);
+        }
         result
     }
 }
@@ -229,6 +226,9 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError
     conn.pragma_update(None, "journal_mode", "WAL").map_err(classify)?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(classify)?;
     conn.set_prepared_statement_cache_capacity(32);
+    // One plan per statement, kept: otherwise this build of SQLite (STAT4) re-plans a cached statement
+    // whenever its bound values change, which is every call (bench/run: that cost 40% of a list request).
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(classify)?;
     Ok(conn)
 }
 
@@ -373,10 +373,13 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
+/// Parses a stored id in place, without copying the text out of SQLite.
 fn parse_uuid(row: &Row<'_>, index: usize) -> rusqlite::Result<Uuid> {
-    let text: String = row.get(index)?;
-    Uuid::parse_str(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+    let invalid = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e)
+    };
+    let text = row.get_ref(index)?.as_bytes().map_err(|e| invalid(Box::new(e)))?;
+    Uuid::try_parse_ascii(text).map_err(|e| invalid(Box::new(e)))
 }
 
 #[async_trait]
