@@ -8,7 +8,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::domain::{NewPassword, Password};
@@ -46,28 +45,53 @@ pub enum HashError {
     Bcrypt(#[from] bcrypt::BcryptError),
     #[error("the hashing task did not finish: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("bcrypt threads: {0}")]
+    Thread(String),
 }
 
-/// bcrypt on the blocking pool, at most one job per core at a time: a flood of logins queues here instead
-/// of starving the async workers or starting hundreds of threads.
+/// bcrypt on threads of its own, one per core, at the lowest scheduling priority: a flood of logins uses
+/// every idle cycle, yet anything else msgd has to do (reading a page, sending a message) runs first, so
+/// the rest of the API keeps its latency (measured by `bench/run`: read p99 during a login flood). Jobs
+/// wait in a queue for a thread; a job whose caller has gone (timed out, disconnected) is dropped unrun.
 #[derive(Clone)]
 pub struct PasswordHasher {
     cost: u32,
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
     /// A hash of a random password at the same cost, verified against when an account does not exist so
     /// that an unknown email costs the same time as a wrong password.
     dummy_hash: Arc<str>,
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 impl PasswordHasher {
-    /// Builds a hasher running up to `parallelism` jobs at once. Computes the dummy hash, so it takes one
-    /// bcrypt's time.
-    pub async fn new(cost: u32, parallelism: usize) -> Result<Self, HashError> {
-        let permits = Arc::new(Semaphore::new(parallelism.max(1)));
+    /// Starts `threads` hashing threads. Computes the dummy hash, so it takes one bcrypt's time.
+    pub async fn new(cost: u32, threads: usize) -> Result<Self, HashError> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for index in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("bcrypt-{index}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // The lock is released before the job runs (a `while let` on the guard would hold
+                        // it through the job and run one at a time).
+                        let next = queue.lock().expect("bcrypt queue").recv();
+                        match next {
+                            Ok(job) => job(),
+                            // Every hasher is gone and the channel closed.
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| HashError::Thread(e.to_string()))?;
+        }
         let decoy = generate_password();
         let dummy_hash: Arc<str> =
             tokio::task::spawn_blocking(move || bcrypt::hash(decoy.expose(), cost)).await??.into();
-        Ok(Self { cost, permits, dummy_hash })
+        Ok(Self { cost, jobs, dummy_hash })
     }
 
     /// The configured cost.
@@ -104,16 +128,32 @@ impl PasswordHasher {
     async fn run<T: Send + 'static>(
         &self,
         operation: &'static str,
-        job: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
+        work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, HashError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
         let queued = GaugeGuard::new(metrics::gauge!(names::BCRYPT_QUEUED));
-        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-        drop(queued);
-        let _running = GaugeGuard::new(metrics::gauge!(names::BCRYPT_RUNNING));
-        let started = std::time::Instant::now();
-        let result = tokio::task::spawn_blocking(job).await;
-        metrics::histogram!(names::BCRYPT_DURATION, "operation" => operation).record(started.elapsed().as_secs_f64());
-        Ok(result??)
+        let job: Job = Box::new(move || {
+            drop(queued);
+            if reply.is_closed() {
+                return;
+            }
+            let _running = GaugeGuard::new(metrics::gauge!(names::BCRYPT_RUNNING));
+            let started = std::time::Instant::now();
+            let result = work();
+            metrics::histogram!(names::BCRYPT_DURATION, "operation" => operation)
+                .record(started.elapsed().as_secs_f64());
+            let _ = reply.send(result);
+        });
+        self.jobs.send(job).map_err(|_| HashError::Thread("the bcrypt threads have stopped".into()))?;
+        Ok(answer.await.map_err(|_| HashError::Thread("a bcrypt thread stopped mid-job".into()))??)
+    }
+}
+
+/// Puts the calling thread at the lowest priority of the normal scheduling policy (`nice` 19 on Linux).
+/// Failing to is not fatal: bcrypt then competes with requests as an ordinary thread.
+fn lower_priority() {
+    if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
+        tracing::warn!(error = ?e, "could not lower the priority of a bcrypt thread");
     }
 }
 
@@ -306,6 +346,22 @@ mod tests {
         assert!(!hasher.verify(&Password::new("wrong horse"), Some(&hash)).await.unwrap());
         assert!(!hasher.verify(password.as_password(), None).await.unwrap());
         assert!(!hasher.verify(&Password::new("x".repeat(73)), Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_hashing_threads_run_jobs_at_the_same_time() {
+        let hasher = PasswordHasher::new(4, 2).await.unwrap();
+        // Two jobs that can only finish together: each says it started and waits to hear the other has.
+        let (a_tx, a_rx) = std::sync::mpsc::channel();
+        let (b_tx, b_rx) = std::sync::mpsc::channel();
+        let meet = |tell: std::sync::mpsc::Sender<()>, hear: std::sync::mpsc::Receiver<()>| {
+            move || {
+                tell.send(()).unwrap();
+                Ok(hear.recv_timeout(Duration::from_secs(10)).is_ok())
+            }
+        };
+        let (a, b) = tokio::join!(hasher.run("test", meet(a_tx, b_rx)), hasher.run("test", meet(b_tx, a_rx)));
+        assert!(a.unwrap() && b.unwrap(), "the two jobs ran one after the other");
     }
 
     #[tokio::test]
