@@ -6,7 +6,7 @@ use tracing::{info, warn};
 
 use crate::auth::{self, PasswordHasher, TokenKeys};
 use crate::config::Config;
-use crate::http::{self, AppState, HttpOptions};
+use crate::http::{self, AppState, HttpOptions, Shared};
 use crate::store::{self, Location, OpenOptions};
 
 /// Opens the store and prepares everything the handlers need.
@@ -40,13 +40,13 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let hasher = PasswordHasher::new(config.bcrypt_cost, cores).await?;
     crate::telemetry::metrics();
-    Ok(AppState {
+    Ok(AppState::new(Shared {
         store,
         hasher,
-        tokens: TokenKeys::new(&secret, config.token_ttl).into(),
+        tokens: TokenKeys::new(&secret, config.token_ttl),
         lifecycle: Default::default(),
         notices: tokio::sync::broadcast::Sender::new(http::NOTICE_BACKLOG),
-        throttle: crate::throttle::Throttle::new(config.rate_limits()).into(),
+        throttle: crate::throttle::Throttle::new(config.rate_limits()),
         options: HttpOptions {
             max_message_bytes: config.max_message_bytes,
             request_timeout: config.request_timeout,
@@ -55,9 +55,8 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             cors_origins: config.cors_origins.clone(),
             metrics_on_main: config.metrics_addr.is_none(),
             trust_forwarded_for: config.trust_forwarded_for,
-        }
-        .into(),
-    })
+        },
+    }))
 }
 
 /// Runs msgd until SIGINT or SIGTERM, then drains and exits.

@@ -12,12 +12,85 @@ use crate::config::LogFormat;
 /// Installs the global log subscriber. `RUST_LOG` overrides the default filter (`info`).
 ///
 /// JSON lines carry the request's span fields (`request_id`, `method`, `route`, `user.id`) under `span`.
-pub fn init(format: LogFormat) {
+/// Lines go to stderr through [`LogBuffer`]. Keep the returned guard until exit: dropping it writes out
+/// what is buffered.
+#[must_use = "dropping the guard writes out the buffered log lines"]
+pub fn init(format: LogFormat) -> LogFlushGuard {
+    let buffer = LogBuffer::start();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(buffer.clone());
     match format {
-        LogFormat::Text => builder.init(),
+        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).init(),
+    }
+    LogFlushGuard(buffer)
+}
+
+/// Log lines are appended to a shared buffer, which one thread writes to stderr every
+/// [`LogBuffer::INTERVAL`] (or at once when it holds [`LogBuffer::LIMIT`] bytes): a request never waits on
+/// the terminal or the pipe, and never wakes a thread (as a channel to a writer thread would, once per
+/// line: measured to cost as much as the write). A line is at most 100 ms late; none is dropped, except
+/// the last 100 ms if the process is killed with SIGKILL.
+#[derive(Clone)]
+pub struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub const INTERVAL: Duration = Duration::from_millis(100);
+    pub const LIMIT: usize = 64 * 1024;
+
+    fn start() -> Self {
+        let buffer = Self(Default::default());
+        let flusher = buffer.clone();
+        let _ = std::thread::Builder::new().name("log-writer".into()).spawn(move || {
+            loop {
+                std::thread::sleep(Self::INTERVAL);
+                flusher.write_out();
+            }
+        });
+        buffer
+    }
+
+    /// Writes out what is buffered.
+    pub fn write_out(&self) {
+        let lines = std::mem::take(&mut *self.0.lock().expect("log buffer"));
+        if !lines.is_empty() {
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &lines);
+        }
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let full = {
+            let mut buffer = self.0.lock().expect("log buffer");
+            buffer.extend_from_slice(bytes);
+            buffer.len() >= Self::LIMIT
+        };
+        if full {
+            self.write_out();
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Writes out the buffered log lines when dropped (at exit).
+pub struct LogFlushGuard(LogBuffer);
+
+impl Drop for LogFlushGuard {
+    fn drop(&mut self) {
+        self.0.write_out();
     }
 }
 

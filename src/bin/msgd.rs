@@ -4,14 +4,22 @@
 use clap::Parser;
 use msgkit::config::Config;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
-    msgkit::telemetry::init(config.log_format);
-    match msgkit::server::run(config).await {
+    let logs = msgkit::telemetry::init(config.log_format);
+    let outcome = msgkit::server::run(config).await;
+    if let Err(e) = &outcome {
+        tracing::error!(error = format!("{e:#}"), "msgd failed");
+    }
+    // Flush the log before the final message and the exit.
+    drop(logs);
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "msgd failed");
             eprintln!("msgd: {e:#}");
             std::process::ExitCode::FAILURE
         }

@@ -1,11 +1,13 @@
 //! Per-request plumbing around the handlers: request ids, the request's log span and access log line,
 //! metrics, the request timeout, CORS and panics.
 
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, Response, header};
+use axum::http::{HeaderName, HeaderValue, Method, Response, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -13,7 +15,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Span;
 
-use super::AppState;
 use super::error::ApiError;
 use crate::config::CorsOrigins;
 use crate::telemetry::{GaugeGuard, names};
@@ -42,7 +43,9 @@ pub fn current_request_id() -> Option<String> {
 
 /// Refuses requests whose request line and headers exceed [`MAX_HEADER_BYTES`] with a JSON 431.
 pub async fn limit_headers(request: Request, next: Next) -> axum::response::Response {
-    let head = request.uri().to_string().len()
+    let uri = request.uri();
+    let head = uri.path().len()
+        + uri.query().map_or(0, str::len)
         + request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum::<usize>();
     if head > MAX_HEADER_BYTES {
         return ApiError::HeadersTooLarge.into_response();
@@ -117,25 +120,58 @@ pub fn log_response(response: &Response<Body>, latency: Duration, _span: &Span) 
 
 /// Makes the request id available to error bodies, and records the request's metrics.
 pub async fn request_context(request: Request, next: Next) -> axum::response::Response {
+    static IN_FLIGHT: OnceLock<metrics::Gauge> = OnceLock::new();
     let id = request_id_of(&request).to_owned();
-    let method = request.method().as_str().to_owned();
-    let route = route_of(&request);
-    let _in_flight = GaugeGuard::new(metrics::gauge!(names::HTTP_IN_FLIGHT));
+    let method = method_label(request.method());
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let _in_flight = GaugeGuard::new(IN_FLIGHT.get_or_init(|| metrics::gauge!(names::HTTP_IN_FLIGHT)).clone());
     let started = Instant::now();
     let response = CURRENT_REQUEST_ID.scope(id, next.run(request)).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!(names::HTTP_REQUESTS, &labels).increment(1);
-    metrics::histogram!(names::HTTP_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    let (requests, duration) = route_metrics(method, &route, response.status());
+    requests.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
     response
 }
 
-/// Answers 503 `timeout` when a request takes longer than the configured limit (streams excepted).
-pub async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> axum::response::Response {
+/// Method names as label values, without allocating (other methods share one label: they only ever
+/// reach the 405 fallback).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "OTHER",
+    }
+}
+
+type RouteHandles = (metrics::Counter, metrics::Histogram);
+
+/// The counter and histogram of one (method, route, status), registered once: building a metric key costs
+/// allocations on every request otherwise. The set of routes and statuses is small and fixed.
+fn route_metrics(method: &'static str, route: &str, status: StatusCode) -> RouteHandles {
+    type Table = HashMap<String, HashMap<(&'static str, u16), RouteHandles>>;
+    static TABLE: OnceLock<RwLock<Table>> = OnceLock::new();
+    let table = TABLE.get_or_init(Default::default);
+    let key = (method, status.as_u16());
+    if let Some(handles) = table.read().expect("metrics table").get(route).and_then(|r| r.get(&key)) {
+        return handles.clone();
+    }
+    let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.as_u16().to_string())];
+    let handles =
+        (metrics::counter!(names::HTTP_REQUESTS, &labels), metrics::histogram!(names::HTTP_DURATION, &labels));
+    let mut table = table.write().expect("metrics table");
+    table.entry(route.to_owned()).or_default().entry(key).or_insert(handles).clone()
+}
+
+/// Answers 503 `timeout` when a request takes longer than `limit` (streams excepted).
+pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> axum::response::Response {
     if request.uri().path() == STREAM_PATH {
         return next.run(request).await;
     }
-    let limit = state.options.request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout(limit).into_response(),

@@ -32,18 +32,36 @@ use crate::config::{CorsOrigins, MAX_REQUEST_BODY_BYTES};
 use crate::store::Store;
 use crate::throttle::Throttle;
 
-/// What every handler can reach.
+/// What every handler can reach. One `Arc`: axum clones the state for every request (and with it every
+/// layer holding it), so a clone must be a single atomic increment.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
-    pub tokens: Arc<TokenKeys>,
-    pub lifecycle: Arc<Lifecycle>,
-    pub options: Arc<HttpOptions>,
+    pub tokens: TokenKeys,
+    pub lifecycle: Lifecycle,
+    pub options: HttpOptions,
     /// Wakes open streams.
     pub notices: broadcast::Sender<Notice>,
     /// Failed-login and registration counters.
-    pub throttle: Arc<Throttle>,
+    pub throttle: Throttle,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// What open streams of this process wake up for.
@@ -199,7 +217,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(middleware::request_context))
         .layer(axum::middleware::from_fn(middleware::limit_headers))
         .option_layer(cors)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::timeout))
+        .layer(axum::middleware::from_fn_with_state(state.options.request_timeout, middleware::timeout))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
     app.fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -226,8 +244,8 @@ pub async fn serve(
     use tower::ServiceExt;
 
     let store = state.store.clone();
-    let lifecycle = state.lifecycle.clone();
     let (delay, drain) = (state.options.shutdown_delay, state.options.drain_timeout);
+    let lifecycle_state = state.clone();
     let app = router(state);
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -241,7 +259,7 @@ pub async fn serve(
 
     let stop_accepting = async move {
         shutdown.await;
-        lifecycle.begin_shutdown();
+        lifecycle_state.lifecycle.begin_shutdown();
         tokio::time::sleep(delay).await;
     };
     tokio::pin!(stop_accepting);
