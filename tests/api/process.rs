@@ -134,7 +134,7 @@ async fn sigterm_during_a_request_lets_it_finish_and_exits_0(backend: Backend) {
 async fn metrics_can_have_a_listener_of_their_own(backend: Backend) {
     let db = Database::fresh(backend).await;
     let msgd = MsgdProcess::spawn(&db.config(), &[("METRICS_ADDR", "127.0.0.1:0")]);
-    let log = msgd.log_text();
+    let log = msgd.log_text_once("metrics listening");
     let line = log.lines().find(|l| l.contains("metrics listening")).expect("the metrics address is logged");
     let line: serde_json::Value = serde_json::from_str(line).unwrap();
     let address = line["address"].as_str().unwrap();
@@ -168,7 +168,7 @@ fn switches_in_the_environment_accept_the_usual_spellings() {
 
 async fn no_password_hash_or_token_reaches_the_log_even_at_trace_level(backend: Backend) {
     let db = Database::fresh(backend).await;
-    let msgd = MsgdProcess::spawn(&db.config(), &[("RUST_LOG", "trace")]);
+    let mut msgd = MsgdProcess::spawn(&db.config(), &[("RUST_LOG", "trace")]);
     let client = msgd.client();
     let raw = client.http().clone();
     let url = |path: &str| format!("{}{path}", msgd.base_url);
@@ -215,6 +215,9 @@ async fn no_password_hash_or_token_reaches_the_log_even_at_trace_level(backend: 
         .await
         .unwrap();
 
+    // Stopped first, so that every line is written.
+    msgd.signal("TERM");
+    assert!(msgd.wait_exit(Duration::from_secs(15)).expect("exits").success());
     let log = msgd.log_text();
     assert!(log.contains(r#""level":"DEBUG""#), "the trace filter took effect:\n{log}");
     for operation in ["user created", "login succeeded", "authentication failed: wrong password", "message sent"] {

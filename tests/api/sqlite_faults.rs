@@ -40,7 +40,7 @@ async fn a_database_locked_by_another_writer_answers_503_then_recovers() {
     user.send_message("after the lock").await.expect("writes work again without a restart");
     let contents: Vec<String> = user.list_messages().await.unwrap().into_iter().map(|m| m.content).collect();
     assert_eq!(contents, ["before the lock", "after the lock"], "nothing refused was stored");
-    let log = msgd.log_text();
+    let log = msgd.log_text_once("the database is locked by another writer");
     assert!(log.contains("the database is locked by another writer"), "a clear log line:\n{log}");
     assert!(!log.contains("panicked"));
 }
@@ -104,7 +104,7 @@ async fn read_only_data_answers_503_for_writes_and_a_read_only_directory_is_refu
     assert_eq!(user.list_messages().await.unwrap().len(), 1, "reads work");
     assert_unavailable(user.send_message("refused").await);
     assert_unavailable(msgd.client().create_user("new@example.com").await);
-    let log = msgd.log_text();
+    let log = msgd.log_text_once("the database is read-only");
     assert!(log.contains("the database file is read-only"), "warned at start:\n{log}");
     assert!(log.contains("the database is read-only"), "each refusal is logged clearly:\n{log}");
     drop(msgd);

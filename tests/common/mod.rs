@@ -392,9 +392,22 @@ impl MsgdProcess {
         None
     }
 
-    /// The log so far, one line per entry.
+    /// The log so far, one line per entry. msgd writes its log up to 100 ms after the event: to see
+    /// everything, stop the process first, or wait for a line with [`Self::log_text_once`].
     pub fn log_text(&self) -> String {
         self.logs.lock().unwrap().join("\n")
+    }
+
+    /// The log, once it contains `needle` (or after 5 s, so the caller's assertion shows what it has).
+    pub fn log_text_once(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log_text();
+            if log.contains(needle) || std::time::Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
