@@ -2,6 +2,7 @@
 //! (cores ÷ this time). Prints the seconds per verification.
 //!
 //! `cargo run --release --example bcrypt_verify -- 12 8` (cost, verifications)
+#![forbid(unsafe_code)]
 
 use std::time::Instant;
 

@@ -4,6 +4,7 @@
 //! for answers that big, which shows how much of a read's cost is the size of its answer.
 //!
 //! `PORT=4100 cargo run --release --example hello`
+#![forbid(unsafe_code)]
 
 use axum::Json;
 use axum::Router;

@@ -2,6 +2,7 @@
 //! msgd's memory with 1,000 open streams.
 //!
 //! `cargo run --release --example hold_streams -- http://127.0.0.1:4000 TOKEN 1000`
+#![forbid(unsafe_code)]
 
 use std::io::Read;
 

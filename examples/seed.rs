@@ -4,6 +4,7 @@
 //! `cargo run --release --example seed -- DATABASE MESSAGES [INBOX_EMAIL INBOX_MESSAGES]`
 //! DATABASE is a data directory or a mongodb:// URL. MESSAGES are sent between 1,000 seeded users;
 //! INBOX_MESSAGES more go to INBOX_EMAIL (an existing account), from one seeded user.
+#![forbid(unsafe_code)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
