@@ -50,11 +50,13 @@ impl LogBuffer {
         buffer
     }
 
-    /// Writes out what is buffered.
+    /// Writes out what is buffered. Takes stderr first, so that two threads writing out at once cannot
+    /// put their batches in the wrong order.
     pub fn write_out(&self) {
+        let mut stderr = std::io::stderr().lock();
         let lines = std::mem::take(&mut *self.0.lock().expect("log buffer"));
         if !lines.is_empty() {
-            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &lines);
+            let _ = std::io::Write::write_all(&mut stderr, &lines);
         }
     }
 }
