@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Location::from_url(None, Path::new(database)).map_err(anyhow::Error::msg)?
     };
-    let options = OpenOptions { pool_size: 8, timeout: Duration::from_secs(10) };
+    let options = OpenOptions::new(8, Duration::from_secs(10));
     let store = msgkit::store::open(&location, &options).await?;
     let started = Instant::now();
 

@@ -1,6 +1,6 @@
 //! Credentials: generated passwords, bcrypt hashing gated to one job per core, and signed login tokens.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::errors::ErrorKind;
@@ -242,6 +242,30 @@ impl TokenKeys {
                 _ => TokenError::Invalid,
             }
         })
+    }
+}
+
+/// The signing keys, once the secret is known: a generated secret lives in the database, which may not be
+/// reachable yet when msgd starts.
+#[derive(Default)]
+pub struct SigningKeys(OnceLock<TokenKeys>);
+
+impl SigningKeys {
+    /// Keys available from the start (`JWT_SECRET`, or a secret already read).
+    pub fn ready(keys: TokenKeys) -> Self {
+        let cell = OnceLock::new();
+        let _ = cell.set(keys);
+        Self(cell)
+    }
+
+    /// The keys, if the secret is known.
+    pub fn get(&self) -> Option<&TokenKeys> {
+        self.0.get()
+    }
+
+    /// Sets the keys once the secret is known; later calls change nothing.
+    pub fn set(&self, keys: TokenKeys) {
+        let _ = self.0.set(keys);
     }
 }
 

@@ -20,6 +20,7 @@ pub mod defaults {
     pub const REQUEST_TIMEOUT: &str = "30s";
     pub const DRAIN_TIMEOUT: &str = "10s";
     pub const SHUTDOWN_DELAY: &str = "0s";
+    pub const STREAM_RECHECK: &str = "30s";
     pub const ACCOUNT_FAILURES: u32 = 10;
     pub const ADDRESS_FAILURES: u32 = 100;
     pub const REGISTRATIONS: u32 = 20;
@@ -147,6 +148,16 @@ pub struct Config {
     /// a load balancer stops sending new requests first (e.g. 5s behind Kubernetes).
     #[arg(long, env = "SHUTDOWN_DELAY", default_value = defaults::SHUTDOWN_DELAY, value_parser = humantime::parse_duration)]
     pub shutdown_delay: Duration,
+
+    /// How often an open message stream re-reads the inbox and re-checks its token without being told to:
+    /// a safety net, since every instance on the database announces new messages and revocations at once.
+    #[arg(long, env = "STREAM_RECHECK", default_value = defaults::STREAM_RECHECK, value_parser = parse_request_timeout)]
+    pub stream_recheck: Duration,
+
+    /// For tests: shift the clock used for message ids by this much (e.g. -3s), as if this host's clock
+    /// were wrong.
+    #[arg(long, env = "MSGD_CLOCK_OFFSET", hide = true, default_value = "0s", value_parser = parse_clock_offset)]
+    pub clock_offset_ms: i64,
 }
 
 impl Config {
@@ -211,6 +222,16 @@ fn parse_ttl(raw: &str) -> Result<Duration, String> {
     Ok(ttl)
 }
 
+/// A duration with an optional sign, in milliseconds: `-3s` is -3000.
+fn parse_clock_offset(raw: &str) -> Result<i64, String> {
+    let (sign, magnitude) = match raw.trim().strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, raw.trim().trim_start_matches('+')),
+    };
+    let offset = humantime::parse_duration(magnitude).map_err(|e| format!("{e} (examples: -3s, 500ms)"))?;
+    i64::try_from(offset.as_millis()).map(|ms| sign * ms).map_err(|_| "too large".to_owned())
+}
+
 fn parse_db_timeout(raw: &str) -> Result<Duration, String> {
     let timeout = humantime::parse_duration(raw).map_err(|e| format!("{e} (examples: 5s, 500ms)"))?;
     if timeout < Duration::from_millis(100) || timeout > Duration::from_secs(120) {
@@ -255,6 +276,8 @@ impl Default for Config {
             rate_limit_registrations: defaults::REGISTRATIONS,
             rate_limit_window: parse_request_timeout(defaults::RATE_LIMIT_WINDOW).expect("default parses"),
             trust_forwarded_for: false,
+            stream_recheck: parse_request_timeout(defaults::STREAM_RECHECK).expect("default parses"),
+            clock_offset_ms: 0,
         }
     }
 }
@@ -281,6 +304,8 @@ impl fmt::Debug for Config {
             .field("shutdown_delay", &humantime::format_duration(self.shutdown_delay).to_string())
             .field("rate_limits", &self.rate_limits())
             .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("stream_recheck", &humantime::format_duration(self.stream_recheck).to_string())
+            .field("clock_offset_ms", &self.clock_offset_ms)
             .finish()
     }
 }
@@ -335,6 +360,8 @@ mod tests {
         assert_eq!(declared("rate_limit_address_failures"), config.rate_limit_address_failures.to_string());
         assert_eq!(declared("rate_limit_registrations"), config.rate_limit_registrations.to_string());
         assert_eq!(parse_request_timeout(&declared("rate_limit_window")).unwrap(), config.rate_limit_window);
+        assert_eq!(parse_request_timeout(&declared("stream_recheck")).unwrap(), config.stream_recheck);
+        assert_eq!(parse_clock_offset(&declared("clock_offset_ms")).unwrap(), config.clock_offset_ms);
         assert!(config.rate_limits().is_some(), "rate limits are on by default");
     }
 
@@ -355,6 +382,14 @@ mod tests {
         assert!(parse_ttl("10s").is_err());
         assert!(parse_ttl("400d").is_err());
         assert!(parse_ttl("soon").is_err());
+    }
+
+    #[test]
+    fn clock_offsets_take_a_sign() {
+        assert_eq!(parse_clock_offset("-3s"), Ok(-3000));
+        assert_eq!(parse_clock_offset("+250ms"), Ok(250));
+        assert_eq!(parse_clock_offset("2m"), Ok(120_000));
+        assert!(parse_clock_offset("-soon").is_err());
     }
 
     #[test]

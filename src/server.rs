@@ -1,13 +1,15 @@
 //! Start-up and shutdown: from a [`Config`] to a serving process.
 
+use std::sync::Arc;
+
 use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
-use crate::auth::{self, PasswordHasher, TokenKeys};
+use crate::auth::{self, PasswordHasher, SigningKeys, TokenKeys};
 use crate::config::Config;
 use crate::http::{self, AppState, HttpOptions, Shared};
-use crate::store::{self, Location, OpenOptions};
+use crate::store::{self, Location, OpenOptions, Store, StoreError};
 
 /// Opens the store and prepares everything the handlers need.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
@@ -27,25 +29,37 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     if config.bcrypt_cost < 10 {
         warn!(cost = config.bcrypt_cost, "BCRYPT_COST is below 10: fine for tests, too weak for production");
     }
+    // First, so that what the store records from the start (its change feed's mode) is kept.
+    crate::telemetry::metrics();
     let location = Location::from_url(config.database_url.as_deref(), &config.data_dir).map_err(anyhow::Error::msg)?;
-    let options = OpenOptions { pool_size: config.pool_size, timeout: config.db_timeout };
-    let store = store::open(&location, &options).await.context("opening the store")?;
-    let secret = match &config.jwt_secret {
-        Some(secret) => secret.as_bytes().to_vec(),
-        None => store
-            .token_secret_or_insert(auth::generate_secret())
-            .await
-            .context("reading the token secret from the store")?,
+    let options = OpenOptions {
+        clock_offset_ms: config.clock_offset_ms,
+        ..OpenOptions::new(config.pool_size, config.db_timeout)
     };
+    let store = store::open(&location, &options).await.context("opening the store")?;
+    // A database that is not there yet (an orchestrator starting both at once) is waited for in the
+    // background: msgd serves 503 until it answers, rather than exiting into a crash loop.
+    if let Err(e) = store.ready(config.db_timeout).await {
+        warn!(error = %e, "the database is not reachable yet: answering 503 (/readyz too) until it is");
+    }
+    let keys = Arc::new(SigningKeys::default());
+    match &config.jwt_secret {
+        Some(secret) => keys.set(TokenKeys::new(secret.as_bytes(), config.token_ttl)),
+        None => match store.token_secret_or_insert(auth::generate_secret()).await {
+            Ok(secret) => keys.set(TokenKeys::new(&secret, config.token_ttl)),
+            Err(StoreError::Unavailable(_)) => {
+                tokio::spawn(load_token_secret(store.clone(), keys.clone(), config.token_ttl));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("reading the token secret from the store")),
+        },
+    }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let hasher = PasswordHasher::new(config.bcrypt_cost, cores).await?;
-    crate::telemetry::metrics();
     Ok(AppState::new(Shared {
         store,
         hasher,
-        tokens: TokenKeys::new(&secret, config.token_ttl),
+        keys,
         lifecycle: Default::default(),
-        notices: tokio::sync::broadcast::Sender::new(http::NOTICE_BACKLOG),
         throttle: crate::throttle::Throttle::new(config.rate_limits()),
         options: HttpOptions {
             max_message_bytes: config.max_message_bytes,
@@ -55,8 +69,27 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             cors_origins: config.cors_origins.clone(),
             metrics_on_main: config.metrics_addr.is_none(),
             trust_forwarded_for: config.trust_forwarded_for,
+            stream_recheck: config.stream_recheck,
         },
     }))
+}
+
+/// Reads (or stores) the generated token secret once the database answers.
+async fn load_token_secret(store: Arc<dyn Store>, keys: Arc<SigningKeys>, ttl: std::time::Duration) {
+    loop {
+        let _ = store.ready(std::time::Duration::from_secs(5)).await;
+        match store.token_secret_or_insert(auth::generate_secret()).await {
+            Ok(secret) => {
+                keys.set(TokenKeys::new(&secret, ttl));
+                info!("the database answers: ready");
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "the token secret cannot be read yet");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
+    }
 }
 
 /// Runs msgd until SIGINT or SIGTERM, then drains and exits.

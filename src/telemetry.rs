@@ -106,6 +106,9 @@ pub mod names {
     pub const BCRYPT_DURATION: &str = "msgd_bcrypt_duration_seconds";
     pub const STORE_DURATION: &str = "msgd_store_operation_duration_seconds";
     pub const STREAMS_OPEN: &str = "msgd_streams_open";
+    pub const FEED_MODE: &str = "msgd_change_feed_mode";
+    pub const FEED_CHANGES: &str = "msgd_change_feed_changes_total";
+    pub const FEED_RESTARTS: &str = "msgd_change_feed_restarts_total";
     pub const BUILD_INFO: &str = "msgd_build_info";
 }
 
@@ -171,5 +174,11 @@ fn describe() {
         "store operation latency, by operation, backend and outcome (ok, error)"
     );
     describe_gauge!(names::STREAMS_OPEN, "open /messages/stream connections");
+    describe_gauge!(
+        names::FEED_MODE,
+        "1 for where other instances' changes come from (file_watch, change_stream, polling, starting), 0 for the rest"
+    );
+    describe_counter!(names::FEED_CHANGES, "changes published to open streams, by origin (local, database)");
+    describe_counter!(names::FEED_RESTARTS, "times the MongoDB change stream was reopened after an interruption");
     describe_gauge!(names::BUILD_INFO, "always 1; the version label says which msgd this is");
 }

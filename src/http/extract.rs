@@ -137,14 +137,21 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::TokenMissing)?;
         let token = bearer_token(header.as_bytes()).ok_or(ApiError::TokenInvalid)?;
-        let claims = state.tokens.verify(token)?;
-        let user = state.store.user_by_id(claims.sub).await?.ok_or(ApiError::TokenInvalid)?;
-        if user.token_version != claims.ver {
-            return Err(ApiError::TokenRevoked);
-        }
+        let claims = state.tokens()?.verify(token)?;
+        let user = current_user(state, &claims).await?;
         tracing::Span::current().record("user.id", tracing::field::display(user.id));
         Ok(AuthUser { user, claims })
     }
+}
+
+/// The account of verified `claims`, if the token still counts: the account exists and its token version
+/// is the token's (a password change or a logout everywhere bumps it). Streams re-check with it too.
+pub(super) async fn current_user(state: &AppState, claims: &Claims) -> Result<User, ApiError> {
+    let user = state.store.user_by_id(claims.sub).await?.ok_or(ApiError::TokenInvalid)?;
+    if user.token_version != claims.ver {
+        return Err(ApiError::TokenRevoked);
+    }
+    Ok(user)
 }
 
 /// The client's address: the connection's peer, or with `TRUST_FORWARDED_FOR` the last `X-Forwarded-For`

@@ -11,9 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, AuthUser};
-use super::{AppState, Notice};
 use crate::api::{ErrorBody, ListParams, MailboxName, MessageView, SendMessageRequest};
 use crate::domain::{Email, MessageContent};
 use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Party};
@@ -83,7 +83,6 @@ async fn send_message(
         info!(message.id = %message.id, "message send retried; the earlier one answers");
     } else {
         info!(message.id = %message.id, recipient.id = %message.to.id, "message sent");
-        let _ = state.notices.send(Notice::Message { recipient: message.to.id });
     }
     let mut response = (StatusCode::CREATED, Json(MessageView::from(message))).into_response();
     if replayed {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -27,7 +27,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::ApiError;
 
-use crate::auth::{PasswordHasher, TokenKeys};
+use crate::auth::{PasswordHasher, SigningKeys, TokenKeys};
 use crate::config::{CorsOrigins, MAX_REQUEST_BODY_BYTES};
 use crate::store::Store;
 use crate::throttle::Throttle;
@@ -41,11 +41,10 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
-    pub tokens: TokenKeys,
+    /// Token signing keys; empty until the secret has been read from a database that was not reachable.
+    pub keys: Arc<SigningKeys>,
     pub lifecycle: Lifecycle,
     pub options: HttpOptions,
-    /// Wakes open streams.
-    pub notices: broadcast::Sender<Notice>,
     /// Failed-login and registration counters.
     pub throttle: Throttle,
 }
@@ -53,6 +52,13 @@ pub struct Shared {
 impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
+    }
+
+    /// The token keys; `503 unavailable` while the signing secret is still to be read from the database.
+    pub fn tokens(&self) -> Result<&TokenKeys, ApiError> {
+        self.keys
+            .get()
+            .ok_or_else(|| ApiError::Unavailable("the token secret has not been read from the database yet".into()))
     }
 }
 
@@ -63,18 +69,6 @@ impl std::ops::Deref for AppState {
         &self.0
     }
 }
-
-/// What open streams of this process wake up for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
-    /// A message was stored for `recipient`.
-    Message { recipient: uuid::Uuid },
-    /// Every token of `user` issued so far was revoked.
-    Revoked { user: uuid::Uuid },
-}
-
-/// How many notices a slow stream may fall behind before it re-reads its inbox anyway.
-pub const NOTICE_BACKLOG: usize = 4096;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -93,6 +87,8 @@ pub struct HttpOptions {
     pub metrics_on_main: bool,
     /// Take the client address from the last X-Forwarded-For entry.
     pub trust_forwarded_for: bool,
+    /// How often an open stream looks again without being told to.
+    pub stream_recheck: Duration,
 }
 
 impl Default for HttpOptions {
@@ -106,6 +102,7 @@ impl Default for HttpOptions {
             cors_origins: None,
             metrics_on_main: true,
             trust_forwarded_for: false,
+            stream_recheck: config.stream_recheck,
         }
     }
 }

@@ -50,6 +50,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>, Api
     if state.lifecycle.is_shutting_down() {
         return Err(ApiError::ShuttingDown);
     }
+    state.tokens()?;
     match tokio::time::timeout(READINESS_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => Ok(Json(HealthStatus::ok())),
         Ok(Err(e)) => Err(ApiError::Unavailable(format!("readiness ping failed: {e}"))),

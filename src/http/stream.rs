@@ -1,11 +1,12 @@
 //! `GET /messages/stream`: the caller's inbox as Server-Sent Events, live, resumable without gaps.
 //!
 //! The stream is a loop over one query — "inbox messages after my cursor" — so replaying what was missed
-//! and delivering live are the same code and cannot overlap or leave a hole between them. A notice from
-//! this process (a message for the caller, a revocation) wakes the loop at once; a poll every few seconds
-//! catches what other instances on the same database wrote. The token is checked when the stream opens,
-//! when a revocation is announced and at every poll; the stream closes when it expires or is revoked, and
-//! when msgd shuts down.
+//! and delivering live are the same code and cannot overlap or leave a hole between them (message ids
+//! grow in commit order, across every instance: see `store`). The store's change feed wakes the loop: a
+//! message for the caller stored by any instance, or a revocation of the caller's tokens by any instance,
+//! which has the token checked again. A change is only a hint, so a lost one costs at most the
+//! re-check interval (`STREAM_RECHECK`) and a duplicated one a query. The stream closes when its token
+//! expires or is revoked, and when msgd shuts down.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -21,16 +22,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiQuery, AuthUser};
-use super::{AppState, Notice};
+use super::extract::{ApiQuery, AuthUser, current_user};
 use crate::api::{ErrorBody, MessageView, StreamClose, StreamEvent};
 use crate::auth::Claims;
-use crate::store::{Mailbox, MessageQuery};
+use crate::store::{Change, Mailbox, MessageQuery};
 use crate::telemetry::{GaugeGuard, names};
 
-/// How often a stream looks for messages written by other instances, and re-checks its token.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// How often an idle stream sends a keep-alive comment.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Messages per catch-up query.
@@ -86,7 +85,7 @@ async fn stream_messages(
         None => params.after,
     };
     // Subscribe before finding the starting point, so nothing committed in between is missed.
-    let notices = state.notices.subscribe();
+    let changes = state.store.changes();
     let cursor = match resume {
         Some(id) => Some(id),
         None => newest_in_inbox(&state, user.id).await?,
@@ -94,7 +93,7 @@ async fn stream_messages(
     let (events, receiver) = mpsc::channel(64);
     let _ = events.try_send(Ok(Event::default().retry(RETRY).comment("connected")));
     tracing::info!(resume = ?resume, "stream opened");
-    tokio::spawn(run(state, user.id, claims, cursor, notices, events));
+    tokio::spawn(run(state, user.id, claims, cursor, changes, events));
     let keep_alive = KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive");
     Ok(Sse::new(ReceiverStream::new(receiver)).keep_alive(keep_alive).into_response())
 }
@@ -133,7 +132,7 @@ async fn run(
     owner: Uuid,
     claims: Claims,
     mut cursor: Option<Uuid>,
-    mut notices: broadcast::Receiver<Notice>,
+    mut changes: broadcast::Receiver<Change>,
     events: Events,
 ) {
     let _open = GaugeGuard::new(metrics::gauge!(names::STREAMS_OPEN));
@@ -141,9 +140,9 @@ async fn run(
     let expires_in = Duration::from_secs(claims.exp.saturating_sub(unix_now()));
     let expiry = tokio::time::sleep(expires_in);
     tokio::pin!(expiry);
-    let mut poll = tokio::time::interval(POLL_INTERVAL);
-    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    poll.tick().await;
+    let mut recheck = tokio::time::interval(state.options.stream_recheck);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    recheck.tick().await;
 
     let close = loop {
         match deliver(&state, owner, &mut cursor, &events).await {
@@ -153,15 +152,17 @@ async fn run(
         // Wait for a reason to look again.
         let check_token = loop {
             tokio::select! {
-                notice = notices.recv() => match notice {
-                    Ok(Notice::Message { recipient }) if recipient == owner => break false,
-                    Ok(Notice::Revoked { user }) if user == owner => break true,
+                change = changes.recv() => match change {
+                    Ok(Change::Mailbox(recipient)) if recipient == owner => break false,
+                    Ok(Change::Revoked(user)) if user == owner => break true,
+                    Ok(Change::Resync) => break true,
                     Ok(_) => continue,
-                    // Missed notices: look anyway.
-                    Err(broadcast::error::RecvError::Lagged(_)) => break false,
+                    // Missed changes: look anyway.
+                    Err(broadcast::error::RecvError::Lagged(_)) => break true,
+                    // The store is gone: so is msgd.
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
-                _ = poll.tick() => break true,
+                _ = recheck.tick() => break true,
                 _ = closing.wait_for(|closing| *closing) => break false,
                 () = &mut expiry => break false,
                 () = events.closed() => return,
@@ -174,11 +175,11 @@ async fn run(
             break Close::TokenExpired;
         }
         if check_token {
-            match state.store.user_by_id(owner).await {
-                Ok(Some(user)) if user.token_version == claims.ver => {}
-                Ok(Some(_)) => break Close::TokenRevoked,
-                Ok(None) => break Close::TokenInvalid,
-                // The database is away: keep the stream; the next poll checks again.
+            match current_user(&state, &claims).await {
+                Ok(_) => {}
+                Err(ApiError::TokenRevoked) => break Close::TokenRevoked,
+                Err(ApiError::TokenInvalid) => break Close::TokenInvalid,
+                // The database is away: keep the stream; the next re-check looks again.
                 Err(e) => tracing::warn!(error = %e, "stream could not re-check its token"),
             }
         }

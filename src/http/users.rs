@@ -8,9 +8,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, AuthUser, ClientAddr};
-use super::{AppState, Notice};
 use crate::api::{
     ChangePasswordRequest, CreateUserRequest, CreatedUser, ErrorBody, LoginRequest, Me, PASSWORD_UPDATED,
     STORE_PASSWORD_NOTICE, StatusMessage, TokenResponse,
@@ -100,7 +100,7 @@ async fn login(
     let (email, password) = credentials(&body.email, &body.password, "password")?;
     let user = authenticate(&state, &body.email, email, &password, address).await?;
     info!("login succeeded");
-    Ok(Json(TokenResponse { token: state.tokens.issue(user.id, user.token_version) }))
+    Ok(Json(TokenResponse { token: state.tokens()?.issue(user.id, user.token_version) }))
 }
 
 /// Change the password; every token issued before is revoked.
@@ -147,7 +147,6 @@ async fn change_password(
         Err(e) => return Err(e.into()),
     }
     info!("password changed; older tokens revoked");
-    let _ = state.notices.send(Notice::Revoked { user: user.id });
     Ok(Json(StatusMessage { message: PASSWORD_UPDATED.to_owned() }))
 }
 
@@ -170,7 +169,6 @@ async fn logout_everywhere(
         Err(e) => return Err(e.into()),
     }
     info!("logged out everywhere: every token revoked");
-    let _ = state.notices.send(Notice::Revoked { user: user.id });
     Ok(StatusCode::NO_CONTENT)
 }
 

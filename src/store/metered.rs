@@ -7,7 +7,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{Backend, Inserted, Message, MessageQuery, NewMessage, NewUser, Store, StoreError, User};
+use super::{Backend, Change, FeedMode, Inserted, Message, MessageQuery, NewMessage, NewUser, Store, StoreError, User};
 use crate::domain::Email;
 use crate::telemetry::names;
 
@@ -53,6 +53,10 @@ impl Store for MeteredStore {
         self.inner.backend()
     }
 
+    async fn ready(&self, within: std::time::Duration) -> Result<(), StoreError> {
+        self.inner.ready(within).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.timed("ping", self.inner.ping()).await
     }
@@ -87,6 +91,14 @@ impl Store for MeteredStore {
 
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
         self.timed("list_messages", self.inner.list_messages(query)).await
+    }
+
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.inner.changes()
+    }
+
+    fn feed_mode(&self) -> FeedMode {
+        self.inner.feed_mode()
     }
 
     async fn close(&self) {

@@ -1,5 +1,6 @@
 //! Persistence: the [`Store`] trait, the records it speaks, and the choice of backend from the database URL.
 
+pub mod feed;
 pub mod metered;
 pub mod mongo;
 pub mod sqlite;
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::{Email, MessageContent};
+pub use feed::{Change, FeedMode};
 
 /// A registered account.
 #[derive(Clone)]
@@ -57,8 +59,9 @@ impl From<&User> for Party {
     }
 }
 
-/// A stored message. Its id is a UUIDv7 assigned by the store in commit order, so ordering by id is
-/// ordering by time and a cursor never passes a message that commits later.
+/// A stored message. Its id is a UUIDv7 assigned by the store in commit order — across every process
+/// writing to the database, whatever their clocks say — so a cursor never passes a message that commits
+/// later (see [`MessageIds`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub id: Uuid,
@@ -182,6 +185,13 @@ pub trait Store: Send + Sync + 'static {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 
+    /// Waits, at most `within`, until the store has reached its database and prepared it; then says
+    /// whether it has. (A store can open before its database is up, and serve 503 until then.)
+    async fn ready(&self, within: std::time::Duration) -> Result<(), StoreError> {
+        let _ = within;
+        Ok(())
+    }
+
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -214,6 +224,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Lists messages, oldest first.
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError>;
+
+    /// Subscribes to the change feed: every message stored and every revocation, by this process or any
+    /// other on the same database, from now on. A change is a hint to look again; see [`feed`].
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
+
+    /// Where other processes' changes come from.
+    fn feed_mode(&self) -> FeedMode;
 
     /// Flushes and closes; called once at shutdown.
     async fn close(&self);
@@ -261,6 +278,15 @@ pub struct OpenOptions {
     /// How long to wait for the database: SQLite's busy timeout, MongoDB's connect and server-selection
     /// timeouts.
     pub timeout: std::time::Duration,
+    /// Added to the clock when assigning message ids: lets tests run instances whose clocks disagree.
+    pub clock_offset_ms: i64,
+}
+
+impl OpenOptions {
+    /// A pool of `pool_size` and a timeout, with the real clock.
+    pub fn new(pool_size: u32, timeout: std::time::Duration) -> Self {
+        Self { pool_size, timeout, clock_offset_ms: 0 }
+    }
 }
 
 /// Opens the store at `location`, creating its schema or indexes; every operation is timed for `/metrics`.
@@ -273,16 +299,28 @@ pub async fn open(location: &Location, options: &OpenOptions) -> Result<Arc<dyn 
 }
 
 /// Assigns message ids that only grow: UUIDv7 from the clock, or one more than the last id when the clock
-/// has not moved past it (same millisecond, or a clock step backwards).
+/// has not moved past it (same millisecond, a clock step backwards, or another process with a clock ahead
+/// of ours). Like a hybrid logical clock, an id's time is never earlier than the id before it.
+///
+/// Growing within one process is not enough when several write to one database; each backend also makes
+/// sure the id it stores is greater than every id already committed, at commit time (SQLite: the writer
+/// holds the file's write lock and reads the largest id first; MongoDB: the `prev` chain, see
+/// [`mongo`]).
 #[derive(Debug, Default)]
 pub struct MessageIds {
     last: Option<Uuid>,
+    clock_offset_ms: i64,
 }
 
 const V7_COUNTER_BITS: u32 = 74;
 const V7_COUNTER_MASK: u128 = (1 << V7_COUNTER_BITS) - 1;
 
 impl MessageIds {
+    /// Ids from a clock `clock_offset_ms` off the real one (0 in production).
+    pub fn with_clock_offset(clock_offset_ms: i64) -> Self {
+        Self { last: None, clock_offset_ms }
+    }
+
     /// Makes sure later ids sort after `id` (e.g. the largest id already stored).
     pub fn observe(&mut self, id: Uuid) {
         if self.last.is_none_or(|last| id > last) {
@@ -292,7 +330,7 @@ impl MessageIds {
 
     /// The next id, greater than every id observed or issued.
     pub fn next_id(&mut self) -> Uuid {
-        let fresh = Uuid::now_v7();
+        let fresh = if self.clock_offset_ms == 0 { Uuid::now_v7() } else { self.skewed_v7() };
         let id = match self.last {
             Some(last) if fresh <= last => {
                 let (ms, counter) = v7_split(last);
@@ -302,6 +340,15 @@ impl MessageIds {
         };
         self.last = Some(id);
         id
+    }
+}
+
+impl MessageIds {
+    fn skewed_v7(&self) -> Uuid {
+        let now = to_millis(OffsetDateTime::now_utc()).saturating_add(self.clock_offset_ms).max(0) as u64;
+        let mut random = [0u8; 16];
+        rand::fill(&mut random[..]);
+        v7_join(now, u128::from_le_bytes(random) & V7_COUNTER_MASK)
     }
 }
 

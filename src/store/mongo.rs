@@ -1,37 +1,76 @@
 //! The MongoDB store: plain documents readable with `mongosh`, a unique index on the normalized email,
-//! majority-acknowledged journaled writes, and a batching task for message inserts.
+//! majority-acknowledged journaled writes, and one task per process that writes messages in batches.
+//!
+//! **Starting without the database.** `open` returns at once; a task connects (retrying every
+//! [`CONNECT_RETRY`]), creates the indexes and only then lets operations through. Until then every
+//! operation answers [`StoreError::Unavailable`], so msgd serves `503` rather than crash-looping while
+//! an orchestrator starts the database beside it.
+//!
+//! **Ids in commit order, across instances.** Every message records `prev`, the id of the message stored
+//! just before it, under a unique index (`chain`); its own id is greater than `prev`. Two writers that
+//! both saw the same newest message cannot both store a successor to it: the second gets a duplicate key,
+//! reads the new newest message and tries again. So the messages form one chain in which each id is
+//! greater than every id committed before it, whatever the writers' clocks say, and a reader that has
+//! seen id X will never see a smaller id commit later: walking by id never skips. This works on
+//! standalone servers too (no transactions). The cost: one round trip more only when another instance
+//! wrote in between (this process remembers its own newest id), and message inserts are serialized
+//! across the deployment, one batch at a time.
+//!
+//! **The change feed.** On a replica set or a sharded cluster, a change stream on the database delivers
+//! every message insert and revocation in commit order, resuming after interruptions from its resume
+//! token. A standalone server has no change streams: then the feed polls (every [`POLL_INTERVAL`]) for
+//! messages with ids above the last seen — exact, since ids grow in commit order — and for recent
+//! revocations, stamped with the server's clock.
 //!
 //! Every operation is bounded by the configured timeout (the driver has no socket timeout, so a paused
 //! server would otherwise hold a request forever) and answers [`StoreError::Unavailable`] when it passes.
-//! Message inserts go through one task that assigns ids and writes each batch with an ordered
-//! `insert_many`, so within an instance id order is commit order and a cursor never passes a message that
-//! commits later.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use async_trait::async_trait;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use mongodb::bson::{Binary, Bson, DateTime, Document, doc, spec::BinarySubtype};
+use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, ReturnDocument, WriteConcern};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
+use super::feed::{Change, Feed, FeedMode};
 use super::{
     Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Mailbox, Message, MessageIds, MessageQuery, NewMessage,
     NewUser, OpenOptions, Party, Store, StoreError, User, message_time, to_millis,
 };
 use crate::domain::{Email, MessageContent};
+use crate::telemetry::names;
 
 /// Database used when the URL names none.
 pub const DEFAULT_DATABASE: &str = "msgkit";
 
 /// Most messages one `insert_many` takes.
 const MAX_BATCH: usize = 512;
+
+/// How often to try again to reach a database that is not there yet.
+pub const CONNECT_RETRY: Duration = Duration::from_millis(500);
+
+/// How often a feed without change streams (a standalone server) looks for other instances' changes.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How long a revocation stays in the `revocations` collection (a TTL index removes it).
+const REVOCATION_LOG_KEEP: Duration = Duration::from_secs(3600);
+
+/// How far back a polling feed looks for revocations it may not have seen (server clock).
+const REVOCATION_OVERLAP: Duration = Duration::from_secs(5);
+
+/// The `prev` of the first message of an empty collection.
+const CHAIN_START: &str = "00000000-0000-0000-0000-000000000000";
 
 /// A user as stored: `users {_id, email, password_hash, token_version, created_at}`.
 #[derive(Serialize, Deserialize)]
@@ -44,12 +83,15 @@ struct UserDoc {
     created_at: DateTime,
 }
 
-/// A message as stored: `messages {_id, sender_id, sender_email, recipient_id, recipient_email, content,
-/// created_at}`, plus `idempotency_key` and `request_hash` when it was sent with an `Idempotency-Key`.
+/// A message as stored: `messages {_id, prev, sender_id, sender_email, recipient_id, recipient_email,
+/// content, created_at}`, plus `idempotency_key` and `request_hash` when it was sent with an
+/// `Idempotency-Key`. Messages stored before the chain existed have no `prev`.
 #[derive(Serialize, Deserialize)]
 struct MessageDoc {
     #[serde(rename = "_id")]
     id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prev: Option<String>,
     sender_id: String,
     sender_email: String,
     recipient_id: String,
@@ -63,9 +105,10 @@ struct MessageDoc {
 }
 
 impl MessageDoc {
-    fn new(message: &Message, idempotency: Option<&Idempotency>) -> Self {
+    fn new(message: &Message, prev: &str, idempotency: Option<&Idempotency>) -> Self {
         Self {
             id: message.id.to_string(),
+            prev: Some(prev.to_owned()),
             sender_id: message.from.id.to_string(),
             sender_email: message.from.email.to_string(),
             recipient_id: message.to.id.to_string(),
@@ -83,19 +126,41 @@ struct PendingInsert {
     reply: oneshot::Sender<Result<Inserted, StoreError>>,
 }
 
+/// Whether the store has connected and prepared its indexes; why not, if it has not.
+struct Readiness {
+    ready: AtomicBool,
+    notify: watch::Sender<bool>,
+    last_error: Mutex<String>,
+}
+
+impl Readiness {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let reason = self.last_error.lock().expect("readiness lock").clone();
+        Err(StoreError::Unavailable(format!("MongoDB has not been reached yet: {reason}")))
+    }
+}
+
 /// The MongoDB store.
 pub struct MongoStore {
     client: Client,
     db: Database,
     users: Collection<UserDoc>,
     messages: Collection<MessageDoc>,
+    revocations: Collection<Document>,
     inserts: mpsc::Sender<PendingInsert>,
     timeout: Duration,
+    readiness: Arc<Readiness>,
+    feed: Arc<Feed>,
+    /// The connecting task, and the insert and feed tasks it starts: stopped at close.
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl MongoStore {
-    /// Connects to `url`, creates the indexes and starts the insert task. Fails after the timeout when the
-    /// server cannot be reached.
+    /// Sets up a client for `url` and starts connecting in the background; fails only for a URL that
+    /// cannot be used. Until the database has been reached, operations answer "unavailable".
     pub async fn open(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
         let mut client_options =
             ClientOptions::parse(url).await.map_err(|e| StoreError::Other(anyhow!("invalid MongoDB URL: {e}")))?;
@@ -112,60 +177,173 @@ impl MongoStore {
 
         let client = Client::with_options(client_options).map_err(classify)?;
         let db = client.database(&database);
-        let store = Self::from_parts(client, db, options.timeout).await?;
+        let (inserts, queue) = mpsc::channel(MAX_BATCH * 4);
+        let store = Self {
+            users: db.collection("users"),
+            messages: db.collection("messages"),
+            revocations: db.collection("revocations"),
+            client,
+            db,
+            inserts,
+            timeout: options.timeout,
+            readiness: Arc::new(Readiness {
+                ready: AtomicBool::new(false),
+                notify: watch::Sender::new(false),
+                last_error: Mutex::new("connecting".to_owned()),
+            }),
+            feed: Arc::new(Feed::default()),
+            tasks: Arc::default(),
+        };
+        let connecting = tokio::spawn(connect(store.parts(), queue, options.clock_offset_ms));
+        store.tasks.lock().expect("task list").push(connecting.abort_handle());
         Ok(store)
     }
 
-    async fn from_parts(client: Client, db: Database, timeout: Duration) -> Result<Self, StoreError> {
-        let users = db.collection::<UserDoc>("users");
-        let messages = db.collection::<MessageDoc>("messages");
-        bounded(timeout, db.run_command(doc! {"ping": 1}).into_future()).await?;
-        let unique = IndexOptions::builder().unique(true).name("email_unique".to_owned()).build();
-        bounded(
-            timeout,
-            users.create_index(IndexModel::builder().keys(doc! {"email": 1}).options(unique).build()).into_future(),
-        )
-        .await?;
-        // Idempotency keys live on the message they protect, unique per sender: one insert stores both.
-        let idempotency = IndexOptions::builder()
-            .unique(true)
-            .name("idempotency".to_owned())
-            .partial_filter_expression(doc! {"idempotency_key": {"$exists": true}})
-            .build();
-        let keys = doc! {"sender_id": 1, "idempotency_key": 1};
-        bounded(
-            timeout,
-            messages.create_index(IndexModel::builder().keys(keys).options(idempotency).build()).into_future(),
-        )
-        .await?;
-        for (name, keys) in [
-            ("inbox", doc! {"recipient_id": 1, "_id": 1}),
-            ("sent", doc! {"sender_id": 1, "_id": 1}),
-            ("pair", doc! {"recipient_id": 1, "sender_id": 1, "_id": 1}),
-        ] {
-            let options = IndexOptions::builder().name(name.to_owned()).build();
-            bounded(
-                timeout,
-                messages.create_index(IndexModel::builder().keys(keys).options(options).build()).into_future(),
-            )
-            .await?;
+    fn parts(&self) -> Parts {
+        Parts {
+            db: self.db.clone(),
+            users: self.users.clone(),
+            messages: self.messages.clone(),
+            revocations: self.revocations.clone(),
+            timeout: self.timeout,
+            readiness: self.readiness.clone(),
+            feed: self.feed.clone(),
+            tasks: self.tasks.clone(),
         }
-
-        let mut ids = MessageIds::default();
-        let raw_messages = db.collection::<Document>("messages");
-        let newest = raw_messages.find_one(doc! {}).sort(doc! {"_id": -1}).projection(doc! {"_id": 1});
-        let newest = bounded(timeout, newest.into_future()).await?;
-        if let Some(id) = newest.as_ref().and_then(|d| d.get_str("_id").ok()).and_then(|id| Uuid::parse_str(id).ok()) {
-            ids.observe(id);
-        }
-        let (inserts, queue) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(run_inserts(messages.clone(), queue, ids, timeout));
-        Ok(Self { client, db, users, messages, inserts, timeout })
     }
 
     async fn timed<T>(&self, op: impl Future<Output = mongodb::error::Result<T>>) -> Result<T, StoreError> {
+        self.readiness.check()?;
         bounded(self.timeout, op).await
     }
+
+    /// Records a revocation for the other instances' streams. The revocation itself (the token version)
+    /// is already stored: if this fails, their streams still notice at their next re-check.
+    async fn log_revocation(&self, user: Uuid) {
+        let log = self.revocations.update_one(
+            doc! {"_id": Uuid::new_v4().to_string()},
+            doc! {"$set": {"user_id": user.to_string()}, "$currentDate": {"at": true}},
+        );
+        if let Err(e) = self.timed(log.upsert(true).into_future()).await {
+            tracing::warn!(error = %e, "recording a revocation for other instances failed");
+        }
+        self.feed.publish(Change::Revoked(user), "local");
+    }
+}
+
+/// What the background tasks share with the store.
+#[derive(Clone)]
+struct Parts {
+    db: Database,
+    users: Collection<UserDoc>,
+    messages: Collection<MessageDoc>,
+    revocations: Collection<Document>,
+    timeout: Duration,
+    readiness: Arc<Readiness>,
+    feed: Arc<Feed>,
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+/// Connects (retrying until the database answers), creates the indexes, then starts the insert and feed
+/// tasks and lets operations through.
+async fn connect(parts: Parts, queue: mpsc::Receiver<PendingInsert>, clock_offset_ms: i64) {
+    let mut attempts = 0u32;
+    let tail = loop {
+        match prepare(&parts).await {
+            Ok(tail) => break tail,
+            Err(e) => {
+                attempts += 1;
+                if attempts == 1 {
+                    tracing::warn!(error = %e, "MongoDB is not reachable yet; answering 503 until it is");
+                } else {
+                    tracing::debug!(error = %e, attempts, "MongoDB is still not reachable");
+                }
+                *parts.readiness.last_error.lock().expect("readiness lock") = e.to_string();
+                tokio::time::sleep(CONNECT_RETRY).await;
+            }
+        }
+    };
+    if attempts > 0 {
+        tracing::info!(attempts, "MongoDB reached; serving");
+    }
+    let mut ids = MessageIds::with_clock_offset(clock_offset_ms);
+    if let Tail::At(id) = tail {
+        ids.observe(id);
+    }
+    let inserter = tokio::spawn(run_inserts(parts.clone(), queue, ids, tail));
+    let feeder = tokio::spawn(run_feed(parts.clone(), tail));
+    parts.tasks.lock().expect("task list").extend([inserter.abort_handle(), feeder.abort_handle()]);
+    parts.readiness.ready.store(true, Ordering::Release);
+    parts.readiness.notify.send_replace(true);
+}
+
+/// Pings, creates the indexes and reads the newest message id.
+async fn prepare(parts: &Parts) -> Result<Tail, StoreError> {
+    let timeout = parts.timeout;
+    bounded(timeout, parts.db.run_command(doc! {"ping": 1}).into_future()).await?;
+    let unique = IndexOptions::builder().unique(true).name("email_unique".to_owned()).build();
+    let index = IndexModel::builder().keys(doc! {"email": 1}).options(unique).build();
+    bounded(timeout, parts.users.create_index(index).into_future()).await?;
+    // Idempotency keys live on the message they protect, unique per sender: one insert stores both.
+    let idempotency = IndexOptions::builder()
+        .unique(true)
+        .name("idempotency".to_owned())
+        .partial_filter_expression(doc! {"idempotency_key": {"$exists": true}})
+        .build();
+    let keys = doc! {"sender_id": 1, "idempotency_key": 1};
+    let index = IndexModel::builder().keys(keys).options(idempotency).build();
+    bounded(timeout, parts.messages.create_index(index).into_future()).await?;
+    // At most one successor per message: see the module documentation.
+    let chain = IndexOptions::builder()
+        .unique(true)
+        .name("chain".to_owned())
+        .partial_filter_expression(doc! {"prev": {"$exists": true}})
+        .build();
+    let index = IndexModel::builder().keys(doc! {"prev": 1}).options(chain).build();
+    bounded(timeout, parts.messages.create_index(index).into_future()).await?;
+    for (name, keys) in [
+        ("inbox", doc! {"recipient_id": 1, "_id": 1}),
+        ("sent", doc! {"sender_id": 1, "_id": 1}),
+        ("pair", doc! {"recipient_id": 1, "sender_id": 1, "_id": 1}),
+    ] {
+        let options = IndexOptions::builder().name(name.to_owned()).build();
+        let index = IndexModel::builder().keys(keys).options(options).build();
+        bounded(timeout, parts.messages.create_index(index).into_future()).await?;
+    }
+    let ttl = IndexOptions::builder().name("expiry".to_owned()).expire_after(REVOCATION_LOG_KEEP).build();
+    let index = IndexModel::builder().keys(doc! {"at": 1}).options(ttl).build();
+    bounded(timeout, parts.revocations.create_index(index).into_future()).await?;
+    read_tail(parts).await
+}
+
+/// The newest message of the chain, as far as this process knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// Must be read from the database (another instance may have written, or a write's fate is unknown).
+    Unknown,
+    /// No message is stored.
+    Empty,
+    At(Uuid),
+}
+
+impl Tail {
+    /// The `prev` of the next message.
+    fn prev(self) -> String {
+        match self {
+            Tail::At(id) => id.to_string(),
+            Tail::Empty | Tail::Unknown => CHAIN_START.to_owned(),
+        }
+    }
+}
+
+async fn read_tail(parts: &Parts) -> Result<Tail, StoreError> {
+    let raw = parts.db.collection::<Document>("messages");
+    let newest = raw.find_one(doc! {}).sort(doc! {"_id": -1}).projection(doc! {"_id": 1});
+    let newest = bounded(parts.timeout, newest.into_future()).await?;
+    Ok(match newest {
+        None => Tail::Empty,
+        Some(doc) => Tail::At(parse_id(doc.get_str("_id").map_err(|e| StoreError::Other(e.into()))?)?),
+    })
 }
 
 async fn bounded<T>(timeout: Duration, op: impl Future<Output = mongodb::error::Result<T>>) -> Result<T, StoreError> {
@@ -182,9 +360,10 @@ async fn insert_bounded<T>(
         .map_err(|_| StoreError::Unavailable(format!("MongoDB did not answer within {timeout:?}")))
 }
 
+const DUPLICATE_KEY: i32 = 11000;
+
 /// Duplicate key (E11000) on a write.
 fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    const DUPLICATE_KEY: i32 = 11000;
     match e.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
         ErrorKind::InsertMany(m) => {
@@ -193,6 +372,16 @@ fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
         ErrorKind::Command(c) => c.code == DUPLICATE_KEY,
         _ => false,
     }
+}
+
+/// For an ordered `insert_many` that stopped at a duplicate key: how many documents went in before it.
+fn inserted_before_duplicate(e: &mongodb::error::Error) -> Option<usize> {
+    let ErrorKind::InsertMany(m) = e.kind.as_ref() else { return None };
+    if m.write_concern_error.is_some() {
+        return None;
+    }
+    let first = m.write_errors.as_ref()?.iter().min_by_key(|w| w.index)?;
+    (first.code == DUPLICATE_KEY).then_some(first.index)
 }
 
 /// Network trouble, no reachable primary, unsatisfied write concerns and shutdowns are "unavailable"
@@ -242,84 +431,157 @@ fn parse_id(raw: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(raw).map_err(|e| StoreError::Other(anyhow!("stored id {raw:?} is not a UUID: {e}")))
 }
 
-/// Writes queued messages in order. Plain messages go in batches, one ordered `insert_many` each; a message
-/// with an idempotency key is written alone (after the batch before it), since its insert may turn into a
-/// replay. Callers hear back only after the write concern is satisfied.
-async fn run_inserts(
-    messages: Collection<MessageDoc>,
-    mut queue: mpsc::Receiver<PendingInsert>,
-    mut ids: MessageIds,
-    timeout: Duration,
-) {
+/// The insert task's view of the chain and its ids.
+struct Writer {
+    parts: Parts,
+    ids: MessageIds,
+    tail: Tail,
+}
+
+impl Writer {
+    /// The next message, as the successor of the current tail (read from the database when unknown).
+    async fn next(&mut self, new: &NewMessage) -> Result<(Message, String), StoreError> {
+        if self.tail == Tail::Unknown {
+            self.tail = read_tail(&self.parts).await?;
+        }
+        let prev = self.tail.prev();
+        if let Tail::At(id) = self.tail {
+            self.ids.observe(id);
+        }
+        let id = self.ids.next_id();
+        self.tail = Tail::At(id);
+        let message = Message {
+            id,
+            from: new.from.clone(),
+            to: new.to.clone(),
+            content: new.content.clone(),
+            created_at: message_time(id),
+        };
+        Ok((message, prev))
+    }
+}
+
+/// Writes queued messages in commit order. Plain messages go in batches, one ordered `insert_many` each,
+/// each message the successor of the one before; a message with an idempotency key is written alone
+/// (after the batch before it), since its insert may turn into a replay. Callers hear back only after the
+/// write concern is satisfied.
+async fn run_inserts(parts: Parts, mut queue: mpsc::Receiver<PendingInsert>, ids: MessageIds, tail: Tail) {
+    let mut writer = Writer { parts, ids, tail };
     let mut received = Vec::with_capacity(MAX_BATCH);
-    let mut plain: Vec<(PendingInsert, Message)> = Vec::with_capacity(MAX_BATCH);
+    let mut plain: Vec<PendingInsert> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut received, MAX_BATCH).await > 0 {
         for pending in received.drain(..) {
-            let id = ids.next_id();
-            let message = Message {
-                id,
-                from: pending.message.from.clone(),
-                to: pending.message.to.clone(),
-                content: pending.message.content.clone(),
-                created_at: message_time(id),
-            };
-            match pending.message.idempotency.clone() {
-                None => plain.push((pending, message)),
-                Some(idempotency) => {
-                    insert_batch(&messages, &mut plain, timeout).await;
-                    let outcome = insert_keyed(&messages, message, &idempotency, timeout).await;
-                    let _ = pending.reply.send(outcome);
+            if pending.message.idempotency.is_none() {
+                plain.push(pending);
+                continue;
+            }
+            insert_batch(&mut writer, &mut plain).await;
+            let outcome = insert_keyed(&mut writer, &pending.message).await;
+            if let Ok(Inserted::Created(message)) = &outcome {
+                writer.parts.feed.publish(Change::Mailbox(message.to.id), "local");
+            }
+            let _ = pending.reply.send(outcome);
+        }
+        insert_batch(&mut writer, &mut plain).await;
+    }
+}
+
+/// Stores `batch` (emptying it) as successive links of the chain. When another instance extended the chain
+/// first, what was not stored yet is linked to the new tail and tried again, until the timeout.
+async fn insert_batch(writer: &mut Writer, batch: &mut Vec<PendingInsert>) {
+    let timeout = writer.parts.timeout;
+    let deadline = Instant::now() + timeout;
+    let mut pending: std::collections::VecDeque<PendingInsert> = batch.drain(..).collect();
+    while !pending.is_empty() {
+        let mut messages = Vec::with_capacity(pending.len());
+        let mut docs = Vec::with_capacity(pending.len());
+        for waiting in &pending {
+            match writer.next(&waiting.message).await {
+                Ok((message, prev)) => {
+                    docs.push(MessageDoc::new(&message, &prev, None));
+                    messages.push(message);
                 }
+                Err(e) => return fail_all(pending, &e, &mut writer.tail),
             }
         }
-        insert_batch(&messages, &mut plain, timeout).await;
-    }
-}
-
-async fn insert_batch(messages: &Collection<MessageDoc>, batch: &mut Vec<(PendingInsert, Message)>, timeout: Duration) {
-    if batch.is_empty() {
-        return;
-    }
-    let docs = batch.iter().map(|(_, message)| MessageDoc::new(message, None));
-    let outcome = bounded(timeout, messages.insert_many(docs).ordered(true).into_future()).await;
-    let failure = outcome.err().map(|e| e.to_string());
-    if let Some(reason) = &failure {
-        tracing::warn!(error = %reason, messages = batch.len(), "MongoDB message insert failed");
-    }
-    for (pending, message) in batch.drain(..) {
-        let answer = match &failure {
-            None => Ok(Inserted::Created(message)),
-            // Reported as not stored; a retry with an idempotency key is safe either way.
-            Some(reason) => Err(StoreError::Unavailable(reason.clone())),
+        let outcome =
+            insert_bounded(timeout, writer.parts.messages.insert_many(&docs).ordered(true).into_future()).await;
+        let (stored, failure) = match outcome {
+            Ok(Ok(_)) => (messages.len(), None),
+            // Another instance extended the chain first: what went in before the conflict is stored.
+            Ok(Err(e)) => match inserted_before_duplicate(&e) {
+                Some(stored) => (stored, (Instant::now() >= deadline).then(|| classify(e))),
+                None => {
+                    tracing::warn!(error = %e, messages = pending.len(), "MongoDB message insert failed");
+                    (0, Some(classify(e)))
+                }
+            },
+            Err(e) => (0, Some(e)),
         };
-        let _ = pending.reply.send(answer);
+        for message in messages.into_iter().take(stored) {
+            let waiting = pending.pop_front().expect("one waiting caller per message");
+            writer.parts.feed.publish(Change::Mailbox(message.to.id), "local");
+            let _ = waiting.reply.send(Ok(Inserted::Created(message)));
+        }
+        if let Some(error) = failure {
+            return fail_all(pending, &error, &mut writer.tail);
+        }
+        if !pending.is_empty() {
+            writer.tail = Tail::Unknown;
+        }
     }
 }
 
-/// Inserts a message carrying an idempotency key. A duplicate key means the sender used the key before:
+/// Answers every caller with `error`; what was stored is now unknown, so the tail must be read again.
+fn fail_all(pending: impl IntoIterator<Item = PendingInsert>, error: &StoreError, tail: &mut Tail) {
+    *tail = Tail::Unknown;
+    let reason = match error {
+        StoreError::Unavailable(reason) => reason.clone(),
+        other => other.to_string(),
+    };
+    for waiting in pending {
+        // Reported as not stored; a retry with an idempotency key is safe either way.
+        let _ = waiting.reply.send(Err(StoreError::Unavailable(reason.clone())));
+    }
+}
+
+/// Inserts a message carrying an idempotency key. A duplicate key means the sender used the key before —
 /// within the window, the earlier message is the answer (same request) or a conflict (another request);
-/// past it, the key is released from the earlier message and the insert tried again.
-async fn insert_keyed(
-    messages: &Collection<MessageDoc>,
-    message: Message,
-    idempotency: &Idempotency,
-    timeout: Duration,
-) -> Result<Inserted, StoreError> {
-    let doc = MessageDoc::new(&message, Some(idempotency));
-    let sender = message.from.id.to_string();
-    for _ in 0..3 {
-        match insert_bounded(timeout, messages.insert_one(&doc).into_future()).await? {
-            Ok(_) => return Ok(Inserted::Created(message)),
-            Err(e) if is_duplicate_key(&e) => {}
-            Err(e) => return Err(classify(e)),
+/// past it, the key is released from the earlier message and the insert tried again — or, when no
+/// message holds the key, that another instance extended the chain first.
+async fn insert_keyed(writer: &mut Writer, new: &NewMessage) -> Result<Inserted, StoreError> {
+    let idempotency = new.idempotency.as_ref().expect("a keyed message");
+    let timeout = writer.parts.timeout;
+    let deadline = Instant::now() + timeout;
+    let messages = writer.parts.messages.clone();
+    let sender = new.from.id.to_string();
+    let filter = doc! {"sender_id": &sender, "idempotency_key": &idempotency.key};
+    loop {
+        if Instant::now() >= deadline {
+            writer.tail = Tail::Unknown;
+            return Err(StoreError::Unavailable("the message chain kept changing; try again".into()));
         }
-        let filter = doc! {"sender_id": &sender, "idempotency_key": &idempotency.key};
+        let (message, prev) = writer.next(new).await.inspect_err(|_| writer.tail = Tail::Unknown)?;
+        let doc = MessageDoc::new(&message, &prev, Some(idempotency));
+        match insert_bounded(timeout, messages.insert_one(&doc).into_future()).await {
+            Ok(Ok(_)) => return Ok(Inserted::Created(message)),
+            Ok(Err(e)) if is_duplicate_key(&e) => {}
+            Ok(Err(e)) => {
+                writer.tail = Tail::Unknown;
+                return Err(classify(e));
+            }
+            Err(e) => {
+                writer.tail = Tail::Unknown;
+                return Err(e);
+            }
+        }
+        writer.tail = Tail::Unknown;
         let Some(earlier) = bounded(timeout, messages.find_one(filter.clone()).into_future()).await? else {
-            continue; // released meanwhile
+            continue; // the chain moved on (or the key was released meanwhile)
         };
         let age = time::OffsetDateTime::now_utc() - super::from_millis(earlier.created_at.timestamp_millis());
         if age > IDEMPOTENCY_WINDOW {
-            let mut release = filter;
+            let mut release = filter.clone();
             release.insert("_id", &earlier.id);
             let unset = doc! {"$unset": {"idempotency_key": "", "request_hash": ""}};
             bounded(timeout, messages.update_one(release, unset).into_future()).await?;
@@ -331,7 +593,178 @@ async fn insert_keyed(
             Err(StoreError::IdempotencyKeyReused)
         };
     }
-    Err(StoreError::Other(anyhow!("idempotency key {:?} kept changing hands", idempotency.key)))
+}
+
+/// Feeds other instances' changes to the feed: from a change stream where the deployment has them,
+/// otherwise by polling.
+async fn run_feed(parts: Parts, tail: Tail) {
+    let hello = bounded(parts.timeout, parts.db.run_command(doc! {"hello": 1}).into_future()).await;
+    let replicated = match &hello {
+        Ok(hello) => hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid"),
+        // Assume the common production case; a refusal below switches to polling.
+        Err(_) => true,
+    };
+    if replicated {
+        follow_change_stream(&parts).await;
+        tracing::warn!("this MongoDB deployment refused a change stream; polling for other instances' changes instead");
+    } else {
+        tracing::warn!(
+            interval_ms = POLL_INTERVAL.as_millis() as u64,
+            "MongoDB is a standalone server (no change streams): polling for other instances' changes"
+        );
+    }
+    poll(&parts, tail, hello.ok().and_then(|h| h.get_datetime("localTime").ok().copied())).await;
+}
+
+/// The change stream's filter: message inserts and revocations, with only the fields the feed needs.
+fn change_pipeline() -> Vec<Document> {
+    vec![
+        doc! {"$match": {"operationType": "insert", "ns.coll": {"$in": ["messages", "revocations"]}}},
+        doc! {"$project": {
+            "operationType": 1, "ns": 1, "fullDocument.recipient_id": 1, "fullDocument.user_id": 1,
+        }},
+    ]
+}
+
+/// Follows a change stream; returns only if the deployment says it has none. Interruptions are resumed
+/// from the last resume token, or — when the token is no longer usable — from now, with a resync.
+async fn follow_change_stream(parts: &Parts) {
+    const CHANGE_STREAMS_UNSUPPORTED: i32 = 40573;
+    let mut token: Option<ResumeToken> = None;
+    let mut backoff = CONNECT_RETRY;
+    let mut announced = false;
+    loop {
+        let open = parts.db.watch().pipeline(change_pipeline()).max_await_time(Duration::from_secs(1));
+        let open = match token.clone() {
+            Some(token) => open.resume_after(token),
+            None => open,
+        };
+        let stream = match bounded(parts.timeout, open.into_future()).await {
+            Ok(stream) => stream,
+            Err(StoreError::Other(e)) if code_of(&e) == Some(CHANGE_STREAMS_UNSUPPORTED) => return,
+            Err(StoreError::Other(e)) if token.is_some() => {
+                // The token is not usable any more (e.g. history lost): start from now, and have everyone
+                // look again for what happened in between.
+                tracing::warn!(error = %e, "the change stream could not resume; starting it afresh");
+                token = None;
+                parts.feed.publish(Change::Resync, "database");
+                continue;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "opening the change stream failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if !announced {
+            tracing::info!("following other instances' changes through a MongoDB change stream");
+            announced = true;
+        }
+        parts.feed.set_mode(FeedMode::ChangeStream);
+        backoff = CONNECT_RETRY;
+        let mut stream = stream.with_type::<ChangeStreamEvent<Document>>();
+        loop {
+            match stream.next().await {
+                Some(Ok(event)) => {
+                    publish_event(&parts.feed, &event);
+                    token = stream.resume_token().or(Some(event.id));
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "the change stream was interrupted; resuming");
+                    break;
+                }
+                None => break,
+            }
+        }
+        metrics::counter!(names::FEED_RESTARTS).increment(1);
+        tokio::time::sleep(CONNECT_RETRY).await;
+    }
+}
+
+fn code_of(e: &anyhow::Error) -> Option<i32> {
+    match e.downcast_ref::<mongodb::error::Error>()?.kind.as_ref() {
+        ErrorKind::Command(c) => Some(c.code),
+        _ => None,
+    }
+}
+
+fn publish_event(feed: &Feed, event: &ChangeStreamEvent<Document>) {
+    let (Some(ns), Some(doc)) = (&event.ns, &event.full_document) else { return };
+    let field = match ns.coll.as_deref() {
+        Some("messages") => "recipient_id",
+        Some("revocations") => "user_id",
+        _ => return,
+    };
+    let Some(id) = doc.get_str(field).ok().and_then(|id| Uuid::parse_str(id).ok()) else { return };
+    let change = if field == "user_id" { Change::Revoked(id) } else { Change::Mailbox(id) };
+    feed.publish(change, "database");
+}
+
+/// Polls for other instances' changes: messages after the newest seen (exact: ids grow in commit order),
+/// and revocations of the last few seconds of the server's clock (deduplicated).
+async fn poll(parts: &Parts, tail: Tail, server_now: Option<DateTime>) {
+    parts.feed.set_mode(FeedMode::Polling);
+    let mut last = match tail {
+        Tail::At(id) => id.to_string(),
+        _ => String::new(),
+    };
+    let mut since = server_now.unwrap_or_else(DateTime::now);
+    let mut seen: HashMap<String, DateTime> = HashMap::new();
+    let raw = parts.db.collection::<Document>("messages");
+    let mut failing = false;
+    loop {
+        tokio::time::sleep(POLL_INTERVAL).await;
+        let outcome: Result<(), StoreError> = async {
+            loop {
+                let find = raw
+                    .find(doc! {"_id": {"$gt": &last}})
+                    .sort(doc! {"_id": 1})
+                    .limit(1000)
+                    .projection(doc! {"recipient_id": 1});
+                let docs: Vec<Document> = bounded(parts.timeout, async { find.await?.try_collect().await }).await?;
+                for doc in &docs {
+                    if let Some(recipient) = doc.get_str("recipient_id").ok().and_then(|r| Uuid::parse_str(r).ok()) {
+                        parts.feed.publish(Change::Mailbox(recipient), "database");
+                    }
+                }
+                if let Some(id) = docs.last().and_then(|d| d.get_str("_id").ok()) {
+                    last = id.to_owned();
+                }
+                if docs.len() < 1000 {
+                    break;
+                }
+            }
+            let from = DateTime::from_millis(since.timestamp_millis() - REVOCATION_OVERLAP.as_millis() as i64);
+            let find = parts.revocations.find(doc! {"at": {"$gte": from}});
+            let docs: Vec<Document> = bounded(parts.timeout, async { find.await?.try_collect().await }).await?;
+            for doc in docs {
+                let (Ok(id), Ok(at)) = (doc.get_str("_id"), doc.get_datetime("at")) else { continue };
+                since = since.max(*at);
+                if seen.insert(id.to_owned(), *at).is_none() {
+                    if let Some(user) = doc.get_str("user_id").ok().and_then(|u| Uuid::parse_str(u).ok()) {
+                        parts.feed.publish(Change::Revoked(user), "database");
+                    }
+                }
+            }
+            seen.retain(|_, at| at.timestamp_millis() >= from.timestamp_millis());
+            Ok(())
+        }
+        .await;
+        match outcome {
+            Ok(()) if failing => {
+                failing = false;
+                parts.feed.publish(Change::Resync, "database");
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "polling MongoDB for other instances' changes failed; retrying");
+                }
+                failing = true;
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -340,11 +773,18 @@ impl Store for MongoStore {
         Backend::Mongo
     }
 
+    async fn ready(&self, within: Duration) -> Result<(), StoreError> {
+        let mut ready = self.readiness.notify.subscribe();
+        let _ = tokio::time::timeout(within, ready.wait_for(|ready| *ready)).await;
+        self.readiness.check()
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.timed(self.db.run_command(doc! {"ping": 1}).into_future()).await.map(drop)
     }
 
     async fn token_secret_or_insert(&self, candidate: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        self.readiness.check()?;
         let settings = self.db.collection::<Document>("settings");
         let value = Binary { subtype: BinarySubtype::Generic, bytes: candidate };
         // Insert-if-absent: of several instances starting together, the first insert wins and everyone
@@ -366,6 +806,7 @@ impl Store for MongoStore {
     }
 
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.readiness.check()?;
         let doc = UserDoc {
             id: user.id.to_string(),
             email: user.email.to_string(),
@@ -409,16 +850,23 @@ impl Store for MongoStore {
                     .into_future(),
             )
             .await?;
-        updated.map(user_from_doc).transpose()?.ok_or(StoreError::NotFound)
+        let user = updated.map(user_from_doc).transpose()?.ok_or(StoreError::NotFound)?;
+        self.log_revocation(id).await;
+        Ok(user)
     }
 
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
         let update = self.users.update_one(doc! {"_id": id.to_string()}, doc! {"$inc": {"token_version": 1_i64}});
         let result = self.timed(update.into_future()).await?;
-        if result.matched_count == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if result.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.log_revocation(id).await;
+        Ok(())
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
+        self.readiness.check()?;
         let (reply, answer) = oneshot::channel();
         let unavailable = || StoreError::Unavailable("the MongoDB insert task has stopped".into());
         self.inserts.send(PendingInsert { message, reply }).await.map_err(|_| unavailable())?;
@@ -466,7 +914,30 @@ impl Store for MongoStore {
         Ok(messages)
     }
 
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.feed.subscribe()
+    }
+
+    fn feed_mode(&self) -> FeedMode {
+        self.feed.mode()
+    }
+
     async fn close(&self) {
+        for task in self.tasks.lock().expect("task list").drain(..) {
+            task.abort();
+        }
         self.client.clone().shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_message_links_to_the_chain_start() {
+        assert_eq!(Tail::Empty.prev(), CHAIN_START);
+        let id = Uuid::now_v7();
+        assert_eq!(Tail::At(id).prev(), id.to_string());
     }
 }

@@ -6,6 +6,11 @@
 //! under load one fsync covers many writes. The same thread assigns message ids, so id order is commit
 //! order.
 //!
+//! Other processes may share the file. Ids stay in commit order across them because the writer holds the
+//! file's write lock (`BEGIN IMMEDIATE`) while it reads the largest stored id and assigns the next ones,
+//! whatever each process's clock says. A watcher thread notices their commits (`PRAGMA data_version`,
+//! every [`WATCH_INTERVAL`]) and feeds them to the change feed, with this process's own commits.
+//!
 //! Reads run right where they are asked for, on the async worker, with a connection from a pool of at
 //! most `POOL_SIZE`. They are all short and bounded by an index (a key lookup, or a page of at most 1,001
 //! rows): handing each to another thread cost more than the read itself (measured with `bench/run`: two
@@ -13,8 +18,9 @@
 //! connections give up on a lock after [`READ_BUSY_TIMEOUT`] rather than hold the worker.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -24,14 +30,15 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::feed::{Change, Feed, FeedMode};
 use super::{
     Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Mailbox, Message, MessageIds, MessageQuery, NewMessage,
-    NewUser, OpenOptions, Party, Store, StoreError, User, from_millis, message_time, to_millis,
+    NewUser, OpenOptions, Party, Store, StoreError, User, from_millis, message_time, now_millis, to_millis,
 };
 use crate::domain::{Email, MessageContent};
 
 /// The schema version this code writes; `PRAGMA user_version` records the version of a file.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations, in order: `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -71,7 +78,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX messages_idempotency ON messages (sender_id, idempotency_key)
         WHERE idempotency_key IS NOT NULL;
 "#,
+    r#"
+    -- Revocations, in commit order, so that every process on the file can close the account's streams.
+    -- Kept for REVOCATION_LOG_KEEP; the revocation itself is the token version in users.
+    CREATE TABLE revocations (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        at      INTEGER NOT NULL -- milliseconds since the epoch
+    );
+"#,
 ];
+
+/// How often the watcher looks for other processes' commits.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How long a revocation stays in the log: far longer than any process takes to see it.
+const REVOCATION_LOG_KEEP: Duration = Duration::from_secs(3600);
 
 /// How long a read waits for a lock (rare under WAL: recovery, a checkpoint that resets the log) before
 /// answering "unavailable": reads run on the async workers and must not hold one for long.
@@ -128,6 +150,10 @@ pub struct SqliteStore {
     /// Reader connections not in use; at most `pool_size` exist.
     idle_readers: Mutex<Vec<Connection>>,
     pool_size: usize,
+    feed: Arc<Feed>,
+    /// Tells the watcher thread to stop; its handle, to wait for it at close.
+    watching: Arc<AtomicBool>,
+    watcher: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl SqliteStore {
@@ -151,12 +177,34 @@ impl SqliteStore {
         .map_err(|e| StoreError::Other(e.into()))??;
 
         let (writer, commands) = mpsc::channel();
+        let ids = MessageIds::with_clock_offset(options.clock_offset_ms);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(writer_conn, commands))
+            .spawn(move || run_writer(writer_conn, commands, ids))
             .context("starting the SQLite writer thread")?;
 
-        Ok(Self { path, writer, idle_readers: Mutex::new(Vec::new()), pool_size: options.pool_size as usize })
+        let feed = Arc::new(Feed::default());
+        let watching = Arc::new(AtomicBool::new(true));
+        let watch_conn = connect(&path, READ_BUSY_TIMEOUT)?;
+        let start = Watermark::read(&watch_conn).map_err(classify)?;
+        let watcher = {
+            let (feed, watching) = (feed.clone(), watching.clone());
+            std::thread::Builder::new()
+                .name("sqlite-watcher".into())
+                .spawn(move || run_watcher(watch_conn, start, &feed, &watching))
+                .context("starting the SQLite watcher thread")?
+        };
+        feed.set_mode(FeedMode::FileWatch);
+
+        Ok(Self {
+            path,
+            writer,
+            idle_readers: Mutex::new(Vec::new()),
+            pool_size: options.pool_size as usize,
+            feed,
+            watching,
+            watcher: Mutex::new(Some(watcher)),
+        })
     }
 
     /// Runs `f` inside the next write transaction; answers after it commits.
@@ -275,8 +323,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
-fn run_writer(mut conn: Connection, commands: mpsc::Receiver<Command>) {
-    let mut ids = MessageIds::default();
+fn run_writer(mut conn: Connection, commands: mpsc::Receiver<Command>, mut ids: MessageIds) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = commands.recv() {
         let mut close = None;
@@ -466,13 +513,16 @@ impl Store for SqliteStore {
                  WHERE id = ?1 AND password_hash = ?2 RETURNING {USER_COLUMNS}"
             );
             let mut update = conn.prepare_cached(&sql).map_err(classify)?;
-            update
+            let user = update
                 .query_row(params![id.to_string(), current_hash, new_hash], user_from_row)
                 .optional()
                 .map_err(classify)?
-                .ok_or(StoreError::NotFound)
+                .ok_or(StoreError::NotFound)?;
+            log_revocation(conn, id)?;
+            Ok(user)
         })
         .await
+        .inspect(|_| self.feed.publish(Change::Revoked(id), "local"))
     }
 
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
@@ -482,49 +532,55 @@ impl Store for SqliteStore {
                 .map_err(classify)?;
             match update.execute([id.to_string()]).map_err(classify)? {
                 0 => Err(StoreError::NotFound),
-                _ => Ok(()),
+                _ => log_revocation(conn, id),
             }
         })
         .await
+        .inspect(|()| self.feed.publish(Change::Revoked(id), "local"))
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
-        self.write(move |conn, ids| {
-            if let Some(idempotency) = &message.idempotency {
-                if let Some(earlier) = earlier_with_key(conn, message.from.id, idempotency)? {
-                    return earlier;
+        let inserted = self
+            .write(move |conn, ids| {
+                if let Some(idempotency) = &message.idempotency {
+                    if let Some(earlier) = earlier_with_key(conn, message.from.id, idempotency)? {
+                        return earlier;
+                    }
                 }
-            }
-            let id = ids.next_id();
-            let created_at = message_time(id);
-            let mut insert = conn
-                .prepare_cached(&format!(
-                    "INSERT INTO messages ({MESSAGE_COLUMNS}, created_at, idempotency_key, request_hash) \
+                let id = ids.next_id();
+                let created_at = message_time(id);
+                let mut insert = conn
+                    .prepare_cached(&format!(
+                        "INSERT INTO messages ({MESSAGE_COLUMNS}, created_at, idempotency_key, request_hash) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-                ))
-                .map_err(classify)?;
-            insert
-                .execute(params![
-                    id.to_string(),
-                    message.from.id.to_string(),
-                    message.from.email.as_str(),
-                    message.to.id.to_string(),
-                    message.to.email.as_str(),
-                    message.content.as_str(),
-                    to_millis(created_at),
-                    message.idempotency.as_ref().map(|i| i.key.as_str()),
-                    message.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
-                ])
-                .map_err(classify)?;
-            Ok(Inserted::Created(Message {
-                id,
-                from: message.from,
-                to: message.to,
-                content: message.content,
-                created_at,
-            }))
-        })
-        .await
+                    ))
+                    .map_err(classify)?;
+                insert
+                    .execute(params![
+                        id.to_string(),
+                        message.from.id.to_string(),
+                        message.from.email.as_str(),
+                        message.to.id.to_string(),
+                        message.to.email.as_str(),
+                        message.content.as_str(),
+                        to_millis(created_at),
+                        message.idempotency.as_ref().map(|i| i.key.as_str()),
+                        message.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
+                    ])
+                    .map_err(classify)?;
+                Ok(Inserted::Created(Message {
+                    id,
+                    from: message.from,
+                    to: message.to,
+                    content: message.content,
+                    created_at,
+                }))
+            })
+            .await?;
+        if let Inserted::Created(message) = &inserted {
+            self.feed.publish(Change::Mailbox(message.to.id), "local");
+        }
+        Ok(inserted)
     }
 
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
@@ -543,12 +599,114 @@ impl Store for SqliteStore {
         .await
     }
 
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.feed.subscribe()
+    }
+
+    fn feed_mode(&self) -> FeedMode {
+        self.feed.mode()
+    }
+
     async fn close(&self) {
+        // The watcher's connection goes first, so the final checkpoint has no reader in its way.
+        self.watching.store(false, Ordering::Relaxed);
+        let watcher = self.watcher.lock().expect("watcher handle").take();
+        if let Some(watcher) = watcher {
+            let _ = tokio::task::spawn_blocking(move || watcher.join()).await;
+        }
         let (done, closed) = oneshot::channel();
         if self.writer.send(Command::Close(done)).is_ok() {
             let _ = closed.await;
         }
         self.idle_readers.lock().expect("reader pool lock").clear();
+    }
+}
+
+/// Inside a write transaction: records that `user`'s tokens were revoked, for the other processes' streams,
+/// and forgets revocations older than [`REVOCATION_LOG_KEEP`].
+fn log_revocation(conn: &Connection, user: Uuid) -> Result<(), StoreError> {
+    let now = to_millis(now_millis());
+    let mut insert = conn.prepare_cached("INSERT INTO revocations (user_id, at) VALUES (?1, ?2)").map_err(classify)?;
+    insert.execute(params![user.to_string(), now]).map_err(classify)?;
+    let mut prune = conn.prepare_cached("DELETE FROM revocations WHERE at < ?1").map_err(classify)?;
+    prune.execute([now - REVOCATION_LOG_KEEP.as_millis() as i64]).map_err(classify)?;
+    Ok(())
+}
+
+/// How far the watcher has read: the largest message id and revocation number seen.
+struct Watermark {
+    message: Option<String>,
+    revocation: i64,
+}
+
+impl Watermark {
+    fn read(conn: &Connection) -> rusqlite::Result<Self> {
+        let message = conn.query_row("SELECT max(id) FROM messages", [], |r| r.get(0))?;
+        let revocation = conn.query_row("SELECT coalesce(max(seq), 0) FROM revocations", [], |r| r.get(0))?;
+        Ok(Self { message, revocation })
+    }
+}
+
+/// Feeds every commit to the file — this process's and other processes' — to the change feed, in commit
+/// order: message ids and revocation numbers only grow with commits, so "greater than the last seen" finds
+/// exactly what is new. Duplicates of this process's own changes are harmless (a change is a hint).
+fn run_watcher(conn: Connection, mut seen: Watermark, feed: &Feed, watching: &AtomicBool) {
+    let mut version: Option<i64> = None;
+    let mut failing = false;
+    while watching.load(Ordering::Relaxed) {
+        std::thread::sleep(WATCH_INTERVAL);
+        let outcome = (|| -> rusqlite::Result<()> {
+            let now: i64 = conn.pragma_query_value(None, "data_version", |r| r.get(0))?;
+            if version == Some(now) {
+                return Ok(());
+            }
+            let mut messages = conn.prepare_cached(
+                "SELECT id, recipient_id FROM messages WHERE id > coalesce(?1, '') ORDER BY id LIMIT 1000",
+            )?;
+            loop {
+                let rows: Vec<(String, String)> = messages
+                    .query_map([seen.message.as_deref()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                for (_, recipient) in &rows {
+                    if let Ok(recipient) = Uuid::parse_str(recipient) {
+                        feed.publish(Change::Mailbox(recipient), "database");
+                    }
+                }
+                match rows.last() {
+                    Some((id, _)) => seen.message = Some(id.clone()),
+                    None => break,
+                }
+                if rows.len() < 1000 {
+                    break;
+                }
+            }
+            let mut revocations =
+                conn.prepare_cached("SELECT seq, user_id FROM revocations WHERE seq > ?1 ORDER BY seq")?;
+            let rows: Vec<(i64, String)> =
+                revocations.query_map([seen.revocation], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            for (seq, user) in rows {
+                if let Ok(user) = Uuid::parse_str(&user) {
+                    feed.publish(Change::Revoked(user), "database");
+                }
+                seen.revocation = seq;
+            }
+            version = Some(now);
+            Ok(())
+        })();
+        match outcome {
+            Ok(()) if failing => {
+                // Whatever happened while failing is covered by telling everyone to look again.
+                failing = false;
+                feed.publish(Change::Resync, "database");
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "watching the SQLite file for other processes' changes failed; retrying");
+                }
+                failing = true;
+            }
+        }
     }
 }
 
@@ -658,7 +816,7 @@ mod tests {
             )
             .unwrap();
         }
-        let options = OpenOptions { pool_size: 1, timeout: Duration::from_secs(1) };
+        let options = OpenOptions::new(1, Duration::from_secs(1));
         let store = SqliteStore::open(&path, &options).await.unwrap();
         let query = MessageQuery { owner: Uuid::nil(), mailbox: Mailbox::Inbox, after: None, before: None, limit: 10 };
         let listed = store.list_messages(&query).await.unwrap();
@@ -680,7 +838,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.sqlite3");
         Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
-        let options = OpenOptions { pool_size: 1, timeout: Duration::from_secs(1) };
+        let options = OpenOptions::new(1, Duration::from_secs(1));
         let error = SqliteStore::open(&path, &options).await.err().expect("refused");
         assert!(error.to_string().contains("newer"), "{error}");
     }

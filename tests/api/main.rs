@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cluster;
 mod conversations;
 mod crash;
 mod errors;

@@ -33,7 +33,11 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
 
     let message: Document = db.collection("messages").find_one(doc! {"_id": message_id}).await.unwrap().unwrap();
     let keys: Vec<&str> = message.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["_id", "sender_id", "sender_email", "recipient_id", "recipient_email", "content", "created_at"]);
+    assert_eq!(
+        keys,
+        ["_id", "prev", "sender_id", "sender_email", "recipient_id", "recipient_email", "content", "created_at"]
+    );
+    assert_eq!(message.get_str("prev").unwrap(), "00000000-0000-0000-0000-000000000000", "the first of the chain");
     assert_eq!(message.get_str("sender_id").unwrap(), user.get_str("_id").unwrap());
     assert_eq!(message.get_str("content").unwrap(), "on disk");
     assert!(matches!(message.get("created_at"), Some(Bson::DateTime(_))));
@@ -64,15 +68,18 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
         ("inbox".to_owned(), "recipient_id,_id".to_owned(), false),
         ("sent".into(), "sender_id,_id".into(), false),
         ("pair".into(), "recipient_id,sender_id,_id".into(), false),
+        ("chain".into(), "prev".into(), true),
     ] {
         assert!(messages.contains(&expected), "{expected:?} in {messages:?}");
     }
+    let revocations = index_keys("revocations").await;
+    assert!(revocations.contains(&("expiry".into(), "at".into(), false)), "{revocations:?}");
 }
 
 fn check_sqlite(path: &std::path::Path, email: &str) {
     let conn = rusqlite::Connection::open(path).unwrap();
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let journal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
     assert_eq!(journal, "wal");
     let (hash, version): (String, i64) = conn
@@ -82,6 +89,8 @@ fn check_sqlite(path: &std::path::Path, email: &str) {
         .unwrap();
     assert!(hash.starts_with("$2"));
     assert_eq!(version, 0);
+    let revocations: i64 = conn.query_row("SELECT count(*) FROM revocations", [], |r| r.get(0)).unwrap();
+    assert_eq!(revocations, 0, "the revocation log exists, and nothing was revoked");
     let mut indexes: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .unwrap()

@@ -426,16 +426,28 @@ pub struct SecantusProcess {
     child: Option<std::process::Child>,
     pub port: u16,
     storage: tempfile::TempDir,
+    flags: Vec<String>,
 }
 
 impl SecantusProcess {
     /// Starts a server on a free loopback port and waits until it accepts connections.
     pub fn start() -> Self {
-        let storage = tempfile::Builder::new().prefix("msgkit-secantus-").tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut server = Self { child: None, port, storage };
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra command-line flags (e.g. `--standalone`, `--enable-test-commands`).
+    pub fn start_with(flags: &[&str]) -> Self {
+        let port = free_port();
+        let mut server = Self::on_port(port, flags);
         server.launch();
         server
+    }
+
+    /// A server that will listen on `port` once [`Self::launch`] runs: for tests of a database that is not
+    /// there yet.
+    pub fn on_port(port: u16, flags: &[&str]) -> Self {
+        let storage = tempfile::Builder::new().prefix("msgkit-secantus-").tempdir().unwrap();
+        Self { child: None, port, storage, flags: flags.iter().map(|f| (*f).to_owned()).collect() }
     }
 
     /// A base URL for this server (no database).
@@ -443,11 +455,13 @@ impl SecantusProcess {
         format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
     }
 
-    fn launch(&mut self) {
+    /// Starts the server process and waits until it accepts connections.
+    pub fn launch(&mut self) {
         let log = std::fs::File::create(self.storage.path().with_extension("log")).unwrap();
         let child = std::process::Command::new(required_env(SECANTUSD_VAR))
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--storage-path"])
             .arg(self.storage.path().join("data"))
+            .args(&self.flags)
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -487,6 +501,61 @@ impl SecantusProcess {
     pub fn restart(&mut self) {
         self.kill();
         self.launch();
+    }
+
+    /// Runs an admin command (e.g. `replSetStepDown`, `configureFailPoint`) on this server.
+    pub async fn admin_command(&self, command: mongodb::bson::Document) -> mongodb::bson::Document {
+        let client = mongodb::Client::with_uri_str(self.url()).await.unwrap();
+        let answer = client.database("admin").run_command(command).await.unwrap();
+        client.shutdown().await;
+        answer
+    }
+}
+
+/// A free loopback port (free when asked; a test binds it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Several real msgd processes on one database, as an operator scales out.
+pub struct Cluster {
+    pub nodes: Vec<MsgdProcess>,
+    pub db: Database,
+}
+
+/// Starts one msgd process per entry of `clock_offsets` (`MSGD_CLOCK_OFFSET`, e.g. `"-3s"`: that
+/// instance's clock is three seconds behind) on one fresh database, each with `extra_env`.
+pub async fn spawn_cluster(backend: Backend, clock_offsets: &[&str], extra_env: &[(&str, &str)]) -> Cluster {
+    let db = Database::fresh(backend).await;
+    Cluster::start(db, clock_offsets, extra_env)
+}
+
+impl Cluster {
+    /// Starts the instances on `db`.
+    pub fn start(db: Database, clock_offsets: &[&str], extra_env: &[(&str, &str)]) -> Self {
+        let config = db.config();
+        let nodes = clock_offsets
+            .iter()
+            .map(|offset| {
+                let mut env = extra_env.to_vec();
+                env.push(("MSGD_CLOCK_OFFSET", offset));
+                MsgdProcess::spawn(&config, &env)
+            })
+            .collect();
+        Self { nodes, db }
+    }
+
+    /// A client of instance `i`.
+    pub fn client(&self, i: usize) -> Client {
+        self.nodes[i].client()
+    }
+
+    /// Registers `email` on the first instance and logs in; returns the password and the token (valid on
+    /// every instance).
+    pub async fn user(&self, email: &str) -> (String, String) {
+        let created = self.client(0).create_user(email).await.expect("registration");
+        let token = self.client(0).login(email, &created.generated_password).await.expect("login");
+        (created.generated_password, token)
     }
 }
 
