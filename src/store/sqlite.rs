@@ -90,7 +90,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// How often the watcher looks for other processes' commits.
-pub const WATCH_INTERVAL: Duration = Duration::from_millis(50);
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(20);
 
 /// How long a revocation stays in the log: far longer than any process takes to see it.
 const REVOCATION_LOG_KEEP: Duration = Duration::from_secs(3600);
@@ -280,23 +280,27 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError
     Ok(conn)
 }
 
+/// Brings the file to [`SCHEMA_VERSION`], one migration per transaction. The version is read inside each
+/// write transaction, so several processes opening a fresh file at once migrate it exactly once.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(classify)?;
-    if version > SCHEMA_VERSION {
-        return Err(anyhow!(
-            "the database has schema version {version}, newer than this msgd understands ({SCHEMA_VERSION}); \
-             run a newer msgd"
-        )
-        .into());
-    }
-    for (from, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+    loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(classify)?;
-        tx.execute_batch(migration).map_err(classify)?;
-        tx.pragma_update(None, "user_version", from as i64 + 1).map_err(classify)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(classify)?;
+        if version > SCHEMA_VERSION {
+            return Err(anyhow!(
+                "the database has schema version {version}, newer than this msgd understands ({SCHEMA_VERSION}); \
+                 run a newer msgd"
+            )
+            .into());
+        }
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        tx.execute_batch(MIGRATIONS[version as usize]).map_err(classify)?;
+        tx.pragma_update(None, "user_version", version + 1).map_err(classify)?;
         tx.commit().map_err(classify)?;
-        tracing::info!(from, to = from + 1, "migrated the SQLite schema");
+        tracing::info!(from = version, to = version + 1, "migrated the SQLite schema");
     }
-    Ok(())
 }
 
 /// Maps SQLite failures onto what callers act on: lock contention, read-only files and I/O errors are
@@ -828,6 +832,28 @@ mod tests {
         assert!(matches!(store.insert_message(new.clone()).await.unwrap(), Inserted::Created(_)));
         assert!(matches!(store.insert_message(new).await.unwrap(), Inserted::Replayed(_)));
         store.close().await;
+        let version: i64 =
+            Connection::open(&path).unwrap().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn processes_opening_a_fresh_file_at_once_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fresh.sqlite3");
+        prepare_file(&path).unwrap();
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut conn = connect(&path, Duration::from_secs(5))?;
+                    migrate(&mut conn)
+                })
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().expect("every opener succeeds");
+        }
         let version: i64 =
             Connection::open(&path).unwrap().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
