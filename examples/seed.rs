@@ -27,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let options = OpenOptions::new(8, Duration::from_secs(10));
     let store = msgkit::store::open(&location, &options).await?;
+    store.ready(Duration::from_secs(30)).await?;
     let started = Instant::now();
 
     let hash = bcrypt::hash(Uuid::new_v4().to_string(), 4)?;

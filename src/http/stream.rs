@@ -95,7 +95,10 @@ async fn stream_messages(
     tracing::info!(resume = ?resume, "stream opened");
     tokio::spawn(run(state, user.id, claims, cursor, changes, events));
     let keep_alive = KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive");
-    Ok(Sse::new(ReceiverStream::new(receiver)).keep_alive(keep_alive).into_response())
+    let mut response = Sse::new(ReceiverStream::new(receiver)).keep_alive(keep_alive).into_response();
+    // Reverse proxies (nginx) must pass events on as they come, not buffer them.
+    response.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
+    Ok(response)
 }
 
 async fn newest_in_inbox(state: &AppState, owner: Uuid) -> Result<Option<Uuid>, ApiError> {

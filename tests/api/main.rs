@@ -7,6 +7,7 @@ mod common;
 mod cluster;
 mod conversations;
 mod crash;
+mod deployment;
 mod errors;
 mod faults;
 mod hostile;
