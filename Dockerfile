@@ -11,7 +11,7 @@ RUN cargo build --release --locked --bin msgd && strip target/release/msgd
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --home-dir /var/lib/msgd --create-home msgd
 COPY --from=build /src/target/release/msgd /usr/local/bin/msgd
-USER msgd
+USER 10001
 ENV HOST=0.0.0.0 \
     PORT=4000 \
     MSGD_DATA_DIR=/var/lib/msgd \
