@@ -35,7 +35,13 @@ async fn main() -> anyhow::Result<()> {
     let mut users = Vec::new();
     for i in 0..1000 {
         let email = Email::parse(&format!("seed{i}-{}@example.com", &run[..8]))?;
-        let user = NewUser { id: Uuid::new_v4(), email, password_hash: hash.clone(), created_at: now_millis() };
+        let user = NewUser {
+            id: Uuid::new_v4(),
+            email,
+            password_hash: hash.clone(),
+            created_at: now_millis(),
+            registration_key: None,
+        };
         users.push(Party::from(&store.create_user(user).await?));
     }
     let content = MessageContent::parse("a seeded message of ordinary length, to fill the database", 1024)?;

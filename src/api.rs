@@ -1,7 +1,9 @@
 //! The JSON bodies of the HTTP API, shared by the server, the typed client and the OpenAPI description.
 //!
-//! Request fields default to empty so that a missing field gets its own clear error ("email is required")
-//! instead of a generic deserialization message. Types that carry secrets print them redacted.
+//! Request fields default to empty so that a missing field gets its own clear error ("An email is
+//! required") instead of a generic deserialization message. Request bodies refuse fields they do not
+//! have (`unknown_field`): a typo must not be silently ignored. Types that carry secrets print them
+//! redacted.
 
 use std::fmt;
 
@@ -20,6 +22,7 @@ pub const PASSWORD_UPDATED: &str = "Password updated successfully";
 
 /// `POST /users`
 #[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "ada@example.com"}))]
 pub struct CreateUserRequest {
     /// The account's email; trimmed and lower-cased, unique regardless of case.
@@ -42,6 +45,7 @@ pub struct CreatedUser {
 
 /// `POST /users/login`
 #[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[serde(default)]
     #[schema(required = true, format = Email, max_length = 254)]
@@ -60,6 +64,7 @@ pub struct TokenResponse {
 
 /// `PUT /users/change-password`
 #[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     #[serde(default)]
     #[schema(required = true, format = Email, max_length = 254)]
@@ -82,9 +87,12 @@ pub struct StatusMessage {
 
 /// `POST /messages`
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SendMessageRequest {
-    /// The text: not blank, at most `MAX_MESSAGE_BYTES` (16 KiB by default) without surrounding
-    /// whitespace; no NUL or control characters other than tab and newlines. Stored exactly as sent.
+    /// The text: not blank; at most `MAX_MESSAGE_BYTES` **bytes** of UTF-8 (16,384 by default), as sent,
+    /// surrounding whitespace included — a character takes 1 to 4 bytes, so `maxLength` (characters)
+    /// is only an upper bound; no NUL or control characters other than tab and newlines. Stored exactly
+    /// as sent.
     #[serde(default)]
     #[schema(
         required = true,
@@ -93,10 +101,14 @@ pub struct SendMessageRequest {
         pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
     )]
     pub content: String,
-    /// The recipient's email. Absent: the sender's own mailbox (a note to self).
+    /// The recipient's email. Absent (and no `recipient_email`): the sender's own mailbox, a note to self.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(format = Email, max_length = 254)]
     pub to: Option<String>,
+    /// The same as `to`, under the name the original service's later versions use; send one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Email, max_length = 254)]
+    pub recipient_email: Option<String>,
 }
 
 /// A stored message.
@@ -148,7 +160,9 @@ pub struct ListParams {
     #[param(minimum = 1, maximum = 1000, default = 100)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
-    /// Only messages after this id (the next page: the last id of this one).
+    /// Only messages after this id, oldest first (the next page: the last id of this one). Empty, or the
+    /// nil id `00000000-0000-0000-0000-000000000000`: from the first message. Without `after` or
+    /// `before`, the page is the newest messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Uuid>,
     /// Only messages before this id; without `after`, the newest ones before it.
@@ -173,49 +187,6 @@ pub struct StreamClose {
     pub error: String,
 }
 
-/// One Server-Sent Event of `GET /messages/stream`. (OpenAPI 3.1 describes an event stream by the schema of
-/// one event.) `data` is JSON: a [`MessageView`] for `event: message`, a [`StreamClose`] for `event: close`.
-pub struct StreamEvent;
-
-impl utoipa::PartialSchema for StreamEvent {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
-        use utoipa::openapi::{Ref, RefOr};
-        let data = ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some("JSON: the message, or (for `event: close`) why the stream ended"))
-            .content_media_type("application/json")
-            .content_schema(Some(RefOr::T(utoipa::openapi::schema::Schema::OneOf(
-                OneOfBuilder::new()
-                    .item(Ref::from_schema_name("MessageView"))
-                    .item(Ref::from_schema_name("StreamClose"))
-                    .build(),
-            ))));
-        let event = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["message", "close"]));
-        let id = ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
-            .description(Some("The message id: send it back as Last-Event-ID to resume"));
-        RefOr::T(
-            ObjectBuilder::new()
-                .property("event", event)
-                .property("data", data)
-                .property("id", id)
-                .property("retry", ObjectBuilder::new().schema_type(Type::Integer))
-                .required("event")
-                .required("data")
-                .into(),
-        )
-    }
-}
-
-impl ToSchema for StreamEvent {
-    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
-        schemas.push(("MessageView".into(), <MessageView as utoipa::PartialSchema>::schema()));
-        schemas.push(("StreamClose".into(), <StreamClose as utoipa::PartialSchema>::schema()));
-    }
-}
-
 /// `GET /users/me`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Me {
@@ -229,12 +200,18 @@ pub struct Me {
 
 /// Every non-2xx answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"error": "email already registered", "code": "email_taken"}))]
+#[schema(example = json!({"error": "This email is already registered.", "code": "email_taken", "field": "email"}))]
 pub struct ErrorBody {
-    /// A sentence for people.
+    /// A sentence for people, naming what is wrong and the rule; it may change between versions.
     pub error: String,
-    /// A stable snake_case identifier for programs.
+    /// A stable snake_case identifier for programs: one of the listed values.
     pub code: String,
+    /// The body field, query parameter or header the error is about, when it is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// On `429`: seconds to wait before trying again (as the `Retry-After` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
     /// On 5xx answers: the request's `X-Request-Id`, to find its log lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -250,6 +227,28 @@ pub struct HealthStatus {
 impl HealthStatus {
     pub fn ok() -> Self {
         Self { status: "ok".to_owned() }
+    }
+}
+
+/// `GET /`: what this server is and where its description lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceInfo {
+    #[schema(example = "msgd")]
+    pub name: String,
+    #[schema(example = "0.1.0")]
+    pub version: String,
+    /// The browsable API description (Swagger UI).
+    #[schema(example = "/docs/")]
+    pub docs: String,
+    /// The OpenAPI 3.1 description.
+    #[schema(example = "/openapi.json")]
+    pub openapi: String,
+}
+
+impl ListParams {
+    /// Walking from the very first message: `after` the nil id, which is below every message id.
+    pub fn from_start() -> Self {
+        Self { after: Some(Uuid::nil()), ..Self::default() }
     }
 }
 

@@ -182,6 +182,17 @@ pub struct Claims {
     pub aud: String,
     /// The user's token version when issued; bumping it revokes every older token.
     pub ver: u32,
+    /// The session (one login): ending it revokes this token and no other. Tokens issued before sessions
+    /// existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+}
+
+impl Claims {
+    /// When the token expires.
+    pub fn expires_at(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::from_unix_timestamp(self.exp as i64).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
 }
 
 /// Why a token was not accepted.
@@ -219,7 +230,7 @@ impl TokenKeys {
         self.ttl
     }
 
-    /// Issues a token for `user` at token version `ver`.
+    /// Issues a token for a new session of `user` at token version `ver`.
     pub fn issue(&self, user: Uuid, ver: u32) -> String {
         let now = unix_now();
         let claims = Claims {
@@ -229,6 +240,7 @@ impl TokenKeys {
             iss: TOKEN_ISSUER.to_owned(),
             aud: TOKEN_ISSUER.to_owned(),
             ver,
+            sid: Some(Uuid::new_v4()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HMAC signing of a serializable struct cannot fail")

@@ -25,6 +25,8 @@ pub enum ClientError {
         /// The stable code of the error body, e.g. `email_taken`.
         code: String,
         message: String,
+        /// The field, query parameter or header the error is about, when the server named one.
+        field: Option<String>,
         /// From `Retry-After`, when the server sent one.
         retry_after: Option<Duration>,
     },
@@ -133,8 +135,18 @@ impl Client {
 
     /// `POST /users`: registers `email`; the answer holds the generated password.
     pub async fn create_user(&self, email: &str) -> Result<CreatedUser, ClientError> {
+        self.create_user_with_key(email, None).await
+    }
+
+    /// `POST /users` with an `Idempotency-Key`: a retry with the same key within 10 minutes gets the same
+    /// account, with a new password, as long as it has not logged in.
+    pub async fn create_user_with_key(&self, email: &str, key: Option<&str>) -> Result<CreatedUser, ClientError> {
         let body = CreateUserRequest { email: email.to_owned() };
-        self.send(self.request(Method::POST, "users")?.json(&body)).await
+        let mut request = self.request(Method::POST, "users")?.json(&body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        self.send(request).await
     }
 
     /// `POST /users/login`: returns a bearer token.
@@ -166,7 +178,7 @@ impl Client {
         to: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Sent, ClientError> {
-        let body = SendMessageRequest { content: content.to_owned(), to: to.map(str::to_owned) };
+        let body = SendMessageRequest { content: content.to_owned(), to: to.map(str::to_owned), recipient_email: None };
         let mut request = self.authed(Method::POST, "messages")?.json(&body);
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
@@ -210,7 +222,16 @@ impl Client {
 
     /// `POST /users/logout`: revokes every token of the account, this one included.
     pub async fn logout_everywhere(&self) -> Result<(), ClientError> {
-        let response = self.authed(Method::POST, "users/logout")?.send().await.map_err(|e| self.transport_error(e))?;
+        self.no_content(self.authed(Method::POST, "users/logout")?).await
+    }
+
+    /// `DELETE /users/me/session`: ends this session only; its token is refused from now on.
+    pub async fn end_session(&self) -> Result<(), ClientError> {
+        self.no_content(self.authed(Method::DELETE, "users/me/session")?).await
+    }
+
+    async fn no_content(&self, request: RequestBuilder) -> Result<(), ClientError> {
+        let response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -436,11 +457,12 @@ fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ClientErr
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(body) => ClientError::Api { status, code: body.code, message: body.error, retry_after },
+        Ok(body) => ClientError::Api { status, code: body.code, message: body.error, field: body.field, retry_after },
         _ => ClientError::Api {
             status,
             code: format!("http_{}", status.as_u16()),
-            message: format!("the server answered HTTP {status} without an error body"),
+            message: format!("The server answered HTTP {status} without an error body."),
+            field: None,
             retry_after,
         },
     }

@@ -21,9 +21,11 @@ pub mod defaults {
     pub const DRAIN_TIMEOUT: &str = "10s";
     pub const SHUTDOWN_DELAY: &str = "0s";
     pub const STREAM_RECHECK: &str = "30s";
-    pub const ACCOUNT_FAILURES: u32 = 10;
+    pub const LOGIN_FAILURES: u32 = 10;
+    pub const ACCOUNT_FAILURES: u32 = 100;
     pub const ADDRESS_FAILURES: u32 = 100;
     pub const REGISTRATIONS: u32 = 20;
+    pub const LOOKUPS: u32 = 50;
     pub const RATE_LIMIT_WINDOW: &str = "15m";
     pub const MAX_MESSAGE_BYTES: usize = crate::domain::MessageContent::DEFAULT_MAX_BYTES;
 }
@@ -86,7 +88,7 @@ pub struct Config {
     #[arg(long, env = "TOKEN_TTL", default_value = defaults::TOKEN_TTL, value_parser = parse_ttl)]
     pub token_ttl: Duration,
 
-    /// Largest message content accepted, in bytes (after trimming surrounding whitespace).
+    /// Largest message content accepted, in bytes of UTF-8 as sent (surrounding whitespace included).
     #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES,
           value_parser = parse_max_message_bytes)]
     pub max_message_bytes: usize,
@@ -100,9 +102,19 @@ pub struct Config {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// Serve /metrics (Prometheus) on this address instead of on the main listener, e.g. 127.0.0.1:9464.
+    /// Serve /metrics (Prometheus) on the main listener. Off by default: an internet-facing server should
+    /// not publish its metrics unasked (METRICS_ADDR puts them on a listener of their own instead).
+    #[arg(long, env = "METRICS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub metrics: bool,
+
+    /// Serve /metrics (Prometheus) on this address, and not on the main listener, e.g. 127.0.0.1:9464.
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+
+    /// Require `Authorization: Bearer <this token>` for /metrics (Prometheus: `authorization` in the scrape
+    /// config). Unset: anyone who can reach /metrics may read it.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 
     /// Allow browsers from these origins (comma-separated, or * for any). Unset: CORS off.
     #[arg(long, env = "CORS_ORIGINS", value_parser = parse_cors_origins)]
@@ -120,7 +132,14 @@ pub struct Config {
     #[arg(long, env = "NO_RATE_LIMIT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_rate_limit: bool,
 
-    /// Failed logins and password changes allowed per account per window; then 429.
+    /// Failed logins and password changes allowed per account from one client address, per window; then
+    /// 429 for that address (the owner, from its own address, is not affected).
+    #[arg(long, env = "RATE_LIMIT_LOGIN_FAILURES", default_value_t = defaults::LOGIN_FAILURES,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_login_failures: u32,
+
+    /// Failed logins and password changes allowed per account from every address, per window; then only
+    /// addresses the owner logged in from recently get through, for a block that doubles each time.
     #[arg(long, env = "RATE_LIMIT_ACCOUNT_FAILURES", default_value_t = defaults::ACCOUNT_FAILURES,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_account_failures: u32,
@@ -130,10 +149,17 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_address_failures: u32,
 
-    /// Registrations (POST /users) allowed per client address per window; then 429.
+    /// Registrations (POST /users) per client address per window that created an account or found the
+    /// email taken (malformed requests do not count); then 429.
     #[arg(long, env = "RATE_LIMIT_REGISTRATIONS", default_value_t = defaults::REGISTRATIONS,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_registrations: u32,
+
+    /// Distinct emails one account may look up per window (the `to` of a send, `with=` of a listing),
+    /// since each answer says whether an account exists; then 429.
+    #[arg(long, env = "RATE_LIMIT_LOOKUPS", default_value_t = defaults::LOOKUPS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_lookups: u32,
 
     /// The window the rate limits count in.
     #[arg(long, env = "RATE_LIMIT_WINDOW", default_value = defaults::RATE_LIMIT_WINDOW, value_parser = parse_request_timeout)]
@@ -164,9 +190,11 @@ impl Config {
     /// The rate limits, or `None` when switched off.
     pub fn rate_limits(&self) -> Option<crate::throttle::Limits> {
         (!self.no_rate_limit).then_some(crate::throttle::Limits {
+            login_failures: self.rate_limit_login_failures,
             account_failures: self.rate_limit_account_failures,
             address_failures: self.rate_limit_address_failures,
             registrations: self.rate_limit_registrations,
+            lookups: self.rate_limit_lookups,
             window: self.rate_limit_window,
         })
     }
@@ -271,6 +299,10 @@ impl Default for Config {
             drain_timeout: parse_request_timeout(defaults::DRAIN_TIMEOUT).expect("default parses"),
             shutdown_delay: Duration::ZERO,
             no_rate_limit: false,
+            rate_limit_login_failures: defaults::LOGIN_FAILURES,
+            rate_limit_lookups: defaults::LOOKUPS,
+            metrics: false,
+            metrics_token: None,
             rate_limit_account_failures: defaults::ACCOUNT_FAILURES,
             rate_limit_address_failures: defaults::ADDRESS_FAILURES,
             rate_limit_registrations: defaults::REGISTRATIONS,
@@ -282,32 +314,109 @@ impl Default for Config {
     }
 }
 
-/// Shows the effective configuration with secrets and database credentials redacted, for the start-up log.
+impl Config {
+    /// The effective configuration as `VARIABLE=value` pairs — the names an operator sets — with secrets
+    /// and database passwords redacted and durations as one would write them (`12h`), for the start-up log.
+    pub fn summary(&self) -> String {
+        let duration = |d: Duration| humantime::format_duration(d).to_string();
+        let set =
+            |secret: &Option<String>, unset: &str| secret.as_ref().map_or(unset.to_owned(), |_| "<redacted>".into());
+        let limits = self.rate_limits();
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("HOST", self.host.to_string()),
+            ("PORT", self.port.to_string()),
+            ("POOL_SIZE", self.pool_size.to_string()),
+            ("MSGD_DATA_DIR", self.data_dir.display().to_string()),
+            ("MONGODB_URL", self.database_url.as_deref().map_or("(unset: SQLite)".to_owned(), redact_url)),
+            ("JWT_SECRET", set(&self.jwt_secret, "(generated, kept in the database)")),
+            ("BCRYPT_COST", self.bcrypt_cost.to_string()),
+            ("TOKEN_TTL", duration(self.token_ttl)),
+            ("MAX_MESSAGE_BYTES", self.max_message_bytes.to_string()),
+            ("DB_TIMEOUT", duration(self.db_timeout)),
+            ("LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
+            ("METRICS", self.metrics.to_string()),
+            ("METRICS_ADDR", self.metrics_addr.map_or("(unset)".to_owned(), |a| a.to_string())),
+            ("METRICS_TOKEN", set(&self.metrics_token, "(unset)")),
+            (
+                "CORS_ORIGINS",
+                match &self.cors_origins {
+                    None => "(unset: off)".to_owned(),
+                    Some(CorsOrigins::Any) => "*".to_owned(),
+                    Some(CorsOrigins::List(origins)) => origins.join(","),
+                },
+            ),
+            ("REQUEST_TIMEOUT", duration(self.request_timeout)),
+            ("DRAIN_TIMEOUT", duration(self.drain_timeout)),
+            ("SHUTDOWN_DELAY", duration(self.shutdown_delay)),
+            ("STREAM_RECHECK", duration(self.stream_recheck)),
+            ("TRUST_FORWARDED_FOR", self.trust_forwarded_for.to_string()),
+            ("NO_RATE_LIMIT", self.no_rate_limit.to_string()),
+        ];
+        if let Some(limits) = limits {
+            pairs.extend([
+                ("RATE_LIMIT_LOGIN_FAILURES", limits.login_failures.to_string()),
+                ("RATE_LIMIT_ACCOUNT_FAILURES", limits.account_failures.to_string()),
+                ("RATE_LIMIT_ADDRESS_FAILURES", limits.address_failures.to_string()),
+                ("RATE_LIMIT_REGISTRATIONS", limits.registrations.to_string()),
+                ("RATE_LIMIT_LOOKUPS", limits.lookups.to_string()),
+                ("RATE_LIMIT_WINDOW", duration(limits.window)),
+            ]);
+        }
+        if self.clock_offset_ms != 0 {
+            pairs.push(("MSGD_CLOCK_OFFSET", format!("{}ms", self.clock_offset_ms)));
+        }
+        pairs
+            .into_iter()
+            .map(|(key, value)| if value.contains(' ') { format!("{key}={value:?}") } else { format!("{key}={value}") })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The same as [`Config::summary`]: never the secrets.
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("pool_size", &self.pool_size)
-            .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url.as_deref().map(redact_url))
-            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
-            .field("bcrypt_cost", &self.bcrypt_cost)
-            .field("token_ttl", &humantime::format_duration(self.token_ttl).to_string())
-            .field("max_message_bytes", &self.max_message_bytes)
-            .field("db_timeout", &humantime::format_duration(self.db_timeout).to_string())
-            .field("log_format", &self.log_format)
-            .field("metrics_addr", &self.metrics_addr)
-            .field("cors_origins", &self.cors_origins)
-            .field("request_timeout", &humantime::format_duration(self.request_timeout).to_string())
-            .field("drain_timeout", &humantime::format_duration(self.drain_timeout).to_string())
-            .field("shutdown_delay", &humantime::format_duration(self.shutdown_delay).to_string())
-            .field("rate_limits", &self.rate_limits())
-            .field("trust_forwarded_for", &self.trust_forwarded_for)
-            .field("stream_recheck", &humantime::format_duration(self.stream_recheck).to_string())
-            .field("clock_offset_ms", &self.clock_offset_ms)
-            .finish()
+        f.write_str(&self.summary())
     }
+}
+
+/// Parses the command line and the environment. A bad value is reported by the name the user set — the
+/// environment variable when that is where it came from, else the flag — with the rule it broke.
+pub fn parse() -> Result<Config, clap::Error> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Config::command();
+    let matches = match command.try_get_matches_from_mut(std::env::args_os()) {
+        Ok(matches) => matches,
+        Err(error) if error.kind() == ErrorKind::ValueValidation || error.kind() == ErrorKind::InvalidValue => {
+            let argument = match error.get(ContextKind::InvalidArg) {
+                Some(ContextValue::String(argument)) => argument.clone(),
+                _ => return Err(error),
+            };
+            let long = argument.split_whitespace().next().unwrap_or("").trim_start_matches("--").to_owned();
+            let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(long.as_str())) else {
+                return Err(error);
+            };
+            let on_command_line =
+                std::env::args().any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
+            let (Some(env), false) = (arg.get_env(), on_command_line) else { return Err(error) };
+            let env = env.to_string_lossy().into_owned();
+            let shown = if arg.is_hide_env_values_set() {
+                "<redacted>".to_owned()
+            } else {
+                std::env::var(&env).unwrap_or_default()
+            };
+            let reason = error.to_string();
+            let reason = reason.lines().next().unwrap_or("").to_owned();
+            let rule = reason.rsplit_once(": ").map_or(reason.as_str(), |(_, rule)| rule).trim().to_owned();
+            return Err(command.error(
+                ErrorKind::ValueValidation,
+                format!("{env}={shown} is not accepted: {rule} (msgd --help describes every setting)"),
+            ));
+        }
+        Err(error) => return Err(error),
+    };
+    Config::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
 }
 
 /// Replaces the password in `scheme://user:password@host/...` with `***`.
@@ -356,6 +465,8 @@ mod tests {
         assert_eq!(parse_request_timeout(&declared("request_timeout")).unwrap(), config.request_timeout);
         assert_eq!(parse_request_timeout(&declared("drain_timeout")).unwrap(), config.drain_timeout);
         assert_eq!(humantime::parse_duration(&declared("shutdown_delay")).unwrap(), config.shutdown_delay);
+        assert_eq!(declared("rate_limit_login_failures"), config.rate_limit_login_failures.to_string());
+        assert_eq!(declared("rate_limit_lookups"), config.rate_limit_lookups.to_string());
         assert_eq!(declared("rate_limit_account_failures"), config.rate_limit_account_failures.to_string());
         assert_eq!(declared("rate_limit_address_failures"), config.rate_limit_address_failures.to_string());
         assert_eq!(declared("rate_limit_registrations"), config.rate_limit_registrations.to_string());
@@ -420,5 +531,6 @@ mod tests {
             }
         );
         assert!(!debug.contains("xxxx") && !debug.contains(":pw@"), "{debug}");
+        assert!(debug.contains("JWT_SECRET=<redacted>") && debug.contains("TOKEN_TTL=12h"), "{debug}");
     }
 }

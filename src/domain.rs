@@ -12,14 +12,15 @@ use thiserror::Error;
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Email(String);
 
-/// Why a string is not an acceptable email address.
+/// Why a string is not an acceptable email address. Each says the rule, without naming the field: the same
+/// rule applies to `email`, `to` and `with`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EmailError {
-    #[error("email is required")]
+    #[error("is required")]
     Empty,
-    #[error("email is longer than 254 characters")]
+    #[error("must be at most 254 characters")]
     TooLong,
-    #[error("email must look like name@example.com")]
+    #[error("must be an email address like name@example.com")]
     Malformed,
 }
 
@@ -133,14 +134,14 @@ impl fmt::Debug for Password {
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewPassword(Password);
 
-/// Why a password may not be stored.
+/// Why a password may not be stored; each says the rule.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PasswordError {
-    #[error("password must be at least 8 characters")]
+    #[error("must be at least 8 characters")]
     TooShort,
-    #[error("password must be at most 72 bytes (bcrypt's limit; it is never truncated)")]
+    #[error("must be at most 72 bytes of UTF-8 (bcrypt's limit; a password is never truncated)")]
     TooLong,
-    #[error("password must not contain control characters")]
+    #[error("must not contain control characters")]
     ControlCharacter,
 }
 
@@ -182,35 +183,35 @@ impl fmt::Debug for NewPassword {
     }
 }
 
-/// The text of a message: not blank, within the configured size, no NUL or control characters other than
-/// tab, line feed and carriage return. Stored and returned exactly as sent.
+/// The text of a message: not blank, at most the configured number of bytes of UTF-8 (as sent, surrounding
+/// whitespace included: what is stored), no NUL or control characters other than tab, line feed and
+/// carriage return. Stored and returned exactly as sent.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MessageContent(String);
 
-/// Why a string is not acceptable message content.
+/// Why a string is not acceptable message content; each says the rule.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ContentError {
-    #[error("content must not be blank")]
+    #[error("must not be blank")]
     Blank,
-    #[error("content is longer than {max} bytes")]
-    TooLong { max: usize },
-    #[error("content must not contain NUL or control characters (tab and newlines are fine)")]
+    #[error("must be at most {max} bytes of UTF-8 (this is {actual}; a character takes 1 to 4 bytes)")]
+    TooLong { max: usize, actual: usize },
+    #[error("must not contain NUL or control characters (tab and newlines are fine)")]
     ControlCharacter,
 }
 
 impl MessageContent {
-    /// Default limit in bytes, after trimming surrounding whitespace.
+    /// Default limit in bytes of UTF-8.
     pub const DEFAULT_MAX_BYTES: usize = 16 * 1024;
 
-    /// Validates `raw`; `max_bytes` applies to the content without surrounding whitespace.
+    /// Validates `raw`; `max_bytes` applies to the content as sent.
     pub fn parse(raw: impl Into<String>, max_bytes: usize) -> Result<Self, ContentError> {
         let raw = raw.into();
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
+        if raw.trim().is_empty() {
             return Err(ContentError::Blank);
         }
-        if trimmed.len() > max_bytes {
-            return Err(ContentError::TooLong { max: max_bytes });
+        if raw.len() > max_bytes {
+            return Err(ContentError::TooLong { max: max_bytes, actual: raw.len() });
         }
         if raw.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
             return Err(ContentError::ControlCharacter);
@@ -320,12 +321,15 @@ mod tests {
     }
 
     #[test]
-    fn content_is_kept_byte_for_byte_and_limited_after_trimming() {
+    fn content_is_kept_byte_for_byte_and_limited_in_bytes_as_sent() {
         let text = "  שלום 👋🏽 e\u{301}\n";
         assert_eq!(MessageContent::parse(text, 100).unwrap().as_str(), text);
         assert_eq!(MessageContent::parse(" \n\t ", 100), Err(ContentError::Blank));
-        assert_eq!(MessageContent::parse("abcd", 3), Err(ContentError::TooLong { max: 3 }));
-        assert!(MessageContent::parse("  abc  ", 3).is_ok());
+        assert_eq!(MessageContent::parse("abcd", 3), Err(ContentError::TooLong { max: 3, actual: 4 }));
+        assert_eq!(MessageContent::parse(" abc ", 3), Err(ContentError::TooLong { max: 3, actual: 5 }));
+        // Bytes, not characters: four characters of four bytes each.
+        assert_eq!(MessageContent::parse("👋👋👋👋", 15), Err(ContentError::TooLong { max: 15, actual: 16 }));
+        assert!(MessageContent::parse("👋👋👋👋", 16).is_ok());
         assert_eq!(MessageContent::parse("a\0b", 10), Err(ContentError::ControlCharacter));
         assert_eq!(MessageContent::parse("a\u{1b}[31m", 10), Err(ContentError::ControlCharacter));
         assert!(MessageContent::parse("tab\tand\r\nnewline", 100).is_ok());

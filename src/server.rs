@@ -67,7 +67,8 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             drain_timeout: config.drain_timeout,
             shutdown_delay: config.shutdown_delay,
             cors_origins: config.cors_origins.clone(),
-            metrics_on_main: config.metrics_addr.is_none(),
+            metrics_on_main: config.metrics && config.metrics_addr.is_none(),
+            metrics_token: config.metrics_token.clone(),
             trust_forwarded_for: config.trust_forwarded_for,
             stream_recheck: config.stream_recheck,
         },
@@ -94,7 +95,7 @@ async fn load_token_secret(store: Arc<dyn Store>, keys: Arc<SigningKeys>, ttl: s
 
 /// Runs msgd until SIGINT or SIGTERM, then drains and exits.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    info!(version = env!("CARGO_PKG_VERSION"), ?config, "starting msgd");
+    info!(version = env!("CARGO_PKG_VERSION"), "starting msgd: {}", config.summary());
     let state = build_state(&config).await?;
     let backend = state.store.backend().name();
     let address = (config.host, config.port);
@@ -105,11 +106,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             TcpListener::bind(address).await.with_context(|| format!("listening for metrics on {address}"))?;
         info!(address = %metrics.local_addr()?, "metrics listening");
         let mut closing = state.lifecycle.closing();
+        let token = config.metrics_token.clone();
         tokio::spawn(async move {
             let stopped = async move {
                 let _ = closing.wait_for(|closing| *closing).await;
             };
-            if let Err(e) = axum::serve(metrics, http::metrics_router()).with_graceful_shutdown(stopped).await {
+            if let Err(e) = axum::serve(metrics, http::metrics_router(token)).with_graceful_shutdown(stopped).await {
                 tracing::error!(error = %e, "the metrics listener failed");
             }
         });

@@ -1,27 +1,18 @@
 //! `msgd`: parse the configuration, set up logging, run the server.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
-use msgkit::config::Config;
-
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
+    let config = msgkit::config::parse().unwrap_or_else(|e| e.exit());
     let logs = msgkit::telemetry::init(config.log_format);
     let outcome = msgkit::server::run(config).await;
     if let Err(e) = &outcome {
-        tracing::error!(error = format!("{e:#}"), "msgd failed");
+        // Once, in the log (stderr), in the log's format.
+        tracing::error!(error = format!("{e:#}"), "msgd could not start or stopped with an error");
     }
-    // Flush the log before the final message and the exit.
     drop(logs);
-    match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("msgd: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    if outcome.is_ok() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE }
 }

@@ -76,7 +76,7 @@ impl fmt::Display for CliError {
 impl From<ClientError> for CliError {
     fn from(e: ClientError) -> Self {
         match &e {
-            ClientError::Api { status, code, message, retry_after } => {
+            ClientError::Api { status, code, message, retry_after, .. } => {
                 let exit = exit_for(*status, code);
                 let message = match (exit, retry_after) {
                     (Exit::RateLimited, Some(wait)) => format!("rate-limited, retry in {} s", wait.as_secs().max(1)),
@@ -128,6 +128,7 @@ mod tests {
             status: StatusCode::from_u16(status).unwrap(),
             code: code.into(),
             message: "m".into(),
+            field: None,
             retry_after: None,
         }
     }
@@ -149,6 +150,7 @@ mod tests {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: "rate_limited".into(),
             message: "too many".into(),
+            field: None,
             retry_after: Some(Duration::from_secs(42)),
         };
         let e = CliError::from(e);

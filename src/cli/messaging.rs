@@ -150,12 +150,22 @@ impl Ctx {
         let fail = |e| self.auth_failed(&source, e);
         if all {
             return self
-                .list_all(&client, ListParams { limit: Some(ALL_PAGE), after, mailbox, with, before: None }, fail)
+                .list_all(
+                    &client,
+                    // From the first message (after the nil id) unless told where to start.
+                    ListParams {
+                        limit: Some(ALL_PAGE),
+                        after: after.or(Some(Uuid::nil())),
+                        mailbox,
+                        with,
+                        before: None,
+                    },
+                    fail,
+                )
                 .await;
         }
-        // Without a cursor, the most recent page: the newest messages before the end of time.
-        let before = after.is_none().then(Uuid::max);
-        let params = ListParams { limit, after, before, mailbox, with };
+        // Without a cursor, the server answers the most recent page.
+        let params = ListParams { limit, after, before: None, mailbox, with };
         let page = client.list_page(&params).await.map_err(fail)?;
         if self.terminal.json {
             self.terminal.out_json(&page.messages);

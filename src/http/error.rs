@@ -1,7 +1,12 @@
-//! `ApiError`: every non-2xx answer, as `{"error": "...", "code": "..."}` JSON.
+//! `ApiError`: every non-2xx answer, as `{"error": "...", "code": "...", "field"?: "..."}` JSON.
+//!
+//! `error` is a sentence for a person: what is wrong and the rule, in words (never a parser's wording or a
+//! system error); `code` is the stable part, for programs; `field` names the body field, query parameter
+//! or header the error is about.
+
+use std::time::Duration;
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use thiserror::Error;
@@ -14,93 +19,121 @@ use crate::store::StoreError;
 /// An answer other than success. Handlers return `Result<_, ApiError>` and use `?`.
 #[derive(Debug, Error)]
 pub enum ApiError {
-    #[error("request body is not valid JSON: {0}")]
+    #[error("The request body is not valid JSON: {0}.")]
     InvalidJson(String),
-    #[error("request body does not match the expected shape: {0}")]
-    InvalidBody(String),
-    #[error("invalid query parameter: {0}")]
-    InvalidQuery(String),
-    #[error("Content-Type must be application/json")]
+    #[error("{problem}.")]
+    InvalidBody { field: Option<String>, problem: String },
+    #[error("There is no field {field:?} in this request; it takes {allowed}.")]
+    UnknownField { field: String, allowed: String },
+    #[error("{problem}.")]
+    InvalidQuery { field: Option<String>, problem: String },
+    #[error("The request body must be JSON: send Content-Type: application/json.")]
     UnsupportedMediaType,
-    #[error("request body is larger than {0} bytes")]
+    #[error("The request body is larger than {0} bytes.")]
     PayloadTooLarge(usize),
-    #[error("{0}")]
-    Email(#[from] EmailError),
-    #[error("email already registered")]
+    #[error("The email {0}.")]
+    Email(EmailError),
+    #[error("This email is already registered.")]
     EmailTaken,
-    #[error("{0} is required")]
+    #[error("{} is required.", human_name(.0))]
     Required(&'static str),
-    #[error("new_password: {0}")]
+    #[error("The new password {0}.")]
     NewPassword(#[from] PasswordError),
-    #[error("new_password must differ from current_password")]
+    #[error("The new password must differ from the current one.")]
     PasswordUnchanged,
-    #[error("invalid email or password")]
+    #[error("The email or the password is wrong.")]
     InvalidCredentials,
-    #[error("missing bearer token: send Authorization: Bearer <token>")]
+    #[error("This request needs a bearer token: send Authorization: Bearer <token> (POST /users/login gives one).")]
     TokenMissing,
-    #[error("invalid token")]
+    #[error("The bearer token is not valid.")]
     TokenInvalid,
-    #[error("token has expired; log in again")]
+    #[error("The bearer token has expired; log in again.")]
     TokenExpired,
-    #[error("token has been revoked; log in again")]
+    #[error("The bearer token has been revoked; log in again.")]
     TokenRevoked,
-    #[error("{0}")]
+    #[error("The message content {0}.")]
     Content(#[from] ContentError),
-    #[error("to: {0}")]
-    Recipient(EmailError),
-    #[error("no account with that email")]
-    RecipientNotFound,
-    #[error("with: no account with that email")]
+    #[error("The recipient ({field}) {error}.")]
+    Recipient { field: &'static str, error: EmailError },
+    #[error("The recipient ({0}) has no account here.")]
+    RecipientNotFound(&'static str),
+    #[error("No account has the email given in with.")]
     UserNotFound,
-    #[error("Idempotency-Key must be 1 to 255 visible ASCII characters")]
+    #[error("The Idempotency-Key header must be 1 to 255 visible ASCII characters (a UUID is a good choice).")]
     InvalidIdempotencyKey,
-    #[error("this Idempotency-Key was used for a different request within the last 24 hours")]
+    #[error("This Idempotency-Key was used for a different request within the last 24 hours.")]
     IdempotencyKeyReused,
-    #[error("no such route")]
-    RouteNotFound,
-    #[error("method not allowed on this route")]
-    MethodNotAllowed,
+    #[error("Another request with this Idempotency-Key is being handled; retry in a moment.")]
+    IdempotencyConflict,
+    #[error("There is no {method} {path} here; GET / points to the API description.")]
+    RouteNotFound { method: String, path: String },
+    #[error("The path {path} does not answer {method}; the Allow header lists what it does answer.")]
+    MethodNotAllowed { method: String, path: String },
     /// The database cannot be reached; the detail is logged, not sent.
-    #[error("database unavailable")]
+    #[error("The database is unavailable; retry shortly.")]
     Unavailable(String),
-    #[error("the request took longer than {0:?}")]
-    Timeout(std::time::Duration),
-    #[error("shutting down")]
+    #[error("The request took longer than {}; it may or may not have been carried out.", humantime::format_duration(*.0))]
+    Timeout(Duration),
+    #[error("The server is shutting down; retry, another instance may answer.")]
     ShuttingDown,
-    #[error("rate-limited: too many attempts; retry in {} s", retry_secs(.0))]
-    RateLimited(std::time::Duration),
-    #[error("request headers are larger than {} bytes", super::middleware::MAX_HEADER_BYTES)]
+    #[error("Too many attempts; retry in {} seconds.", retry_secs(.0))]
+    RateLimited(Duration),
+    #[error("The request headers are larger than {} bytes.", super::middleware::MAX_HEADER_BYTES)]
     HeadersTooLarge,
     /// A bug or an unexpected failure; the detail is logged, not sent.
-    #[error("internal server error")]
+    #[error("Something went wrong on the server; it has been logged (see request_id).")]
     Internal(#[source] anyhow::Error),
 }
 
+/// How a body field is named in sentences.
+fn human_name(field: &str) -> &'static str {
+    match field {
+        "email" => "An email",
+        "password" => "The password",
+        "current_password" => "The current password",
+        "new_password" => "A new password",
+        "content" => "The message content",
+        _ => "A field",
+    }
+}
+
 impl ApiError {
+    /// A problem with one field of the body.
+    pub fn body(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        ApiError::InvalidBody { field: Some(field.into()), problem: problem.into() }
+    }
+
+    /// A problem with one query parameter.
+    pub fn query(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        ApiError::InvalidQuery { field: Some(field.into()), problem: problem.into() }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
             InvalidJson(_)
-            | InvalidBody(_)
-            | InvalidQuery(_)
+            | InvalidBody { .. }
+            | UnknownField { .. }
+            | InvalidQuery { .. }
             | Email(_)
             | EmailTaken
             | Required(_)
             | NewPassword(_)
             | PasswordUnchanged
             | Content(_)
-            | Recipient(_)
+            | Recipient { .. }
             | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
-            RecipientNotFound | UserNotFound => StatusCode::NOT_FOUND,
+            RecipientNotFound(_) | UserNotFound => StatusCode::NOT_FOUND,
             IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            IdempotencyConflict => StatusCode::CONFLICT,
             RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidCredentials | TokenMissing | TokenInvalid | TokenExpired | TokenRevoked => StatusCode::UNAUTHORIZED,
-            RouteNotFound => StatusCode::NOT_FOUND,
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Unavailable(_) | Timeout(_) | ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -111,8 +144,9 @@ impl ApiError {
         use ApiError::*;
         match self {
             InvalidJson(_) => "invalid_json",
-            InvalidBody(_) => "invalid_body",
-            InvalidQuery(_) => "invalid_query",
+            InvalidBody { .. } => "invalid_body",
+            UnknownField { .. } => "unknown_field",
+            InvalidQuery { .. } => "invalid_query",
             UnsupportedMediaType => "unsupported_media_type",
             PayloadTooLarge(_) => "payload_too_large",
             Email(EmailError::Empty) => "email_required",
@@ -134,13 +168,14 @@ impl ApiError {
             Content(ContentError::Blank) => "content_required",
             Content(ContentError::TooLong { .. }) => "content_too_long",
             Content(ContentError::ControlCharacter) => "content_invalid",
-            Recipient(_) => "recipient_invalid",
-            RecipientNotFound => "recipient_not_found",
+            Recipient { .. } => "recipient_invalid",
+            RecipientNotFound(_) => "recipient_not_found",
             UserNotFound => "user_not_found",
             InvalidIdempotencyKey => "invalid_idempotency_key",
             IdempotencyKeyReused => "idempotency_key_reused",
-            RouteNotFound => "not_found",
-            MethodNotAllowed => "method_not_allowed",
+            IdempotencyConflict => "idempotency_conflict",
+            RouteNotFound { .. } => "not_found",
+            MethodNotAllowed { .. } => "method_not_allowed",
             Unavailable(_) => "unavailable",
             Timeout(_) => "timeout",
             ShuttingDown => "shutting_down",
@@ -150,13 +185,32 @@ impl ApiError {
         }
     }
 
-    /// Every code with an example message, for the documentation and the test that keeps it complete.
+    /// The body field, query parameter or header the error is about.
+    pub fn field(&self) -> Option<&str> {
+        use ApiError::*;
+        match self {
+            InvalidBody { field, .. } | InvalidQuery { field, .. } => field.as_deref(),
+            UnknownField { field, .. } => Some(field),
+            Email(_) | EmailTaken => Some("email"),
+            Required(field) => Some(field),
+            NewPassword(_) | PasswordUnchanged => Some("new_password"),
+            Content(_) => Some("content"),
+            Recipient { field, .. } | RecipientNotFound(field) => Some(field),
+            UserNotFound => Some("with"),
+            InvalidIdempotencyKey | IdempotencyKeyReused | IdempotencyConflict => Some("Idempotency-Key"),
+            _ => None,
+        }
+    }
+
+    /// Every code with an example, for the documentation and the tests that keep it complete.
     pub fn catalogue() -> Vec<ApiError> {
         use ApiError::*;
+        let route = || ("GET".to_owned(), "/nowhere".to_owned());
         vec![
-            InvalidJson("expected value at line 1 column 1".into()),
-            InvalidBody("email: invalid type: map, expected a string".into()),
-            InvalidQuery("limit: must be between 1 and 1000".into()),
+            InvalidJson("expected a value at line 1, column 1".into()),
+            ApiError::body("email", "The field email must be a string, not a number"),
+            UnknownField { field: "recipient".into(), allowed: "content, to or recipient_email".into() },
+            ApiError::query("limit", "The query parameter limit must be a whole number from 1 to 1000"),
             UnsupportedMediaType,
             PayloadTooLarge(crate::config::MAX_REQUEST_BODY_BYTES),
             Email(EmailError::Empty),
@@ -175,22 +229,34 @@ impl ApiError {
             TokenExpired,
             TokenRevoked,
             Content(ContentError::Blank),
-            Content(ContentError::TooLong { max: crate::domain::MessageContent::DEFAULT_MAX_BYTES }),
+            Content(ContentError::TooLong { max: crate::domain::MessageContent::DEFAULT_MAX_BYTES, actual: 16385 }),
             Content(ContentError::ControlCharacter),
-            Recipient(EmailError::Malformed),
-            RecipientNotFound,
+            Recipient { field: "to", error: EmailError::Malformed },
+            RecipientNotFound("to"),
             UserNotFound,
             InvalidIdempotencyKey,
             IdempotencyKeyReused,
-            RouteNotFound,
-            MethodNotAllowed,
+            IdempotencyConflict,
+            RouteNotFound { method: route().0, path: route().1 },
+            MethodNotAllowed { method: "DELETE".into(), path: "/messages".into() },
             Unavailable(String::new()),
-            Timeout(std::time::Duration::from_secs(30)),
+            Timeout(Duration::from_secs(30)),
             ShuttingDown,
-            RateLimited(std::time::Duration::from_secs(60)),
+            RateLimited(Duration::from_secs(60)),
             HeadersTooLarge,
             Internal(anyhow::anyhow!("example")),
         ]
+    }
+
+    /// Every code, in the order of [`ApiError::catalogue`], each once.
+    pub fn codes() -> Vec<&'static str> {
+        let mut codes: Vec<&'static str> = Vec::new();
+        for error in Self::catalogue() {
+            if !codes.contains(&error.code()) {
+                codes.push(error.code());
+            }
+        }
+        codes
     }
 }
 
@@ -204,7 +270,17 @@ impl IntoResponse for ApiError {
         }
         // 5xx bodies name the request, so a report can be matched with the log lines that explain it.
         let request_id = if status.is_server_error() { super::middleware::current_request_id() } else { None };
-        let body = ErrorBody { error: self.to_string(), code: self.code().to_owned(), request_id };
+        let retry_after = match &self {
+            ApiError::RateLimited(wait) => Some(retry_secs(wait)),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: self.to_string(),
+            code: self.code().to_owned(),
+            field: self.field().map(str::to_owned),
+            retry_after,
+            request_id,
+        };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED && !matches!(self, ApiError::InvalidCredentials) {
             // RFC 6750: tell the client which scheme to use, and why the token failed.
@@ -214,8 +290,8 @@ impl IntoResponse for ApiError {
             };
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
-        if let ApiError::RateLimited(wait) = &self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(wait)));
+        if let Some(wait) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
         }
         if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE {
             // The rest of the body is never read, so the connection cannot carry another request: say so,
@@ -230,7 +306,7 @@ impl IntoResponse for ApiError {
 }
 
 /// Whole seconds to wait, rounded up, at least 1.
-fn retry_secs(wait: &std::time::Duration) -> u64 {
+fn retry_secs(wait: &Duration) -> u64 {
     (wait.as_millis().div_ceil(1000) as u64).max(1)
 }
 
@@ -261,30 +337,133 @@ impl From<TokenError> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::JsonDataError(e) => ApiError::InvalidBody(
-                e.body_text()
-                    .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
-                    .to_owned(),
-            ),
-            JsonRejection::JsonSyntaxError(e) => ApiError::InvalidJson(
-                e.body_text().trim_start_matches("Failed to parse the request body as JSON: ").to_owned(),
-            ),
-            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::PayloadTooLarge(crate::config::MAX_REQUEST_BODY_BYTES)
-            }
-            other => ApiError::InvalidJson(other.body_text()),
-        }
+/// Turns a body's deserialization failure into words: which field, and what it must be. `allowed` names
+/// the fields the body takes, for an unknown one.
+pub fn body_error(error: serde_path_to_error::Error<serde_json::Error>, allowed: &[String]) -> ApiError {
+    let path = error.path().to_string();
+    json_error(&path, &error.into_inner(), allowed)
+}
+
+/// Like [`body_error`], for an error at `path` (`.` for the whole body).
+pub fn json_error(path: &str, inner: &serde_json::Error, allowed: &[String]) -> ApiError {
+    use serde_json::error::Category;
+    let message = without_position(&inner.to_string());
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => ApiError::InvalidJson(syntax_in_words(&message, inner)),
+        Category::Data => data_error(path, &message, allowed),
     }
 }
 
-impl From<QueryRejection> for ApiError {
-    fn from(rejection: QueryRejection) -> Self {
-        ApiError::InvalidQuery(
-            rejection.body_text().trim_start_matches("Failed to deserialize query string: ").to_owned(),
-        )
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn syntax_in_words(message: &str, error: &serde_json::Error) -> String {
+    let what = match message {
+        m if m.starts_with("EOF while parsing") || m == "EOF while parsing a value" => "it ends too early".to_owned(),
+        "expected value" => "a value was expected".to_owned(),
+        m if m.starts_with("expected") => m.to_owned(),
+        m if m.starts_with("trailing") => "something follows the JSON value".to_owned(),
+        m if m.starts_with("key must be a string") => "an object key is not a string".to_owned(),
+        m if m.starts_with("invalid") || m.starts_with("control character") => m.to_owned(),
+        _ => "it cannot be read".to_owned(),
+    };
+    if error.line() == 0 { what } else { format!("{what} (line {}, column {})", error.line(), error.column()) }
+}
+
+/// serde's data errors, which all follow a few fixed phrasings, in words.
+fn data_error(path: &str, message: &str, allowed: &[String]) -> ApiError {
+    let quoted = |text: &str| text.split('`').nth(1).map(str::to_owned);
+    let field = if path == "." { None } else { Some(path.to_owned()) };
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let name = quoted(rest).unwrap_or_default();
+        return ApiError::UnknownField { field: name, allowed: list_in_words(allowed) };
+    }
+    if let Some(rest) = message.strip_prefix("duplicate field ") {
+        let name = quoted(rest).unwrap_or_default();
+        return ApiError::body(name.clone(), format!("The field {name} appears more than once"));
+    }
+    let name = field.as_ref().map_or_else(|| "The body".to_owned(), |f| format!("The field {f}"));
+    let problem = if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "something else"));
+        format!("{name} must be {expected}, not {}", kind_in_words(found))
+    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let expected = rest.split_once(", expected ").map_or("one of the documented values", |(_, e)| e);
+        format!("{name} must be {}", expected.replace('`', ""))
+    } else if let Some(rest) = message.strip_prefix("invalid value: ") {
+        let expected = rest.split_once(", expected ").map_or("a valid value", |(_, e)| e);
+        format!("{name} must be {expected}")
+    } else if let Some(rest) = message.strip_prefix("missing field ") {
+        format!("The field {} is required", quoted(rest).unwrap_or_default())
+    } else {
+        format!("{name} does not have the expected form")
+    };
+    ApiError::InvalidBody { field, problem }
+}
+
+/// serde's name of what it found, as a person would say it.
+fn kind_in_words(found: &str) -> String {
+    let kind = found.split(' ').next().unwrap_or(found);
+    match kind {
+        "map" => "an object".to_owned(),
+        "sequence" => "an array".to_owned(),
+        "null" | "unit" => "null".to_owned(),
+        "integer" | "floating" => "a number".to_owned(),
+        "boolean" => "true or false".to_owned(),
+        "string" => "a string".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// `a, b or c`.
+pub fn list_in_words(items: &[String]) -> String {
+    match items {
+        [] => "no fields".to_owned(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_for<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> ApiError {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let allowed = ["content".to_owned(), "to".to_owned(), "recipient_email".to_owned()];
+        body_error(serde_path_to_error::deserialize::<_, T>(&mut deserializer).unwrap_err(), &allowed)
+    }
+
+    #[test]
+    fn body_errors_are_said_in_words_with_the_field() {
+        let unknown = error_for::<crate::api::SendMessageRequest>(r#"{"content": "x", "recipient": "b@c.de"}"#);
+        assert_eq!(unknown.code(), "unknown_field");
+        assert_eq!(unknown.field(), Some("recipient"));
+        assert_eq!(
+            unknown.to_string(),
+            r#"There is no field "recipient" in this request; it takes content, to or recipient_email."#
+        );
+        let typed = error_for::<crate::api::SendMessageRequest>(r#"{"content": 7}"#);
+        assert_eq!((typed.code(), typed.field()), ("invalid_body", Some("content")));
+        assert_eq!(typed.to_string(), "The field content must be a string, not a number.");
+        let nested = error_for::<crate::api::SendMessageRequest>(r#"{"content": {"$gt": ""}}"#);
+        assert_eq!(nested.to_string(), "The field content must be a string, not an object.");
+        let syntax = error_for::<crate::api::SendMessageRequest>(r#"{"content": "#);
+        assert_eq!(syntax.code(), "invalid_json");
+        assert!(!syntax.to_string().contains("EOF"), "{syntax}");
+    }
+
+    #[test]
+    fn no_sentence_carries_parser_wording() {
+        for error in ApiError::catalogue() {
+            let text = error.to_string();
+            for leak in ["unknown variant", "UUID parsing", "os error", "invalid type:", "`"] {
+                assert!(!text.contains(leak), "{}: {text}", error.code());
+            }
+            assert!(text.ends_with('.') && text.starts_with(char::is_uppercase), "a sentence: {text}");
+        }
     }
 }

@@ -16,10 +16,11 @@ use crate::store::User;
 /// A JSON object body, answering bad bodies with the JSON error contract.
 ///
 /// Unlike `axum::Json` alone, it refuses a top-level array: serde would otherwise fill a struct from an
-/// array positionally, so `["ada@example.com", "pw"]` would pass as a login.
+/// array positionally, so `["ada@example.com", "pw"]` would pass as a login. Request types refuse fields
+/// they do not have; the answer names the field and the ones the request takes (from its schema).
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned + utoipa::PartialSchema, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
@@ -29,29 +30,78 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = read_body(request.into_body()).await?;
         // serde_json skips ignored fields without checking them: both checks below cover what it skips.
         if let Err(e) = std::str::from_utf8(&bytes) {
-            return Err(ApiError::InvalidJson(format!("not UTF-8 text ({e})")));
+            return Err(ApiError::InvalidJson(format!("it is not UTF-8 text (byte {} is not)", e.valid_up_to())));
         }
         if let Some(depth) = nesting_beyond(&bytes, MAX_JSON_DEPTH) {
             return Err(ApiError::InvalidJson(format!(
-                "nested deeper than {MAX_JSON_DEPTH} levels (at least {depth})"
+                "it is nested deeper than {MAX_JSON_DEPTH} levels (at least {depth})"
             )));
         }
         // Anything but an object is refused before serde sees it: serde would fill a struct from an array
         // positionally. Whether it is valid JSON decides between invalid_body and invalid_json.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-                Ok(_) => ApiError::InvalidBody("expected a JSON object".into()),
-                Err(e) => ApiError::InvalidJson(e.to_string()),
+                Ok(_) => ApiError::InvalidBody { field: None, problem: "The body must be a JSON object".into() },
+                Err(e) => super::error::json_error(".", &e, &[]),
             });
         }
-        Ok(ApiJson(axum::Json::<T>::from_bytes(&bytes)?.0))
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| super::error::body_error(e, &field_names::<T>()))?;
+        deserializer.end().map_err(|e| super::error::json_error(".", &e, &[]))?;
+        Ok(ApiJson(value))
     }
 }
 
-/// `axum::extract::Query`, answering bad query strings with the JSON error contract.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
-pub struct ApiQuery<T>(pub T);
+/// The properties of `T`'s schema: the fields its body takes.
+fn field_names<T: utoipa::PartialSchema>() -> Vec<String> {
+    use utoipa::openapi::{RefOr, schema::Schema};
+    match T::schema() {
+        RefOr::T(Schema::Object(object)) => object.properties.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A query string's parameters, refusing any not in `allowed` and any given twice.
+pub fn query_pairs(
+    query: Option<&str>,
+    allowed: &[&str],
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let mut pairs = std::collections::HashMap::new();
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if !allowed.contains(&key.as_ref()) {
+            let allowed: Vec<String> = allowed.iter().map(|a| (*a).to_owned()).collect();
+            return Err(ApiError::query(
+                key.to_string(),
+                format!("There is no query parameter {key:?} here; it takes {}", super::error::list_in_words(&allowed)),
+            ));
+        }
+        if pairs.insert(key.to_string(), value.into_owned()).is_some() {
+            return Err(ApiError::query(key.to_string(), format!("The query parameter {key} is given more than once")));
+        }
+    }
+    Ok(pairs)
+}
+
+/// A message id in a query parameter or header: a UUID. `empty` is what an empty value means, if one is
+/// allowed.
+pub fn message_id(name: &str, raw: &str, empty: Option<uuid::Uuid>) -> Result<uuid::Uuid, ApiError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        if let Some(id) = empty {
+            return Ok(id);
+        }
+    }
+    // The hyphenated form only, as the description says (`Uuid::try_parse` would take others too).
+    let hyphenated = raw.len() == 36;
+    uuid::Uuid::try_parse(raw).ok().filter(|_| hyphenated).ok_or_else(|| {
+        let what = if name.contains('-') { "header" } else { "query parameter" };
+        ApiError::query(
+            name,
+            format!("The {what} {name} must be a message id, a UUID like 01a20aa4-16d9-7646-8cff-9c7171f30feb"),
+        )
+    })
+}
 
 /// How much of an oversized body is read (and thrown away) before answering 413. A client that is still
 /// sending when the server closes the connection gets a reset instead of the answer; reading the rest
@@ -66,7 +116,7 @@ async fn read_body(body: axum::body::Body) -> Result<Bytes, ApiError> {
     let mut kept = Vec::new();
     let mut total = 0usize;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::InvalidJson(format!("the body could not be read: {e}")))?;
+        let chunk = chunk.map_err(|_| ApiError::InvalidJson("the body could not be read to its end".into()))?;
         total += chunk.len();
         if total <= limit {
             kept.extend_from_slice(&chunk);
@@ -144,11 +194,12 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// The account of verified `claims`, if the token still counts: the account exists and its token version
-/// is the token's (a password change or a logout everywhere bumps it). Streams re-check with it too.
+/// The account of verified `claims`, if the token still counts: the account exists, its token version is
+/// the token's (a password change or a logout everywhere bumps it) and the token's session was not ended
+/// on its own — all from one lookup. Streams re-check with it too.
 pub(super) async fn current_user(state: &AppState, claims: &Claims) -> Result<User, ApiError> {
     let user = state.store.user_by_id(claims.sub).await?.ok_or(ApiError::TokenInvalid)?;
-    if user.token_version != claims.ver {
+    if user.token_version != claims.ver || claims.sid.is_some_and(|sid| user.revoked_sessions.contains(&sid)) {
         return Err(ApiError::TokenRevoked);
     }
     Ok(user)
@@ -162,23 +213,31 @@ impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if state.options.trust_forwarded_for {
-            let forwarded = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|entry| entry.trim().parse().ok())
-                .next_back();
-            if let Some(address) = forwarded {
-                return Ok(ClientAddr(address));
-            }
-        }
-        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-        let peer = peer.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no connection info")))?;
-        Ok(ClientAddr(peer.0.ip()))
+        client_address(&parts.headers, &parts.extensions, state.options.trust_forwarded_for)
+            .map(ClientAddr)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no connection info")))
     }
+}
+
+/// The client's address, from the connection or (trusting one proxy) the last `X-Forwarded-For` entry.
+pub fn client_address(
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    trust_forwarded_for: bool,
+) -> Option<std::net::IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|entry| entry.trim().parse().ok())
+            .next_back();
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|peer| peer.0.ip())
 }
 
 /// The token of an `Authorization` header value: scheme `Bearer` (any case), one space, the token.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery, AuthUser};
+use super::extract::{ApiJson, AuthUser, message_id, query_pairs};
 use crate::api::{ErrorBody, ListParams, MailboxName, MessageView, SendMessageRequest};
 use crate::domain::{Email, MessageContent};
 use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Party};
@@ -67,11 +67,20 @@ async fn send_message(
     let content = MessageContent::parse(body.content, state.options.max_message_bytes)?;
     let key = idempotency_key(&headers)?;
     let me = Party::from(&user);
-    let to = match body.to {
+    let recipient = match (body.to, body.recipient_email) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::body("recipient_email", "Send the recipient as to or as recipient_email, not both"));
+        }
+        (Some(to), None) => Some(("to", to)),
+        (None, Some(alias)) => Some(("recipient_email", alias)),
+        (None, None) => None,
+    };
+    let to = match recipient {
         None => me.clone(),
-        Some(raw) => {
-            let email = Email::parse(&raw).map_err(ApiError::Recipient)?;
-            let recipient = state.store.user_by_email(&email).await?.ok_or(ApiError::RecipientNotFound)?;
+        Some((field, raw)) => {
+            let email = Email::parse(&raw).map_err(|error| ApiError::Recipient { field, error })?;
+            looked_up(&state, user.id, &email)?;
+            let recipient = state.store.user_by_email(&email).await?.ok_or(ApiError::RecipientNotFound(field))?;
             Party::from(&recipient)
         }
     };
@@ -92,13 +101,22 @@ async fn send_message(
 }
 
 /// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(&IDEMPOTENCY_KEY) else { return Ok(None) };
     let bytes = value.as_bytes();
     if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(u8::is_ascii_graphic) {
         return Err(ApiError::InvalidIdempotencyKey);
     }
     Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// Counts a lookup of another account by email: each answer tells whether it exists, so a caller may ask
+/// about only so many distinct emails per window.
+fn looked_up(state: &AppState, caller: Uuid, email: &Email) -> Result<(), ApiError> {
+    state.throttle.check_lookup(&caller.to_string(), email.as_str()).map_err(|wait| {
+        tracing::warn!(retry_after_secs = wait.as_secs(), "rate-limited: too many accounts looked up by email");
+        ApiError::RateLimited(wait)
+    })
 }
 
 /// What a retry must repeat to be a retry: the recipient and the content.
@@ -109,7 +127,10 @@ fn fingerprint(to: &Party, content: &MessageContent) -> String {
     format!("{:x}", hash.finalize())
 }
 
-/// List messages, oldest first: the inbox (default), the sent box, or one conversation.
+/// List messages, oldest first within a page: the inbox (default), the sent box, or one conversation.
+///
+/// Without `after` or `before`, the page is the newest messages (`Link: rel="prev"` leads to older ones);
+/// `after=` (empty) walks from the first.
 #[utoipa::path(
     get, path = "/messages", tag = "messages",
     security(("bearer" = [])),
@@ -128,15 +149,15 @@ fn fingerprint(to: &Party, content: &MessageContent) -> String {
 async fn list_messages(
     AuthUser { user, .. }: AuthUser,
     State(state): State<AppState>,
-    ApiQuery(params): ApiQuery<ListParams>,
+    uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
+    let params = list_params(uri.query())?;
     let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::InvalidQuery(format!("limit: must be between 1 and {MAX_PAGE}")));
-    }
     let mailbox = match &params.with {
         Some(raw) => {
-            let email = Email::parse(raw).map_err(|e| ApiError::InvalidQuery(format!("with: {e}")))?;
+            let email =
+                Email::parse(raw).map_err(|e| ApiError::query("with", format!("The query parameter with {e}")))?;
+            looked_up(&state, user.id, &email)?;
             let other = state.store.user_by_email(&email).await?.ok_or(ApiError::UserNotFound)?.id;
             match params.mailbox {
                 None => Mailbox::With(other),
@@ -153,11 +174,15 @@ async fn list_messages(
             return Ok(Json(Vec::<MessageView>::new()).into_response());
         }
     }
+    // Without a cursor, the newest page: backwards from the end.
+    let before = match (params.after, params.before) {
+        (None, None) => Some(Uuid::max()),
+        (_, before) => before,
+    };
     // One more than asked tells whether another page follows.
-    let query =
-        MessageQuery { owner: user.id, mailbox, after: params.after, before: params.before, limit: limit as usize + 1 };
+    let query = MessageQuery { owner: user.id, mailbox, after: params.after, before, limit: limit as usize + 1 };
     let mut messages = state.store.list_messages(&query).await?;
-    let backwards = params.before.is_some() && params.after.is_none();
+    let backwards = before.is_some() && params.after.is_none();
     let more = messages.len() > limit as usize;
     if more {
         if backwards {
@@ -177,6 +202,26 @@ async fn list_messages(
         response.headers_mut().insert(header::LINK, HeaderValue::from_str(&link).expect("a link is ASCII"));
     }
     Ok(response)
+}
+
+/// The query of `GET /messages`, parameter by parameter, with an answer for each mistake.
+fn list_params(query: Option<&str>) -> Result<ListParams, ApiError> {
+    let mut pairs = query_pairs(query, &["limit", "after", "before", "box", "with"])?;
+    let limit = match pairs.remove("limit") {
+        None => None,
+        Some(raw) => Some(raw.trim().parse::<u32>().ok().filter(|l| (1..=MAX_PAGE).contains(l)).ok_or_else(|| {
+            ApiError::query("limit", format!("The query parameter limit must be a whole number from 1 to {MAX_PAGE}"))
+        })?),
+    };
+    let after = pairs.remove("after").map(|raw| message_id("after", &raw, Some(Uuid::nil()))).transpose()?;
+    let before = pairs.remove("before").map(|raw| message_id("before", &raw, None)).transpose()?;
+    let mailbox = match pairs.remove("box").as_deref() {
+        None => None,
+        Some("inbox") => Some(MailboxName::Inbox),
+        Some("sent") => Some(MailboxName::Sent),
+        Some(_) => return Err(ApiError::query("box", "The query parameter box must be inbox or sent")),
+    };
+    Ok(ListParams { limit, after, before, mailbox, with: pairs.remove("with") })
 }
 
 /// `</messages?…>; rel="…"` for the page with the given cursors and the request's other parameters.

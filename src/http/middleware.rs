@@ -94,23 +94,29 @@ fn route_of(request: &Request) -> String {
     request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned())
 }
 
-/// One span per request, holding everything its log lines should carry. Handlers are not
-/// `#[instrument]`ed: extractors such as `AuthUser` run before a handler's own span exists, and record
-/// `user.id` here instead.
-pub fn request_span(request: &Request) -> Span {
-    tracing::info_span!(
-        "request",
-        request_id = %request_id_of(request),
-        method = %request.method(),
-        route = %route_of(request),
-        user.id = tracing::field::Empty,
-    )
+/// One span per request, holding everything its log lines should carry — the client's address among
+/// them (the last `X-Forwarded-For` entry with `trust_forwarded_for`). Handlers are not `#[instrument]`ed:
+/// extractors such as `AuthUser` run before a handler's own span exists, and record `user.id` here
+/// instead.
+pub fn request_span(trust_forwarded_for: bool) -> impl Fn(&Request) -> Span + Clone {
+    move |request: &Request| {
+        let address = super::extract::client_address(request.headers(), request.extensions(), trust_forwarded_for);
+        tracing::info_span!(
+            "request",
+            request_id = %request_id_of(request),
+            method = %request.method(),
+            route = %route_of(request),
+            client.address = address.map(tracing::field::display),
+            user.id = tracing::field::Empty,
+        )
+    }
 }
 
 /// The access log line, one per request, inside the request's span.
 pub fn log_response(response: &Response<Body>, latency: Duration, _span: &Span) {
     let status = response.status().as_u16();
-    let latency_ms = latency.as_secs_f64() * 1000.0;
+    // Two decimals: a hundredth of a millisecond is the finest anyone reads.
+    let latency_ms = (latency.as_secs_f64() * 100_000.0).round() / 100.0;
     if status >= 500 {
         tracing::warn!(status, latency_ms, "request completed");
     } else {

@@ -4,6 +4,7 @@ mod error;
 mod extract;
 mod messages;
 pub mod middleware;
+mod openapi;
 mod ops;
 mod stream;
 mod users;
@@ -20,8 +21,6 @@ use tokio::sync::watch;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -83,8 +82,10 @@ pub struct HttpOptions {
     pub shutdown_delay: Duration,
     /// Browser origins allowed by CORS; `None`: CORS off.
     pub cors_origins: Option<CorsOrigins>,
-    /// Serve /metrics on the main listener (false when it has a listener of its own).
+    /// Serve /metrics on the main listener (`METRICS`, and no listener of its own).
     pub metrics_on_main: bool,
+    /// The bearer token /metrics requires, if any.
+    pub metrics_token: Option<String>,
     /// Take the client address from the last X-Forwarded-For entry.
     pub trust_forwarded_for: bool,
     /// How often an open stream looks again without being told to.
@@ -100,7 +101,8 @@ impl Default for HttpOptions {
             drain_timeout: config.drain_timeout,
             shutdown_delay: config.shutdown_delay,
             cors_origins: None,
-            metrics_on_main: true,
+            metrics_on_main: false,
+            metrics_token: None,
             trust_forwarded_for: false,
             stream_recheck: config.stream_recheck,
         }
@@ -137,53 +139,20 @@ impl Lifecycle {
     }
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "msgkit API",
-        description = "The msgd messaging API. Every non-2xx answer is JSON: \
-                       `{\"error\": \"<sentence>\", \"code\": \"<stable_snake_case>\"}`.",
-        license(name = "MIT", identifier = "MIT"),
-    ),
-    modifiers(&BearerAuth),
-    tags(
-        (name = "users", description = "Accounts and login"),
-        (name = "messages", description = "Sending and reading messages"),
-        (name = "operations", description = "Health, readiness and metrics, for load balancers and monitoring"),
-    )
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some("The token from POST /users/login"))
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// The API's routes and their OpenAPI description.
-fn api(metrics_on_main: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The API's routes and their OpenAPI description, as served.
+fn api(options: &HttpOptions) -> (Router<AppState>, serde_json::Value) {
+    let (router, description) = OpenApiRouter::with_openapi(openapi::base())
         .merge(users::routes())
         .merge(messages::routes())
-        .merge(ops::routes(metrics_on_main))
-        .split_for_parts()
+        .merge(ops::routes(options.metrics_on_main))
+        .split_for_parts();
+    (router, openapi::served(description, options.max_message_bytes))
 }
 
-/// The OpenAPI description served at `/openapi.json` (with `/metrics` on the main listener).
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api(true).1
+/// The OpenAPI description served at `/openapi.json`, for the default settings with `/metrics` on the
+/// main listener.
+pub fn openapi() -> serde_json::Value {
+    api(&HttpOptions { metrics_on_main: true, ..HttpOptions::default() }).1
 }
 
 pub use ops::metrics_router;
@@ -191,8 +160,8 @@ pub use ops::metrics_router;
 /// The whole application: API routes, `/openapi.json`, `/docs`, the operations routes, and the JSON answers
 /// for unknown routes, wrong methods and oversized bodies, inside the per-request layers.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api(state.options.metrics_on_main);
-    let app = api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi));
+    let (api, openapi) = api(&state.options);
+    let app = api.merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi));
     let cors = middleware::cors(state.options.cors_origins.as_ref());
     // Outermost first. The request id exists before the span that logs it; the span is entered before the
     // request context, so every line of the request carries the id; CORS answers preflights before the
@@ -206,7 +175,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::propagate_request_id())
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(middleware::request_span)
+                .make_span_with(middleware::request_span(state.options.trust_forwarded_for))
                 .on_request(())
                 .on_response(middleware::log_response)
                 .on_failure(()),
@@ -216,11 +185,54 @@ pub fn router(state: AppState) -> Router {
         .option_layer(cors)
         .layer(axum::middleware::from_fn_with_state(state.options.request_timeout, middleware::timeout))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
-    app.fallback(|| async { ApiError::RouteNotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
-        .layer(layers)
-        .with_state(state)
+    app.fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+        ApiError::RouteNotFound { method: method.to_string(), path: shown_path(&uri) }
+    })
+    .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+        ApiError::MethodNotAllowed { method: method.to_string(), path: shown_path(&uri) }
+    })
+    .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
+    .layer(layers)
+    .with_state(state)
+}
+
+/// A request path as quoted in an error sentence: at most 100 characters.
+fn shown_path(uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    match path.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}…", &path[..cut]),
+        None => path.to_owned(),
+    }
+}
+
+/// Near-miss paths reach their route: repeated slashes are one (`//messages`), and a trailing slash is
+/// dropped (`/messages/`) — except under `/docs/`, the Swagger UI's own tree.
+pub fn normalize_path<B>(mut request: hyper::Request<B>) -> hyper::Request<B> {
+    let path = request.uri().path();
+    let needs = path.contains("//") || (path.len() > 1 && path.ends_with('/') && !path.starts_with("/docs"));
+    if !needs {
+        return request;
+    }
+    let mut normal = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        normal.push('/');
+        normal.push_str(segment);
+    }
+    if normal.is_empty() || (path.ends_with('/') && normal.starts_with("/docs")) {
+        normal.push('/');
+    }
+    if let Some(query) = request.uri().query() {
+        normal.push('?');
+        normal.push_str(query);
+    }
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(normal) = normal.parse() {
+        parts.path_and_query = Some(normal);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }
 
 /// Serves `state` on `listener` until `shutdown` completes. Then: `/readyz` answers 503, open streams are
@@ -278,7 +290,7 @@ pub async fn serve(
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-            app.clone().oneshot(request.map(axum::body::Body::new))
+            app.clone().oneshot(normalize_path(request).map(axum::body::Body::new))
         });
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
         let connection = graceful.watch(connection);

@@ -12,20 +12,40 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::api::{ErrorBody, HealthStatus};
+use crate::api::{ErrorBody, HealthStatus, ServiceInfo};
 
 /// How long the store gets to answer a readiness ping.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Health and readiness, and `/metrics` when it is served on the main listener.
 pub(super) fn routes(metrics_on_main: bool) -> OpenApiRouter<AppState> {
-    let routes = OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz));
+    let routes = OpenApiRouter::new().routes(routes!(root)).routes(routes!(healthz)).routes(routes!(readyz));
     if metrics_on_main { routes.routes(routes!(metrics)) } else { routes }
 }
 
-/// `/metrics` alone, for its own listener (`--metrics-addr`).
-pub fn metrics_router() -> Router {
-    Router::new().route("/metrics", axum::routing::get(metrics))
+/// `/metrics` alone, for its own listener (`--metrics-addr`), requiring `token` when one is set.
+pub fn metrics_router(token: Option<String>) -> Router {
+    Router::new().route(
+        "/metrics",
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
+            let token = token.clone();
+            async move { render_metrics(&headers, token.as_deref()) }
+        }),
+    )
+}
+
+/// What this server is, and where its API description lives.
+#[utoipa::path(
+    get, path = "/", tag = "operations",
+    responses((status = 200, description = "The service, its version, and links to its description", body = ServiceInfo))
+)]
+async fn root() -> Json<ServiceInfo> {
+    Json(ServiceInfo {
+        name: "msgd".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        docs: "/docs/".to_owned(),
+        openapi: "/openapi.json".to_owned(),
+    })
 }
 
 /// Liveness: the process is up. Never touches the database.
@@ -59,12 +79,29 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>, Api
 }
 
 /// Prometheus metrics, text format: requests by route and status, latencies, requests in flight, bcrypt
-/// jobs, store operations, open streams, build info. Served on the main listener unless `--metrics-addr`
-/// gives it a listener of its own.
+/// jobs, store operations, open streams, the change feed, build info. On the main listener only with
+/// `METRICS=1`; with `METRICS_TOKEN`, only for `Authorization: Bearer <that token>`.
 #[utoipa::path(
     get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String))
+    responses(
+        (status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String),
+        (status = 401, description = "`METRICS_TOKEN` is set and the request does not carry it (`token_missing`, `token_invalid`)", body = ErrorBody),
+    )
 )]
-async fn metrics() -> impl IntoResponse {
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> axum::response::Response {
+    render_metrics(&headers, state.options.metrics_token.as_deref())
+}
+
+fn render_metrics(headers: &axum::http::HeaderMap, token: Option<&str>) -> axum::response::Response {
+    if let Some(expected) = token {
+        let Some(given) = headers.get(header::AUTHORIZATION) else { return ApiError::TokenMissing.into_response() };
+        let given = given.to_str().unwrap_or_default().strip_prefix("Bearer ").unwrap_or_default();
+        // Digests compared, so the comparison's time says nothing about the token.
+        use sha2::{Digest, Sha256};
+        if Sha256::digest(given.trim().as_bytes()) != Sha256::digest(expected.as_bytes()) {
+            return ApiError::TokenInvalid.into_response();
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], crate::telemetry::metrics().render())
+        .into_response()
 }

@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiQuery, AuthUser, current_user};
-use crate::api::{ErrorBody, MessageView, StreamClose, StreamEvent};
+use super::extract::{AuthUser, current_user, message_id, query_pairs};
+use crate::api::{ErrorBody, MessageView, StreamClose};
 use crate::auth::Claims;
 use crate::store::{Change, Mailbox, MessageQuery};
 use crate::telemetry::{GaugeGuard, names};
@@ -41,11 +41,13 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream_messages))
 }
 
-/// Query parameters of `GET /messages/stream`.
+/// Query parameters of `GET /messages/stream` (for the documentation; parsed with `query_pairs`).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[allow(dead_code)]
 struct StreamParams {
-    /// Resume after this message id (`Last-Event-ID` wins when both are sent).
+    /// Resume after this message id (`Last-Event-ID` wins when both are sent); empty: from the first
+    /// message.
     after: Option<Uuid>,
 }
 
@@ -61,11 +63,11 @@ struct StreamParams {
     security(("bearer" = [])),
     params(
         StreamParams,
-        ("Last-Event-ID" = Option<Uuid>, Header, nullable = false, description = "The id of the last message received: resume after it"),
+        ("Last-Event-ID" = Option<String>, Header, format = Uuid, nullable = false, description = "The id of the last message received: resume after it"),
     ),
     responses(
-        (status = 200, description = "An event stream: one event per message, then a close event",
-            content_type = "text/event-stream", body = StreamEvent),
+        (status = 200, description = "An event stream: one event per message, then a close event (the schema is that of one event)",
+            content_type = "text/event-stream", body = String),
         (status = 400, description = "`after` or `Last-Event-ID` is not a message id (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
@@ -75,14 +77,13 @@ async fn stream_messages(
     AuthUser { user, claims }: AuthUser,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiQuery(params): ApiQuery<StreamParams>,
+    uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
+    let mut pairs = query_pairs(uri.query(), &["after"])?;
+    let after = pairs.remove("after").map(|raw| message_id("after", &raw, Some(Uuid::nil()))).transpose()?;
     let resume = match headers.get("last-event-id") {
-        Some(value) => {
-            let text = value.to_str().unwrap_or_default().trim();
-            Some(Uuid::parse_str(text).map_err(|_| ApiError::InvalidQuery("Last-Event-ID: not a message id".into()))?)
-        }
-        None => params.after,
+        Some(value) => Some(message_id("Last-Event-ID", value.to_str().unwrap_or_default(), None)?),
+        None => after,
     };
     // Subscribe before finding the starting point, so nothing committed in between is missed.
     let changes = state.store.changes();

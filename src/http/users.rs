@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use tracing::{Span, field, info, warn};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,16 +27,33 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
         .routes(routes!(me))
         .routes(routes!(logout_everywhere))
+        .routes(routes!(end_session))
 }
 
+/// How long a retried registration (same `Idempotency-Key`) gets the account, with a new password.
+pub const REGISTRATION_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Create an account with a server-generated password.
+///
+/// With an `Idempotency-Key`, a retry within 10 minutes — the first answer was lost — answers `201` for
+/// the same account with a newly generated password (the one lost stops working), as long as the account
+/// has not logged in yet.
 #[utoipa::path(
     post, path = "/users", tag = "users",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a registration safe to retry: \
+            the same key for the same email within 10 minutes answers 201 for the same account, with a new \
+            generated password, until the account first logs in. 1 to 255 visible ASCII characters.",
+            max_length = 255, min_length = 1, pattern = "^[!-~]+$", nullable = false),
+    ),
     request_body = CreateUserRequest,
     responses(
-        (status = 201, description = "Created; the password is shown only this once", body = CreatedUser),
+        (status = 201, description = "Created (or, for a retried Idempotency-Key, the same account with a new \
+            password); the password is shown only this once", body = CreatedUser,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this answers a retry"))),
         (status = 400, description = "Email missing (`email_required`), malformed (`email_invalid`) or already \
-            registered (`email_taken`); or a malformed body", body = ErrorBody),
+            registered (`email_taken`); a field the request does not take (`unknown_field`); a malformed body", body = ErrorBody),
+        (status = 409, description = "A retry with the same Idempotency-Key is being handled (`idempotency_conflict`)", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 429, description = "Too many registrations from this address (`rate_limited`); see Retry-After",
@@ -47,32 +65,80 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 async fn create_user(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<CreateUserRequest>,
-) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
-    state.throttle.check_registration(address).map_err(ApiError::RateLimited)?;
-    let email = Email::parse(&body.email)?;
+) -> Result<axum::response::Response, ApiError> {
+    // Validate first: a mistake teaches an enumerator nothing, so it does not count against the address.
+    let key = super::messages::idempotency_key(&headers)?.map(|key| digest(&key));
+    let email = Email::parse(&body.email).map_err(ApiError::Email)?;
+    state.throttle.check_registration(address).map_err(|wait| {
+        warn!(client.address = %address, retry_after_secs = wait.as_secs(), "registration refused: rate-limited");
+        ApiError::RateLimited(wait)
+    })?;
     let password = auth::generate_password();
     let password_hash = state.hasher.hash(&password).await?;
-    let user = state
-        .store
-        .create_user(NewUser { id: Uuid::new_v4(), email, password_hash, created_at: now_millis() })
-        .await
-        .inspect_err(|e| {
-            if matches!(e, StoreError::EmailTaken) {
+    let new = NewUser {
+        id: Uuid::new_v4(),
+        email: email.clone(),
+        password_hash: password_hash.clone(),
+        created_at: now_millis(),
+        registration_key: key.clone(),
+    };
+    let (user, replayed) = match state.store.create_user(new).await {
+        Ok(user) => (user, false),
+        Err(StoreError::EmailTaken) => match &key {
+            Some(key) => (retried_registration(&state, &email, key, password_hash).await?, true),
+            None => {
+                state.throttle.registration_answered(address);
                 info!("registration refused: email already registered");
+                return Err(ApiError::EmailTaken);
             }
-        })?;
+        },
+        Err(e) => return Err(e.into()),
+    };
+    if !replayed {
+        state.throttle.registration_answered(address);
+    }
     Span::current().record("user.id", field::display(user.id));
-    info!("user created");
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedUser {
-            user_id: user.id,
-            email: user.email.to_string(),
-            generated_password: password.expose().to_owned(),
-            message: STORE_PASSWORD_NOTICE.to_owned(),
-        }),
-    ))
+    info!(replayed, "user created");
+    let created = CreatedUser {
+        user_id: user.id,
+        email: user.email.to_string(),
+        generated_password: password.expose().to_owned(),
+        message: STORE_PASSWORD_NOTICE.to_owned(),
+    };
+    let mut response = (StatusCode::CREATED, Json(created)).into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert(super::messages::IDEMPOTENT_REPLAYED, axum::http::HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// A registration retried with the same key: the same account, with `new_hash` as its password, if it
+/// was registered with this key less than [`REGISTRATION_RETRY_WINDOW`] ago and never logged in.
+async fn retried_registration(state: &AppState, email: &Email, key: &str, new_hash: String) -> Result<User, ApiError> {
+    let existing = state.store.user_by_email(email).await?;
+    let cutoff = now_millis() - REGISTRATION_RETRY_WINDOW;
+    let Some(existing) = existing
+        .filter(|u| u.registration_key.as_deref() == Some(key) && u.created_at > cutoff && u.last_login_at.is_none())
+    else {
+        info!("registration refused: email already registered");
+        return Err(ApiError::EmailTaken);
+    };
+    match state.store.reissue_password(existing.id, key, &existing.password_hash, cutoff, new_hash).await {
+        Ok(user) => Ok(user),
+        // Another retry replaced the password first (or the account logged in meanwhile).
+        Err(StoreError::NotFound) => Err(ApiError::IdempotencyConflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// SHA-256 of an idempotency key, hex: what is stored to recognize it.
+fn digest(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(key.as_bytes()))
 }
 
 /// Exchange email and password for a bearer token.
@@ -81,13 +147,14 @@ async fn create_user(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "Malformed body or a missing field", body = ErrorBody),
+        (status = 400, description = "Malformed body, a missing field, or a field the request does not take", body = ErrorBody),
         (status = 401, description = "Invalid email or password (`invalid_credentials`); an unknown email and \
             a wrong password get the same answer in the same time", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts for this account or from this address \
-            (`rate_limited`); see Retry-After", body = ErrorBody,
+        (status = 429, description = "Too many failed attempts for this account from this address, from this \
+            address, or — from an address its owner has not used — for this account (`rate_limited`); see \
+            Retry-After", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
@@ -99,8 +166,11 @@ async fn login(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let (email, password) = credentials(&body.email, &body.password, "password")?;
     let user = authenticate(&state, &body.email, email, &password, address).await?;
+    let token = state.tokens()?.issue(user.id, user.token_version);
+    // Durable before the 200: a retried registration must not hand out this account again.
+    state.store.record_login(user.id, now_millis()).await?;
     info!("login succeeded");
-    Ok(Json(TokenResponse { token: state.tokens()?.issue(user.id, user.token_version) }))
+    Ok(Json(TokenResponse { token }))
 }
 
 /// Change the password; every token issued before is revoked.
@@ -109,8 +179,8 @@ async fn login(
     request_body = ChangePasswordRequest,
     responses(
         (status = 200, description = "Password updated; log in again with the new password", body = StatusMessage),
-        (status = 400, description = "Malformed body or a missing field; or, with the right credentials, a new \
-            password that is too short (`password_too_short`), longer than 72 bytes (`password_too_long`), has \
+        (status = 400, description = "Malformed body, a missing field or a field the request does not take; or, \
+            with the right credentials, a new password that is too short (`password_too_short`), longer than 72 bytes (`password_too_long`), has \
             control characters (`password_invalid`) or equals the current one (`password_unchanged`)", body = ErrorBody),
         (status = 401, description = "Invalid email or current password (`invalid_credentials`)", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
@@ -172,6 +242,36 @@ async fn logout_everywhere(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Log out this session: the token presented is revoked, on every instance; the account's other
+/// sessions (other devices, scripts) are untouched.
+#[utoipa::path(
+    delete, path = "/users/me/session", tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "This session is ended: its token is refused from now on"),
+        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn end_session(
+    AuthUser { user, claims }: AuthUser,
+    State(state): State<AppState>,
+) -> Result<StatusCode, ApiError> {
+    match claims.sid {
+        Some(session) => match state.store.revoke_session(user.id, session, claims.expires_at()).await {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        },
+        // A token from before sessions existed can only be ended with the rest of the account's.
+        None => match state.store.revoke_tokens(user.id).await {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        },
+    }
+    info!("logged out: this session ended");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The account the token belongs to.
 #[utoipa::path(
     get, path = "/users/me", tag = "users",
@@ -215,7 +315,7 @@ async fn authenticate(
 ) -> Result<User, ApiError> {
     let account = email.as_ref().map_or(raw_email, Email::as_str);
     state.throttle.check_credentials(account, address).map_err(|wait| {
-        warn!(retry_after_secs = wait.as_secs(), "authentication refused: rate-limited");
+        warn!(client.address = %address, retry_after_secs = wait.as_secs(), "authentication refused: rate-limited");
         ApiError::RateLimited(wait)
     })?;
     let user = match &email {
@@ -226,17 +326,17 @@ async fn authenticate(
     match user {
         Some(user) if matches => {
             Span::current().record("user.id", field::display(user.id));
-            state.throttle.credentials_succeeded(account);
+            state.throttle.credentials_succeeded(account, address);
             Ok(user)
         }
         Some(user) => {
             Span::current().record("user.id", field::display(user.id));
-            warn!("authentication failed: wrong password");
+            warn!(client.address = %address, "authentication failed: wrong password");
             state.throttle.credentials_failed(account, address);
             Err(ApiError::InvalidCredentials)
         }
         None => {
-            warn!("authentication failed: unknown email");
+            warn!(client.address = %address, "authentication failed: unknown email");
             state.throttle.credentials_failed(account, address);
             Err(ApiError::InvalidCredentials)
         }

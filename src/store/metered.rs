@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Backend, Change, FeedMode, Inserted, Message, MessageQuery, NewMessage, NewUser, Store, StoreError, User};
@@ -83,6 +84,29 @@ impl Store for MeteredStore {
 
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
         self.timed("revoke_tokens", self.inner.revoke_tokens(id)).await
+    }
+
+    async fn revoke_session(&self, id: Uuid, session: Uuid, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        self.timed("revoke_session", self.inner.revoke_session(id, session, expires_at)).await
+    }
+
+    async fn record_login(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.timed("record_login", self.inner.record_login(id, at)).await
+    }
+
+    async fn reissue_password(
+        &self,
+        id: Uuid,
+        registration_key: &str,
+        current_hash: &str,
+        created_after: OffsetDateTime,
+        new_hash: String,
+    ) -> Result<User, StoreError> {
+        self.timed(
+            "reissue_password",
+            self.inner.reissue_password(id, registration_key, current_hash, created_after, new_hash),
+        )
+        .await
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {

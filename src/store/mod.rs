@@ -26,6 +26,12 @@ pub struct User {
     /// Bumped to revoke every token issued before.
     pub token_version: u32,
     pub created_at: OffsetDateTime,
+    /// The last successful login; `None` if the account never logged in.
+    pub last_login_at: Option<OffsetDateTime>,
+    /// SHA-256 (hex) of the `Idempotency-Key` the account was registered with, if any.
+    pub registration_key: Option<String>,
+    /// Sessions ended one by one (a logout of one device) whose tokens have not expired yet.
+    pub revoked_sessions: Vec<Uuid>,
 }
 
 impl fmt::Debug for User {
@@ -44,6 +50,24 @@ pub struct NewUser {
     pub email: Email,
     pub password_hash: String,
     pub created_at: OffsetDateTime,
+    /// SHA-256 (hex) of the registration's `Idempotency-Key`, so a retry can be recognized.
+    pub registration_key: Option<String>,
+}
+
+impl NewUser {
+    /// The account as stored, before any login.
+    pub fn into_user(self) -> User {
+        User {
+            id: self.id,
+            email: self.email,
+            password_hash: self.password_hash,
+            token_version: 0,
+            created_at: self.created_at,
+            last_login_at: None,
+            registration_key: self.registration_key,
+            revoked_sessions: Vec::new(),
+        }
+    }
 }
 
 /// One end of a message: an account id and its email.
@@ -216,6 +240,27 @@ pub trait Store: Send + Sync + 'static {
     /// Bumps the token version: every token issued so far is revoked. [`StoreError::NotFound`] when the
     /// account is gone.
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError>;
+
+    /// Ends one session: its tokens (claim `sid`) are refused from now on; `expires_at` is when they
+    /// would have expired anyway, after which the record may be dropped. [`StoreError::NotFound`] when the
+    /// account is gone.
+    async fn revoke_session(&self, id: Uuid, session: Uuid, expires_at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Records a successful login.
+    async fn record_login(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// For a retried registration: replaces the password hash and bumps the token version, if the account
+    /// was registered with `registration_key`, after `created_after`, has never logged in and its hash is
+    /// still `current_hash` (no concurrent retry replaced it). Returns the updated account;
+    /// [`StoreError::NotFound`] otherwise.
+    async fn reissue_password(
+        &self,
+        id: Uuid,
+        registration_key: &str,
+        current_hash: &str,
+        created_after: OffsetDateTime,
+        new_hash: String,
+    ) -> Result<User, StoreError>;
 
     /// Stores a message, assigning its id and time; with an idempotency key already used by the sender
     /// within [`IDEMPOTENCY_WINDOW`], returns the earlier message (same request) or

@@ -40,6 +40,7 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, ReturnDocument, WriteConcern};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
@@ -72,7 +73,9 @@ const REVOCATION_OVERLAP: Duration = Duration::from_secs(5);
 /// The `prev` of the first message of an empty collection.
 const CHAIN_START: &str = "00000000-0000-0000-0000-000000000000";
 
-/// A user as stored: `users {_id, email, password_hash, token_version, created_at}`.
+/// A user as stored: `users {_id, email, password_hash, token_version, created_at}`, plus
+/// `last_login_at` once it logged in, `registration_key` when registered with an `Idempotency-Key`, and
+/// `revoked_sessions` once a session was ended on its own.
 #[derive(Serialize, Deserialize)]
 struct UserDoc {
     #[serde(rename = "_id")]
@@ -81,6 +84,19 @@ struct UserDoc {
     password_hash: String,
     token_version: i64,
     created_at: DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_login_at: Option<DateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    registration_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    revoked_sessions: Vec<SessionDoc>,
+}
+
+/// An ended session: `{id, expires_at}`.
+#[derive(Serialize, Deserialize)]
+struct SessionDoc {
+    id: String,
+    expires_at: DateTime,
 }
 
 /// A message as stored: `messages {_id, prev, sender_id, sender_email, recipient_id, recipient_email,
@@ -413,6 +429,9 @@ fn user_from_doc(doc: UserDoc) -> Result<User, StoreError> {
         password_hash: doc.password_hash,
         token_version: u32::try_from(doc.token_version).map_err(|_| anyhow!("token_version out of range"))?,
         created_at: super::from_millis(doc.created_at.timestamp_millis()),
+        last_login_at: doc.last_login_at.map(|at| super::from_millis(at.timestamp_millis())),
+        registration_key: doc.registration_key,
+        revoked_sessions: doc.revoked_sessions.iter().filter_map(|s| Uuid::parse_str(&s.id).ok()).collect(),
     })
 }
 
@@ -833,19 +852,16 @@ impl Store for MongoStore {
             password_hash: user.password_hash.clone(),
             token_version: 0,
             created_at: DateTime::from_millis(to_millis(user.created_at)),
+            last_login_at: None,
+            registration_key: user.registration_key.clone(),
+            revoked_sessions: Vec::new(),
         };
         match insert_bounded(self.timeout, self.users.insert_one(doc).into_future()).await? {
             Ok(_) => {}
             Err(e) if is_duplicate_key(&e) => return Err(StoreError::EmailTaken),
             Err(e) => return Err(classify(e)),
         }
-        Ok(User {
-            id: user.id,
-            email: user.email,
-            password_hash: user.password_hash,
-            token_version: 0,
-            created_at: user.created_at,
-        })
+        Ok(user.into_user())
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
@@ -883,6 +899,47 @@ impl Store for MongoStore {
         }
         self.log_revocation(id).await;
         Ok(())
+    }
+
+    async fn revoke_session(&self, id: Uuid, session: Uuid, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        let filter = doc! {"_id": id.to_string()};
+        let ended = doc! {"id": session.to_string(), "expires_at": DateTime::from_millis(to_millis(expires_at))};
+        let push = self.users.update_one(filter.clone(), doc! {"$push": {"revoked_sessions": ended}});
+        if self.timed(push.into_future()).await?.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // Sessions whose tokens have expired need no record any more.
+        let expired = doc! {"$pull": {"revoked_sessions": {"expires_at": {"$lt": DateTime::now()}}}};
+        if let Err(e) = self.timed(self.users.update_one(filter, expired).into_future()).await {
+            tracing::debug!(error = %e, "pruning expired sessions failed; the next revocation tries again");
+        }
+        self.log_revocation(id).await;
+        Ok(())
+    }
+
+    async fn record_login(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        let set = doc! {"$set": {"last_login_at": DateTime::from_millis(to_millis(at))}};
+        self.timed(self.users.update_one(doc! {"_id": id.to_string()}, set).into_future()).await.map(drop)
+    }
+
+    async fn reissue_password(
+        &self,
+        id: Uuid,
+        registration_key: &str,
+        current_hash: &str,
+        created_after: OffsetDateTime,
+        new_hash: String,
+    ) -> Result<User, StoreError> {
+        let filter = doc! {
+            "_id": id.to_string(), "registration_key": registration_key,
+            "created_at": {"$gt": DateTime::from_millis(to_millis(created_after))},
+            "last_login_at": {"$exists": false}, "password_hash": current_hash,
+        };
+        let update = doc! {"$set": {"password_hash": new_hash}, "$inc": {"token_version": 1_i64}};
+        let updated = self
+            .timed(self.users.find_one_and_update(filter, update).return_document(ReturnDocument::After).into_future())
+            .await?;
+        updated.map(user_from_doc).transpose()?.ok_or(StoreError::NotFound)
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {

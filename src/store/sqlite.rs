@@ -38,7 +38,7 @@ use super::{
 use crate::domain::{Email, MessageContent};
 
 /// The schema version this code writes; `PRAGMA user_version` records the version of a file.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations, in order: `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -86,6 +86,18 @@ const MIGRATIONS: &[&str] = &[
         user_id TEXT NOT NULL,
         at      INTEGER NOT NULL -- milliseconds since the epoch
     );
+"#,
+    r#"
+    ALTER TABLE users ADD COLUMN last_login_at INTEGER; -- milliseconds since the epoch; null: never
+    -- SHA-256 of the registration's Idempotency-Key, to recognize a retried registration.
+    ALTER TABLE users ADD COLUMN registration_key TEXT;
+    -- Sessions ended one by one; kept until their tokens would have expired anyway.
+    CREATE TABLE revoked_sessions (
+        user_id    TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL, -- milliseconds since the epoch
+        PRIMARY KEY (user_id, session_id)
+    ) WITHOUT ROWID;
 "#,
 ];
 
@@ -270,8 +282,22 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags).map_err(classify)?;
     conn.busy_timeout(busy_timeout).map_err(classify)?;
-    // WAL: readers never block the writer; FULL: a commit is on disk before it returns.
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(classify)?;
+    // WAL: readers never block the writer; FULL: a commit is on disk before it returns. Switching a fresh
+    // file to WAL while another process does the same can be refused at once, without the busy handler:
+    // try again until the busy timeout.
+    let deadline = std::time::Instant::now() + busy_timeout;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(classify(e)),
+        }
+    }
     conn.pragma_update(None, "synchronous", "FULL").map_err(classify)?;
     conn.set_prepared_statement_cache_capacity(32);
     // One plan per statement, kept: otherwise this build of SQLite (STAT4) re-plans a cached statement
@@ -399,15 +425,26 @@ fn commit_batch(conn: &mut Connection, ids: &mut MessageIds, jobs: impl Iterator
     }
 }
 
-const USER_COLUMNS: &str = "id, email, password_hash, token_version, created_at";
+const USER_COLUMNS: &str = "id, email, password_hash, token_version, created_at, last_login_at, registration_key";
+
+/// The account's columns and, in the same statement, its ended sessions: one lookup per request.
+const USER_WITH_SESSIONS: &str = "id, email, password_hash, token_version, created_at, last_login_at, \
+    registration_key, (SELECT group_concat(session_id) FROM revoked_sessions WHERE user_id = users.id)";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    let sessions: Option<String> = if row.as_ref().column_count() > 7 { row.get(7)? } else { None };
     Ok(User {
         id: parse_uuid(row, 0)?,
         email: Email::from_stored(row.get(1)?),
         password_hash: row.get(2)?,
         token_version: row.get(3)?,
         created_at: from_millis(row.get(4)?),
+        last_login_at: row.get::<_, Option<i64>>(5)?.map(from_millis),
+        registration_key: row.get(6)?,
+        revoked_sessions: sessions
+            .as_deref()
+            .map(|list| list.split(',').filter_map(|id| Uuid::parse_str(id).ok()).collect())
+            .unwrap_or_default(),
     })
 }
 
@@ -467,22 +504,18 @@ impl Store for SqliteStore {
         self.write(move |conn, _| {
             let mut insert = conn
                 .prepare_cached(
-                    "INSERT INTO users (id, email, password_hash, token_version, created_at) VALUES (?1, ?2, ?3, 0, ?4)",
+                    "INSERT INTO users (id, email, password_hash, token_version, created_at, registration_key) \
+                     VALUES (?1, ?2, ?3, 0, ?4, ?5)",
                 )
                 .map_err(classify)?;
             match insert.execute(params![
                 user.id.to_string(),
                 user.email.as_str(),
                 user.password_hash,
-                to_millis(user.created_at)
+                to_millis(user.created_at),
+                user.registration_key,
             ]) {
-                Ok(_) => Ok(User {
-                    id: user.id,
-                    email: user.email,
-                    password_hash: user.password_hash,
-                    token_version: 0,
-                    created_at: user.created_at,
-                }),
+                Ok(_) => Ok(user.into_user()),
                 Err(e) if is_unique_violation(&e) => Err(StoreError::EmailTaken),
                 Err(e) => Err(classify(e)),
             }
@@ -493,7 +526,7 @@ impl Store for SqliteStore {
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
         let email = email.as_str().to_owned();
         self.read(move |conn| {
-            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
+            let sql = format!("SELECT {USER_WITH_SESSIONS} FROM users WHERE email = ?1");
             let mut query = conn.prepare_cached(&sql).map_err(classify)?;
             query.query_row([email], user_from_row).optional().map_err(classify)
         })
@@ -502,7 +535,7 @@ impl Store for SqliteStore {
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
         self.read(move |conn| {
-            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+            let sql = format!("SELECT {USER_WITH_SESSIONS} FROM users WHERE id = ?1");
             let mut query = conn.prepare_cached(&sql).map_err(classify)?;
             query.query_row([id.to_string()], user_from_row).optional().map_err(classify)
         })
@@ -541,6 +574,65 @@ impl Store for SqliteStore {
         })
         .await
         .inspect(|()| self.feed.publish(Change::Revoked(id), "local"))
+    }
+
+    async fn revoke_session(&self, id: Uuid, session: Uuid, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            let exists: bool = conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)")
+                .and_then(|mut q| q.query_row([id.to_string()], |r| r.get(0)))
+                .map_err(classify)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+            let now = to_millis(now_millis());
+            conn.prepare_cached("DELETE FROM revoked_sessions WHERE expires_at < ?1")
+                .and_then(|mut q| q.execute([now]))
+                .map_err(classify)?;
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO revoked_sessions (user_id, session_id, expires_at) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut q| q.execute(params![id.to_string(), session.to_string(), to_millis(expires_at)]))
+            .map_err(classify)?;
+            log_revocation(conn, id)
+        })
+        .await
+        .inspect(|()| self.feed.publish(Change::Revoked(id), "local"))
+    }
+
+    async fn record_login(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            conn.prepare_cached("UPDATE users SET last_login_at = ?2 WHERE id = ?1")
+                .and_then(|mut q| q.execute(params![id.to_string(), to_millis(at)]))
+                .map_err(classify)
+                .map(drop)
+        })
+        .await
+    }
+
+    async fn reissue_password(
+        &self,
+        id: Uuid,
+        registration_key: &str,
+        current_hash: &str,
+        created_after: OffsetDateTime,
+        new_hash: String,
+    ) -> Result<User, StoreError> {
+        let (key, current) = (registration_key.to_owned(), current_hash.to_owned());
+        self.write(move |conn, _| {
+            let sql = format!(
+                "UPDATE users SET password_hash = ?3, token_version = token_version + 1 \
+                 WHERE id = ?1 AND registration_key = ?2 AND created_at > ?4 AND last_login_at IS NULL \
+                 AND password_hash = ?5 RETURNING {USER_COLUMNS}"
+            );
+            let mut update = conn.prepare_cached(&sql).map_err(classify)?;
+            update
+                .query_row(params![id.to_string(), key, new_hash, to_millis(created_after), current], user_from_row)
+                .optional()
+                .map_err(classify)?
+                .ok_or(StoreError::NotFound)
+        })
+        .await
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {

@@ -25,7 +25,7 @@ const PER_WRITER: usize = 60;
 /// `done` and nothing more comes; returns every id seen, in the order seen.
 async fn walk(client: Client, params: ListParams, done: tokio::sync::watch::Receiver<bool>) -> Vec<Uuid> {
     let mut seen = Vec::new();
-    let mut params = ListParams { limit: Some(7), ..params };
+    let mut params = ListParams { limit: Some(7), after: Some(Uuid::nil()), ..params };
     let mut quiet_after_done = 0;
     loop {
         let finished = *done.borrow();
@@ -52,7 +52,7 @@ async fn walk(client: Client, params: ListParams, done: tokio::sync::watch::Rece
 
 /// Every message of a view, oldest first, walked once nothing is written any more.
 async fn listing(client: &Client, params: ListParams) -> Vec<Uuid> {
-    let mut params = ListParams { limit: Some(1000), ..params };
+    let mut params = ListParams { limit: Some(1000), after: Some(Uuid::nil()), ..params };
     let mut ids = Vec::new();
     loop {
         let page = client.list_page(&params).await.unwrap();
@@ -198,6 +198,16 @@ async fn messages_and_revocations_reach_streams_on_other_instances_without_waiti
     // A password change on A closes bob's stream on B.
     a.change_password("bob@example.com", &bob_password, "bob's new password").await.unwrap();
     assert_eq!(next_close(&mut bob_on_b).await, "token_revoked");
+
+    // Ending one session on A closes that session's stream on B, and only that one.
+    let (cy_password, cy_token) = cluster.user("cy@example.com").await;
+    let cy_phone = a.login("cy@example.com", &cy_password).await.unwrap();
+    let mut cy_on_b = b.clone().with_token(&cy_token).stream(None).await.unwrap();
+    let mut cy_phone_on_b = b.clone().with_token(&cy_phone).stream(None).await.unwrap();
+    a.clone().with_token(&cy_token).end_session().await.unwrap();
+    assert_eq!(next_close(&mut cy_on_b).await, "token_revoked");
+    let note = a.clone().with_token(&cy_phone).send_message("still here").await.unwrap();
+    assert_eq!(next_message(&mut cy_phone_on_b).await, note, "the other session's stream goes on");
 
     // Logging out everywhere on B closes ada's stream on A.
     let mut ada_stream = ada_on_a.stream(None).await.unwrap();

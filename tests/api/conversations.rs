@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use msgkit::api::{ListParams, MailboxName};
+use msgkit::api::{ListParams, MailboxName, MessageView};
 use msgkit::client::ClientError;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -113,11 +113,18 @@ async fn pages_follow_link_headers_to_the_end(backend: Backend) {
     for i in 0..23 {
         sent.push(ada.client.send_message(&format!("m{i}")).await.unwrap().id);
     }
+    // The default page is the newest one, with a link to older messages.
     let response = app.raw().get(app.url("/messages?limit=10")).bearer_auth(&ada.token).send().await.unwrap();
     let link = response.headers()["link"].to_str().unwrap().to_owned();
-    assert!(link.starts_with("</messages?limit=10&after=") && link.ends_with(r#">; rel="next""#), "{link}");
+    assert!(link.starts_with("</messages?limit=10&before=") && link.ends_with(r#">; rel="prev""#), "{link}");
+    let newest: Vec<Uuid> = response.json::<Vec<MessageView>>().await.unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(newest, sent[13..], "the newest ten, oldest first");
 
-    let mut page = ada.client.list_page(&ListParams { limit: Some(10), ..Default::default() }).await.unwrap();
+    // Walking from the first message: `after=` (empty).
+    let response = app.raw().get(app.url("/messages?limit=10&after=")).bearer_auth(&ada.token).send().await.unwrap();
+    let link = response.headers()["link"].to_str().unwrap().to_owned();
+    assert!(link.starts_with("</messages?limit=10&after=") && link.ends_with(r#">; rel="next""#), "{link}");
+    let mut page = ada.client.list_page(&ListParams { limit: Some(10), ..ListParams::from_start() }).await.unwrap();
     let mut seen: Vec<Uuid> = Vec::new();
     let mut pages = 1;
     loop {
@@ -135,8 +142,10 @@ async fn pages_follow_link_headers_to_the_end(backend: Backend) {
     assert_eq!(seen, sent);
 
     // An exact multiple of the page size ends without an empty page.
-    let full = ada.client.list_page(&ListParams { limit: Some(23), ..Default::default() }).await.unwrap();
+    let full = ada.client.list_page(&ListParams { limit: Some(23), ..ListParams::from_start() }).await.unwrap();
     assert_eq!((full.messages.len(), full.next.is_none()), (23, true));
+    let newest = ada.client.list_page(&ListParams { limit: Some(23), ..Default::default() }).await.unwrap();
+    assert_eq!((newest.messages.len(), newest.prev.is_none()), (23, true));
 }
 
 async fn before_pages_walk_backwards_from_the_newest(backend: Backend) {
@@ -210,7 +219,7 @@ async fn a_cursor_walk_during_concurrent_writers_never_skips_or_repeats(backend:
         }));
     }
     let mut seen = Vec::new();
-    let mut after = None;
+    let mut after = Some(Uuid::nil());
     for _ in 0..30 {
         let page = reader.client.list_page(&ListParams { limit: Some(5), after, ..Default::default() }).await.unwrap();
         if let Some(last) = page.messages.last() {

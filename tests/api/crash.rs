@@ -21,7 +21,7 @@ const WRITERS: usize = 4;
 /// Every message in `client`'s inbox, following the pages: content → ids.
 async fn inbox(client: &Client) -> HashMap<String, Vec<Uuid>> {
     let mut seen: HashMap<String, Vec<Uuid>> = HashMap::new();
-    let mut params = ListParams { limit: Some(1000), ..Default::default() };
+    let mut params = ListParams { limit: Some(1000), ..ListParams::from_start() };
     loop {
         let page = client.list_page(&params).await.unwrap();
         let Some(last) = page.messages.last() else { break };

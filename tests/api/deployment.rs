@@ -176,7 +176,7 @@ async fn assert_stored_exactly_once(cluster: &Cluster, tokens: &[String], outcom
     let mut stored: HashMap<String, Vec<Uuid>> = HashMap::new();
     for token in tokens {
         let client = cluster.client(0).with_token(token);
-        let mut params = msgkit::api::ListParams { limit: Some(1000), ..Default::default() };
+        let mut params = msgkit::api::ListParams { limit: Some(1000), ..msgkit::api::ListParams::from_start() };
         loop {
             let page = client.list_page(&params).await.unwrap();
             let Some(last) = page.messages.last() else { break };

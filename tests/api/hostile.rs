@@ -109,8 +109,15 @@ async fn hostile_input_gets_json_4xx_stores_nothing_and_leaves_the_server_health
         }
         let mut with_where = valid.clone();
         with_where["$where"] = json!("sleep(5000) || true");
+        let (status, code) = probe.json(method.clone(), path, authed, with_where).await;
+        assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "unknown_field"), "{path}: an operator");
         let (status, _) = probe.json(method.clone(), path, authed, json!({"$where": "sleep(5000)"})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: only an operator");
+        // A field the request does not take, beside valid ones: refused, never ignored.
+        let mut typo = valid.clone();
+        typo["surprise"] = json!("x");
+        let (status, code) = probe.json(method.clone(), path, authed, typo).await;
+        assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "unknown_field"), "{path}");
         // 10 MB.
         let huge = format!("{{\"{}\": \"{}\"}}", all_fields[0], "x".repeat(10 * 1024 * 1024));
         assert_eq!(

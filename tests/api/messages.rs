@@ -14,7 +14,50 @@ backend_tests!(
     blank_missing_or_oversized_content_is_refused,
     content_is_returned_byte_for_byte,
     the_content_limit_is_configurable,
+    the_content_limit_counts_bytes_as_the_description_says,
+    recipient_email_is_an_alias_of_to,
 );
+
+async fn the_content_limit_counts_bytes_as_the_description_says(backend: Backend) {
+    let (app, _db) = spawn_app_with(backend, |config| config.max_message_bytes = 1000).await;
+    let user = app.new_user().await;
+    // 250 four-byte characters: 1,000 bytes, accepted; one more is 1,004 bytes, refused.
+    user.client.send_message(&"👋".repeat(250)).await.unwrap();
+    match user.client.send_message(&"👋".repeat(251)).await {
+        Err(ClientError::Api { status, code, message, field, .. }) => {
+            assert_eq!(
+                (status, code.as_str(), field.as_deref()),
+                (StatusCode::BAD_REQUEST, "content_too_long", Some("content"))
+            );
+            assert!(message.contains("1000 bytes") && message.contains("1004"), "{message}");
+        }
+        other => panic!("expected content_too_long, got {other:?}"),
+    }
+    let spec: serde_json::Value = app.raw().get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let content = &spec["components"]["schemas"]["SendMessageRequest"]["properties"]["content"];
+    assert_eq!(content["maxLength"], 1000, "the configured limit");
+    assert!(content["description"].as_str().unwrap().contains("1000 **bytes**"), "{content}");
+}
+
+async fn recipient_email_is_an_alias_of_to(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let ada = app.new_user().await;
+    let bob = app.new_user().await;
+    let send =
+        |body: serde_json::Value| app.raw().post(app.url("/messages")).bearer_auth(&ada.token).json(&body).send();
+    let response = send(json!({"content": "via the alias", "recipient_email": bob.email})).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(bob.client.list_messages().await.unwrap()[0].content, "via the alias");
+    let both = send(json!({"content": "x", "to": bob.email, "recipient_email": bob.email})).await.unwrap();
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = both.json().await.unwrap();
+    assert_eq!((body["code"].as_str(), body["field"].as_str()), (Some("invalid_body"), Some("recipient_email")));
+    // The original report: a misspelt field used to send the message to the sender's own mailbox.
+    let typo = send(json!({"content": "x", "recipient": bob.email})).await.unwrap();
+    let body: serde_json::Value = typo.json().await.unwrap();
+    assert_eq!((body["code"].as_str(), body["field"].as_str()), (Some("unknown_field"), Some("recipient")));
+    assert!(ada.client.list_messages().await.unwrap().is_empty(), "nothing was stored");
+}
 
 async fn a_sent_message_is_answered_with_its_stored_form_and_listed(backend: Backend) {
     let (app, _db) = spawn_app(backend).await;

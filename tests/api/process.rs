@@ -11,7 +11,60 @@ backend_tests!(
     sigterm_during_a_request_lets_it_finish_and_exits_0,
     metrics_can_have_a_listener_of_their_own,
     no_password_hash_or_token_reaches_the_log_even_at_trace_level,
+    metrics_are_published_only_when_asked_and_can_require_a_token,
+    failed_logins_and_429s_are_warnings_with_the_client_address_and_account,
 );
+
+async fn metrics_are_published_only_when_asked_and_can_require_a_token(backend: Backend) {
+    let db = Database::fresh(backend).await;
+    let config = msgkit::config::Config { metrics: false, ..db.config() };
+    let msgd = MsgdProcess::spawn(&config, &[]);
+    let raw = msgd.client().http().clone();
+    let metrics = raw.get(format!("{}/metrics", msgd.base_url)).send().await.unwrap();
+    assert_eq!(metrics.status(), 404, "not published unasked");
+    drop(msgd);
+
+    let msgd = MsgdProcess::spawn(&db.config(), &[("METRICS_TOKEN", "scrape-secret-123")]);
+    let url = format!("{}/metrics", msgd.base_url);
+    let anonymous = raw.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.json::<serde_json::Value>().await.unwrap()["code"], "token_missing");
+    assert_eq!(raw.get(&url).bearer_auth("wrong").send().await.unwrap().status(), 401);
+    let scraped = raw.get(&url).bearer_auth("scrape-secret-123").send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.text().await.unwrap().contains("msgd_build_info"));
+    assert!(!msgd.log_text().contains("scrape-secret-123"), "the token is not logged");
+}
+
+async fn failed_logins_and_429s_are_warnings_with_the_client_address_and_account(backend: Backend) {
+    let db = Database::fresh(backend).await;
+    let config = msgkit::config::Config { no_rate_limit: false, ..db.config() };
+    let mut msgd = MsgdProcess::spawn(&config, &[("TRUST_FORWARDED_FOR", "1"), ("RATE_LIMIT_LOGIN_FAILURES", "2")]);
+    let client = msgd.client();
+    let created = client.create_user("watched@example.com").await.unwrap();
+    let raw = client.http().clone();
+    for _ in 0..3 {
+        raw.post(format!("{}/users/login", msgd.base_url))
+            .header("x-forwarded-for", "203.0.113.77")
+            .json(&serde_json::json!({"email": "watched@example.com", "password": "guess"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    msgd.signal("TERM");
+    assert!(msgd.wait_exit(Duration::from_secs(15)).expect("exits").success());
+    let lines: Vec<serde_json::Value> = msgd.log_text().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let warnings: Vec<&serde_json::Value> = lines.iter().filter(|l| l["level"] == "WARN").collect();
+    let failed = warnings.iter().find(|l| l["message"] == "authentication failed: wrong password").expect("a warning");
+    assert_eq!(failed["client.address"], "203.0.113.77", "{failed}");
+    assert_eq!(failed["span"]["user.id"], created.user_id.to_string(), "{failed}");
+    let limited = warnings.iter().find(|l| l["message"] == "authentication refused: rate-limited").expect("a warning");
+    assert_eq!(limited["client.address"], "203.0.113.77", "{limited}");
+    // Every request line carries the client's address.
+    for access in lines.iter().filter(|l| l["message"] == "request completed") {
+        assert!(access["span"]["client.address"].is_string(), "{access}");
+    }
+}
 
 async fn the_binary_logs_its_redacted_configuration_serves_and_exits_0_on_sigterm(backend: Backend) {
     let db = Database::fresh(backend).await;
@@ -30,8 +83,14 @@ async fn the_binary_logs_its_redacted_configuration_serves_and_exits_0_on_sigter
     let log = msgd.log_text();
     let lines: Vec<serde_json::Value> =
         log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
-    let start = lines.iter().find(|l| l["message"] == "starting msgd").expect("start-up line");
-    assert!(start["config"].as_str().unwrap().contains("jwt_secret: Some(\"<redacted>\")"), "{start}");
+    let start = lines
+        .iter()
+        .find(|l| l["message"].as_str().is_some_and(|m| m.starts_with("starting msgd: ")))
+        .expect("start-up line");
+    let settings = start["message"].as_str().unwrap();
+    for pair in ["JWT_SECRET=<redacted>", "BCRYPT_COST=4", "TOKEN_TTL=12h", "DB_TIMEOUT=5s", "HOST=127.0.0.1"] {
+        assert!(settings.split(' ').any(|p| p == pair), "{pair} in {settings}");
+    }
     assert!(lines.iter().any(|l| l["message"] == "SIGTERM received: shutting down"));
     assert!(lines.iter().any(|l| l["message"] == "stopped"));
     for operation in ["user created", "login succeeded", "message sent"] {
@@ -48,10 +107,10 @@ fn unsafe_settings_are_refused_at_start_up_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     for (env, expected) in [
         (("JWT_SECRET", "too-short"), "JWT_SECRET is 9 bytes; it must be at least 32"),
-        (("BCRYPT_COST", "3"), "3 is not in 4..=31"),
+        (("BCRYPT_COST", "3"), "BCRYPT_COST=3 is not accepted: 3 is not in 4..=31"),
         (("TOKEN_TTL", "soon"), "TOKEN_TTL"),
         (("MONGODB_URL", "postgres://db/x"), "unsupported database URL scheme"),
-        (("NO_RATE_LIMIT", "perhaps"), "--no-rate-limit"),
+        (("NO_RATE_LIMIT", "perhaps"), "NO_RATE_LIMIT=perhaps is not accepted"),
     ] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_msgd"))
             .env_remove("MONGODB_URL")
@@ -63,6 +122,7 @@ fn unsafe_settings_are_refused_at_start_up_with_a_clear_message() {
         assert!(!output.status.success(), "{env:?} must be refused");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{env:?}: {stderr}");
+        assert_eq!(stderr.matches(expected).count(), 1, "said once: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
@@ -162,7 +222,8 @@ fn switches_in_the_environment_accept_the_usual_spellings() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(stderr.contains("rate_limits: None"), off, "NO_RATE_LIMIT={value}: {stderr}");
+        assert_eq!(stderr.contains("NO_RATE_LIMIT=true"), off, "NO_RATE_LIMIT={value}: {stderr}");
+        assert_eq!(stderr.contains("RATE_LIMIT_WINDOW=15m"), !off, "NO_RATE_LIMIT={value}: {stderr}");
     }
 }
 

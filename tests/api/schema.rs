@@ -25,11 +25,12 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
 
     let user: Document = db.collection("users").find_one(doc! {"email": email}).await.unwrap().unwrap();
     let keys: Vec<&str> = user.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["_id", "email", "password_hash", "token_version", "created_at"]);
+    assert_eq!(keys, ["_id", "email", "password_hash", "token_version", "created_at", "last_login_at"]);
     uuid::Uuid::parse_str(user.get_str("_id").unwrap()).unwrap();
     assert!(user.get_str("password_hash").unwrap().starts_with("$2"), "a bcrypt hash");
     assert!(matches!(user.get("token_version"), Some(Bson::Int64(0))));
     assert!(matches!(user.get("created_at"), Some(Bson::DateTime(_))));
+    assert!(matches!(user.get("last_login_at"), Some(Bson::DateTime(_))), "the user logged in");
 
     let message: Document = db.collection("messages").find_one(doc! {"_id": message_id}).await.unwrap().unwrap();
     let keys: Vec<&str> = message.keys().map(String::as_str).collect();
@@ -79,16 +80,19 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
 fn check_sqlite(path: &std::path::Path, email: &str) {
     let conn = rusqlite::Connection::open(path).unwrap();
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let journal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
     assert_eq!(journal, "wal");
-    let (hash, version): (String, i64) = conn
-        .query_row("SELECT password_hash, token_version FROM users WHERE email = ?1", [email], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+    let (hash, version, login): (String, i64, Option<i64>) = conn
+        .query_row("SELECT password_hash, token_version, last_login_at FROM users WHERE email = ?1", [email], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .unwrap();
     assert!(hash.starts_with("$2"));
     assert_eq!(version, 0);
+    assert!(login.is_some(), "the user logged in");
+    let ended: i64 = conn.query_row("SELECT count(*) FROM revoked_sessions", [], |r| r.get(0)).unwrap();
+    assert_eq!(ended, 0, "no session was ended");
     let revocations: i64 = conn.query_row("SELECT count(*) FROM revocations", [], |r| r.get(0)).unwrap();
     assert_eq!(revocations, 0, "the revocation log exists, and nothing was revoked");
     let mut indexes: Vec<String> = conn

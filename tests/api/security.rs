@@ -19,6 +19,10 @@ backend_tests!(
     failed_logins_are_throttled_per_account_without_running_bcrypt,
     failed_attempts_are_throttled_per_address_and_registrations_too,
     a_success_resets_the_accounts_failures,
+    a_flood_from_other_addresses_does_not_lock_the_owner_out,
+    mistakes_do_not_use_up_the_registration_budget,
+    looking_accounts_up_by_email_is_throttled_per_caller,
+    ending_one_session_revokes_its_token_only,
     an_unknown_email_and_a_wrong_password_look_and_take_the_same,
     security_headers_are_on_every_answer,
 );
@@ -112,7 +116,7 @@ async fn tokens_with_other_algorithms_claims_or_types_are_refused(backend: Backe
 async fn throttled(backend: Backend, tweak: impl FnOnce(&mut msgkit::config::Config)) -> (TestApp, Database) {
     spawn_app_with(backend, |c| {
         c.no_rate_limit = false;
-        c.rate_limit_account_failures = 3;
+        c.rate_limit_login_failures = 3;
         c.rate_limit_address_failures = 8;
         c.rate_limit_registrations = 50;
         tweak(c);
@@ -137,7 +141,7 @@ async fn failed_logins_are_throttled_per_account_without_running_bcrypt(backend:
     let db = Database::fresh(backend).await;
     let mut config = db.config();
     config.no_rate_limit = false;
-    let msgd = MsgdProcess::spawn(&config, &[("RATE_LIMIT_ACCOUNT_FAILURES", "3")]);
+    let msgd = MsgdProcess::spawn(&config, &[("RATE_LIMIT_LOGIN_FAILURES", "3")]);
     let client = msgd.client();
     let created = client.create_user("target@example.com").await.unwrap();
     for _ in 0..3 {
@@ -201,6 +205,99 @@ async fn a_success_resets_the_accounts_failures(backend: Backend) {
     app.client.login(&user.email, &user.password).await.expect("two failures since the success: not blocked");
 }
 
+/// A login from `address` (the server trusts one X-Forwarded-For hop): status and body.
+async fn login_from(app: &TestApp, address: &str, email: &str, password: &str) -> (StatusCode, serde_json::Value) {
+    let response = app
+        .raw()
+        .post(app.url("/users/login"))
+        .header("x-forwarded-for", address)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+    let body: serde_json::Value = response.json().await.unwrap();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        assert_eq!(body["retry_after"].as_u64(), retry_after, "the body says what the header says: {body}");
+    }
+    (status, body)
+}
+
+async fn a_flood_from_other_addresses_does_not_lock_the_owner_out(backend: Backend) {
+    let (app, _db) = throttled(backend, |c| {
+        c.trust_forwarded_for = true;
+        c.rate_limit_account_failures = 10;
+        c.rate_limit_address_failures = 100;
+    })
+    .await;
+    let owner = app.new_user().await;
+    let home = "198.51.100.1";
+    assert_eq!(login_from(&app, home, &owner.email, &owner.password).await.0, StatusCode::OK);
+
+    // One address guessing: stopped after 3, and only that address.
+    for _ in 0..3 {
+        assert_eq!(login_from(&app, "203.0.113.1", &owner.email, "guess").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = login_from(&app, "203.0.113.1", &owner.email, &owner.password).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    assert_eq!(login_from(&app, "198.51.100.99", &owner.email, &owner.password).await.0, StatusCode::OK);
+
+    // Many addresses guessing: past the account's ceiling, new addresses are refused, the owner's is not.
+    for n in 2..12 {
+        login_from(&app, &format!("203.0.113.{n}"), &owner.email, "guess").await;
+    }
+    assert_eq!(login_from(&app, "203.0.113.200", &owner.email, &owner.password).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(login_from(&app, home, &owner.email, &owner.password).await.0, StatusCode::OK, "the owner gets in");
+}
+
+async fn mistakes_do_not_use_up_the_registration_budget(backend: Backend) {
+    let (app, _db) = throttled(backend, |c| c.rate_limit_registrations = 3).await;
+    for n in 0..20 {
+        let (status, code) = code(app.client.create_user(&format!("not-an-email-{n}")).await);
+        assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "email_invalid"), "validated, not throttled");
+    }
+    let typo = app.raw().post(app.url("/users")).json(&json!({"emial": "x@example.com"})).send().await.unwrap();
+    assert_eq!(typo.status(), StatusCode::BAD_REQUEST);
+    app.register("first@example.com").await;
+    assert_eq!(code(app.client.create_user("first@example.com").await).1, "email_taken", "a taken email counts");
+    app.register("second@example.com").await;
+    let wait = assert_rate_limited(app.client.create_user("third@example.com").await);
+    assert!(wait > Duration::ZERO);
+}
+
+async fn looking_accounts_up_by_email_is_throttled_per_caller(backend: Backend) {
+    let (app, _db) = throttled(backend, |c| c.rate_limit_lookups = 5).await;
+    let prober = app.new_user().await;
+    let other = app.new_user().await;
+    for n in 0..4 {
+        let with = msgkit::api::ListParams { with: Some(format!("probe{n}@example.com")), ..Default::default() };
+        assert_eq!(code(prober.client.list_page(&with).await).1, "user_not_found");
+    }
+    prober.client.send_to("hi", Some(&other.email), None).await.expect("a fifth distinct email");
+    prober.client.send_to("again", Some(&other.email), None).await.expect("the same email again is free");
+    let with = msgkit::api::ListParams { with: Some("probe9@example.com".into()), ..Default::default() };
+    assert_rate_limited(prober.client.list_page(&with).await);
+    assert_rate_limited(prober.client.send_to("hi", Some("probe10@example.com"), None).await);
+    other.client.send_to("unaffected", Some(&prober.email), None).await.expect("other callers are not affected");
+}
+
+async fn ending_one_session_revokes_its_token_only(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let user = app.new_user().await;
+    let phone = app.client.clone().with_token(app.client.login(&user.email, &user.password).await.unwrap());
+    let mut stream = user.client.stream(None).await.unwrap();
+    let response = app.raw().delete(app.url("/users/me/session")).bearer_auth(&user.token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(code(user.client.me().await), (StatusCode::UNAUTHORIZED, "token_revoked".into()));
+    match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+        Ok(Ok(Some(msgkit::client::StreamEvent::Closed { code, .. }))) => assert_eq!(code, "token_revoked"),
+        other => panic!("the session's stream closes: {other:?}"),
+    }
+    phone.me().await.expect("the other session goes on");
+    assert_eq!(code(user.client.end_session().await).1, "token_revoked", "an ended session ends nothing");
+}
+
 /// Median of `samples` timings of `attempt`.
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -228,8 +325,11 @@ async fn an_unknown_email_and_a_wrong_password_look_and_take_the_same(backend: B
     ];
     for (path, method, field) in cases {
         let body = |email: &str| {
-            let mut body = json!({"email": email, "new_password": "a fine new password"});
+            let mut body = json!({"email": email});
             body[field] = json!("wrong password");
+            if field == "current_password" {
+                body["new_password"] = json!("a fine new password");
+            }
             body
         };
         let (mut known, mut unknown) = (Vec::new(), Vec::new());

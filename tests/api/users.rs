@@ -19,7 +19,40 @@ backend_tests!(
     a_password_change_takes_effect_and_revokes_older_tokens,
     a_password_change_with_wrong_credentials_is_refused,
     a_new_password_that_breaks_the_policy_is_refused_and_nothing_changes,
+    a_registration_retried_with_its_key_gets_the_account_with_a_new_password_until_it_logs_in,
 );
+
+async fn a_registration_retried_with_its_key_gets_the_account_with_a_new_password_until_it_logs_in(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let first = app.client.create_user_with_key("lost@example.com", Some("register-lost-1")).await.unwrap();
+    // The answer was lost; the client retries with the same key.
+    let raw = app
+        .raw()
+        .post(app.url("/users"))
+        .header("idempotency-key", "register-lost-1")
+        .json(&json!({"email": "lost@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), StatusCode::CREATED);
+    assert_eq!(raw.headers()["idempotent-replayed"], "true");
+    let retry: msgkit::api::CreatedUser = raw.json().await.unwrap();
+    assert_eq!(retry.user_id, first.user_id, "the same account");
+    assert_ne!(retry.generated_password, first.generated_password, "with a new password");
+    let refused = app.client.login("lost@example.com", &first.generated_password).await.unwrap_err();
+    assert_eq!(refused.code(), Some("invalid_credentials"), "the lost password stops working");
+
+    // Another key, or no key, is an ordinary duplicate.
+    for key in [Some("another-key"), None] {
+        let taken = app.client.create_user_with_key("lost@example.com", key).await.unwrap_err();
+        assert_eq!(taken.code(), Some("email_taken"), "{key:?}");
+    }
+    // Once the account has logged in, the key no longer hands it out.
+    app.client.login("lost@example.com", &retry.generated_password).await.unwrap();
+    let late = app.client.create_user_with_key("lost@example.com", Some("register-lost-1")).await.unwrap_err();
+    assert_eq!(late.code(), Some("email_taken"));
+    app.client.login("lost@example.com", &retry.generated_password).await.expect("the password stays");
+}
 
 fn api_error(result: Result<impl std::fmt::Debug, ClientError>) -> (StatusCode, String) {
     match result {

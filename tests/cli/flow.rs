@@ -194,7 +194,7 @@ fn every_exit_code_class_is_produced_for_real() {
     env.register_and_login("codes@example.com");
     let out = run(env.msgctl().args(["register", "CODES@example.com"]));
     assert_exit(&out, 5);
-    assert!(stderr(&out).contains("email already registered"));
+    assert!(stderr(&out).contains("already registered"), "{}", stderr(&out));
     // 2: usage and invalid input.
     assert_exit(&run(env.msgctl().arg("no-such-command")), 2);
     assert_exit(&run(env.msgctl().args(["list", "--limit", "0"])), 2);
@@ -205,7 +205,7 @@ fn every_exit_code_class_is_produced_for_real() {
     let out =
         run(env.msgctl().args(["login", "--email", "codes@example.com", "--password-stdin"]).write_stdin("wrong\n"));
     assert_exit(&out, 3);
-    assert!(stderr(&out).contains("invalid email or password"));
+    assert!(stderr(&out).contains("email or the password is wrong"), "{}", stderr(&out));
     // 4: not found (a server URL with a path the server does not have).
     let out = run(env.msgctl_for(&format!("{}/no/such/prefix", env.app.base_url)).args(["register", "x@example.com"]));
     assert_exit(&out, 4);
@@ -280,7 +280,7 @@ fn no_output_carries_a_password_hash_or_a_token_except_where_stated() {
 fn a_rate_limited_login_exits_6_and_says_when_to_retry() {
     let env = Env::start_with(|c| {
         c.no_rate_limit = false;
-        c.rate_limit_account_failures = 2;
+        c.rate_limit_login_failures = 2;
     });
     env.register_and_login("limited@example.com");
     for _ in 0..2 {

@@ -130,6 +130,8 @@ impl Database {
             database_url: self.mongo_url.clone(),
             pool_size: 4,
             no_rate_limit: true,
+            // /metrics is off by default; the tests read it.
+            metrics: true,
             ..Config::default()
         }
     }
@@ -317,9 +319,20 @@ impl MsgdProcess {
     ) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_msgd"));
-        for var in
-            ["HOST", "PORT", "POOL_SIZE", "MSGD_DATA_DIR", "MONGODB_URL", "JWT_SECRET", "BCRYPT_COST", "TOKEN_TTL"]
-        {
+        for var in [
+            "HOST",
+            "PORT",
+            "POOL_SIZE",
+            "MSGD_DATA_DIR",
+            "MONGODB_URL",
+            "JWT_SECRET",
+            "BCRYPT_COST",
+            "TOKEN_TTL",
+            "METRICS_ADDR",
+            "METRICS_TOKEN",
+            "MSGD_CLOCK_OFFSET",
+            "STREAM_RECHECK",
+        ] {
             command.env_remove(var);
         }
         command
@@ -329,6 +342,7 @@ impl MsgdProcess {
             .env("RUST_LOG", "info")
             .env("BCRYPT_COST", config.bcrypt_cost.to_string())
             .env("NO_RATE_LIMIT", config.no_rate_limit.to_string())
+            .env("METRICS", config.metrics.to_string())
             .env("MSGD_DATA_DIR", &config.data_dir)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
