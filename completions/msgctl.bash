@@ -351,7 +351,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__logout)
-            opts="-q -h --everywhere --server --json --quiet --no-input --help"
+            opts="-q -h --everywhere --local --server --json --quiet --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

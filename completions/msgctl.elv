@@ -18,8 +18,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
     }
     var completions = [
         &'msgctl'= {
-            cand --server 'The msgd server'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -29,11 +29,11 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --version 'Print version'
             cand register 'Create an account; prints its generated password once'
             cand login 'Log in and cache the token for this server'
-            cand logout 'Forget the cached token for this server'
+            cand logout 'Log out: end this session on the server (its token stops working) and forget it here'
             cand whoami 'Show the server, the account and when the token expires; exit 3 when not logged in'
             cand status 'Show the server, the account and when the token expires; exit 3 when not logged in'
             cand passwd 'Change the password, and stay logged in with the new one'
-            cand send 'Send a message, to yourself or (--to) to another account. Retried sends are never duplicated'
+            cand send 'Send a message, to yourself or (--to) to another account; prints its id. Retried sends are never duplicated'
             cand list 'List messages, oldest first: the most recent page of the inbox by default'
             cand ls 'List messages, oldest first: the most recent page of the inbox by default'
             cand watch 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
@@ -42,9 +42,9 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'msgctl;register'= {
-            cand --server 'The msgd server'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --login 'Also log in and cache the token, so the password need not be typed'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -52,10 +52,10 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;login'= {
-            cand --email 'The account''s email (prompted for when missing)'
-            cand --server 'The msgd server'
+            cand --email 'The account''s email (default: the one last logged in here; prompted for when missing)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --password-stdin 'Read the password from the first line of stdin instead of prompting'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -63,9 +63,10 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;logout'= {
-            cand --server 'The msgd server'
-            cand --everywhere 'Also revoke every token of the account on the server: log out of every device and script'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --everywhere 'Revoke every token of the account on the server: log out of every device and script'
+            cand --local 'Only forget the token here, without asking the server to end the session'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -73,8 +74,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;whoami'= {
-            cand --server 'The msgd server'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -82,8 +83,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;status'= {
-            cand --server 'The msgd server'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -92,9 +93,9 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;passwd'= {
             cand --email 'The account''s email (default: the logged-in account)'
-            cand --server 'The msgd server'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --password-stdin 'Read two lines from stdin: the current password, then the new one'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -104,8 +105,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;send'= {
             cand --to 'The recipient''s email (default: yourself)'
             cand --file 'Send each non-blank line of FILE (`-`: stdin) as a message. Re-running the same file sends only the lines not sent yet'
-            cand --server 'The msgd server'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -113,13 +114,13 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;list'= {
-            cand --limit 'How many messages (1-1000; default 100)'
+            cand --limit 'How many messages (1-1000 on a page; default 100); with --all, at most this many in all'
             cand --with 'Only the conversation with this account, both directions'
             cand --after 'Only messages after this message id (a page further on)'
-            cand --server 'The msgd server'
-            cand --sent 'Messages you sent instead of your inbox'
-            cand --all 'Every message from the first (or from --after), following the server''s pages; with --json, one JSON object per line'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --sent 'Messages you sent instead of your inbox (with --with: those you sent that account)'
+            cand --all 'Every message from the first (or from --after), following the server''s pages'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -127,13 +128,13 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;ls'= {
-            cand --limit 'How many messages (1-1000; default 100)'
+            cand --limit 'How many messages (1-1000 on a page; default 100); with --all, at most this many in all'
             cand --with 'Only the conversation with this account, both directions'
             cand --after 'Only messages after this message id (a page further on)'
-            cand --server 'The msgd server'
-            cand --sent 'Messages you sent instead of your inbox'
-            cand --all 'Every message from the first (or from --after), following the server''s pages; with --json, one JSON object per line'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --sent 'Messages you sent instead of your inbox (with --with: those you sent that account)'
+            cand --all 'Every message from the first (or from --after), following the server''s pages'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -142,8 +143,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;watch'= {
             cand --after 'Start after this message id instead of from now'
-            cand --server 'The msgd server'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -151,8 +152,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;token'= {
-            cand --server 'The msgd server'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -160,8 +161,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;completions'= {
-            cand --server 'The msgd server'
-            cand --json 'Print JSON on stdout (errors as {"error","code"} on stderr)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -171,10 +172,10 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;help'= {
             cand register 'Create an account; prints its generated password once'
             cand login 'Log in and cache the token for this server'
-            cand logout 'Forget the cached token for this server'
+            cand logout 'Log out: end this session on the server (its token stops working) and forget it here'
             cand whoami 'Show the server, the account and when the token expires; exit 3 when not logged in'
             cand passwd 'Change the password, and stay logged in with the new one'
-            cand send 'Send a message, to yourself or (--to) to another account. Retried sends are never duplicated'
+            cand send 'Send a message, to yourself or (--to) to another account; prints its id. Retried sends are never duplicated'
             cand list 'List messages, oldest first: the most recent page of the inbox by default'
             cand watch 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
             cand token 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'

@@ -91,7 +91,10 @@ impl Client {
     /// A client whose requests give up after `timeout`.
     pub fn with_timeout(base_url: &str, timeout: Duration) -> Result<Self, ClientError> {
         let invalid = |reason: &str| ClientError::InvalidUrl { url: base_url.to_owned(), reason: reason.to_owned() };
-        let mut base = Url::parse(base_url.trim()).map_err(|e| invalid(&e.to_string()))?;
+        // `127.0.0.1:4000` and `localhost:4000` mean http://: a scheme is only needed for https.
+        let given = base_url.trim();
+        let with_scheme = if given.contains("://") { given.to_owned() } else { format!("http://{given}") };
+        let mut base = Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(invalid("the scheme must be http or https"));
         }
@@ -315,7 +318,30 @@ impl Client {
             reason = cause.to_string();
             source = cause.source();
         }
-        ClientError::Unreachable { url, reason }
+        ClientError::Unreachable { url, reason: reason_in_words(&reason) }
+    }
+}
+
+/// A system error as a person would say it: "connection refused — is msgd running there?", not
+/// "Connection refused (os error 111)".
+fn reason_in_words(reason: &str) -> String {
+    let plain = match reason.find(" (os error") {
+        Some(at) => &reason[..at],
+        None => reason,
+    };
+    let lower = plain.to_ascii_lowercase();
+    if lower.contains("connection refused") {
+        "connection refused — is msgd running there?".to_owned()
+    } else if lower.contains("failed to lookup address") || lower.contains("name or service not known") {
+        "no such host".to_owned()
+    } else if lower.contains("connection reset") {
+        "the connection was reset".to_owned()
+    } else if lower.contains("timed out") {
+        "the connection timed out".to_owned()
+    } else if lower.contains("certificate") || lower.contains("tls") {
+        format!("the TLS connection failed ({plain})")
+    } else {
+        plain.to_owned()
     }
 }
 

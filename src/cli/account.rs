@@ -15,7 +15,28 @@ impl Ctx {
             Some(email) => email,
             None => self.terminal.ask("Email", "an email is required: msgctl register EMAIL")?,
         };
-        let created = self.client.create_user(&email).await?;
+        // One key for the registration and its retries: a lost answer gets the account back, with a new
+        // password, rather than "email already registered".
+        let key = format!("msgctl-register-{}", uuid::Uuid::new_v4());
+        let note = |line: String| self.terminal.status(line);
+        let created = super::messaging::retrying(note, || self.client.create_user_with_key(&email, Some(&key))).await?;
+        let mut login = login;
+        if login {
+            if let Some(current) = self.sessions.get(&self.server).ok().flatten().filter(|s| s.email != created.email) {
+                let question = format!(
+                    "You are logged in to {} as {}. Log in as {} instead?",
+                    self.server, current.email, created.email
+                );
+                if self.terminal.interactive {
+                    login = self.terminal.confirm(&question)?;
+                } else {
+                    self.terminal.status(format!(
+                        "! Replacing the session of {} on {} with {}",
+                        current.email, self.server, created.email
+                    ));
+                }
+            }
+        }
         let mut logged_in = false;
         if login {
             let token = self.client.login(&created.email, &created.generated_password).await?;
@@ -43,18 +64,33 @@ impl Ctx {
     }
 
     pub(super) async fn login(&self, email: Option<String>, password_stdin: bool) -> Result<(), CliError> {
-        let email = match email {
-            Some(email) => email,
-            None => self.terminal.ask("Email", "an email is required: msgctl login --email EMAIL")?,
-        };
-        let password = if password_stdin {
-            read_stdin_lines(1, "the password")?.remove(0)
-        } else {
-            self.terminal.ask_password("Password", "a password is required: pipe it in with --password-stdin")?
+        let cached = self.sessions.get(&self.server).ok().flatten().map(|s| s.email);
+        let email = match (email, cached) {
+            (Some(email), _) => email,
+            // The account last logged in here, as gh does; --email picks another.
+            (None, Some(cached)) => cached,
+            (None, None) => self.terminal.ask("Email", "an email is required: msgctl login --email EMAIL")?,
         };
         let email = normalized(&email);
-        let token = self.client.login(&email, &password).await?;
-        self.logged_in(email, token)
+        if password_stdin {
+            let password = read_stdin_lines(1, "the password")?.remove(0);
+            let token = self.client.login(&email, &password).await?;
+            return self.logged_in(email, token);
+        }
+        // At a terminal, a mistyped password gets another try (three in all).
+        let missing = "a password is required: pipe it in with --password-stdin";
+        let mut tries = 1;
+        loop {
+            let password = self.terminal.ask_password(&format!("Password for {email}"), missing)?;
+            match self.client.login(&email, &password).await {
+                Ok(token) => return self.logged_in(email, token),
+                Err(e) if e.code() == Some("invalid_credentials") && tries < 3 => {
+                    tries += 1;
+                    self.terminal.status("The email or the password is wrong; try again.");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Caches a fresh token and reports it.
@@ -73,11 +109,17 @@ impl Ctx {
         Ok(())
     }
 
-    pub(super) async fn logout(&self, everywhere: bool) -> Result<(), CliError> {
-        if everywhere {
+    pub(super) async fn logout(&self, everywhere: bool, local: bool) -> Result<(), CliError> {
+        // The session ends on the server first: a token forgotten here but still valid there would be
+        // a logout in name only.
+        if !local && (everywhere || self.token_in_use().is_ok()) {
             let (client, source) = self.authed()?;
-            match client.logout_everywhere().await.map_err(CliError::from) {
-                Ok(()) => self.terminal.status("✓ Every token of this account is revoked, on every device"),
+            let ended = if everywhere { client.logout_everywhere().await } else { client.end_session().await };
+            match ended.map_err(CliError::from) {
+                Ok(()) if everywhere => {
+                    self.terminal.status("✓ Every token of this account is revoked, on every device")
+                }
+                Ok(()) => self.terminal.status("✓ This session is ended on the server"),
                 // Already revoked or expired: there is nothing left to revoke with this token.
                 Err(e) if e.exit == super::exit::Exit::Auth => {
                     if matches!(source, TokenSource::Env) {
@@ -89,7 +131,17 @@ impl Ctx {
                     }
                     self.terminal.status("The cached token was already revoked or expired");
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    return Err(CliError::new(
+                        e.exit,
+                        e.code,
+                        format!(
+                            "{}; still logged in: the session could not be ended on the server (run msgctl \
+                             logout again, or msgctl logout --local to forget the token here anyway)",
+                            e.message
+                        ),
+                    ));
+                }
             }
         }
         let removed = self.sessions.remove(&self.server)?;
@@ -151,6 +203,10 @@ impl Ctx {
             let current = self.terminal.ask_password("Current password", missing)?;
             (current, self.terminal.ask_new_password(missing)?)
         };
+        // The rules, before the round trip (the server checks them again).
+        if let Err(e) = crate::domain::NewPassword::parse(new.clone()) {
+            return Err(CliError::usage("password_invalid", format!("the new password {e}")));
+        }
         self.client.change_password(&email, &current, &new).await?;
         self.terminal.status("✓ Password changed; every earlier login token is now revoked");
         // Stay logged in: the old token no longer works.

@@ -42,12 +42,12 @@ impl Ctx {
         let sent = send_with_retries(&client, &text, to.as_deref(), &key, |note| self.terminal.status(note))
             .await
             .map_err(|e| self.auth_failed(&source, e))?;
+        // The id on stdout, so ID=$(msgctl send …) works; decoration on stderr.
         if self.terminal.json {
             self.terminal.out_json(&sent.message);
-        } else if self.terminal.quiet {
-            self.terminal.out(sent.message.id.to_string());
         } else {
-            self.terminal.status(format!("✓ Sent {} to {}", sent.message.id, sent.message.to));
+            self.terminal.out(sent.message.id.to_string());
+            self.terminal.status(format!("✓ Sent to {}", sent.message.to));
         }
         Ok(())
     }
@@ -145,30 +145,26 @@ impl Ctx {
         after: Option<Uuid>,
         all: bool,
     ) -> Result<(), CliError> {
+        if !all && limit.is_some_and(|l| l > ALL_PAGE) {
+            return Err(CliError::usage("invalid_limit", format!("--limit is at most {ALL_PAGE} without --all")));
+        }
         let (client, source) = self.authed()?;
         let mailbox = sent.then_some(MailboxName::Sent);
         let fail = |e| self.auth_failed(&source, e);
         if all {
-            return self
-                .list_all(
-                    &client,
-                    // From the first message (after the nil id) unless told where to start.
-                    ListParams {
-                        limit: Some(ALL_PAGE),
-                        after: after.or(Some(Uuid::nil())),
-                        mailbox,
-                        with,
-                        before: None,
-                    },
-                    fail,
-                )
-                .await;
+            // From the first message (after the nil id) unless told where to start.
+            let after = after.or(Some(Uuid::nil()));
+            let params = ListParams { limit: Some(ALL_PAGE), after, mailbox, with, before: None };
+            return self.list_all(&client, params, limit.map(|l| l as usize), fail).await;
         }
         // Without a cursor, the server answers the most recent page.
         let params = ListParams { limit, after, before: None, mailbox, with };
         let page = client.list_page(&params).await.map_err(fail)?;
         if self.terminal.json {
-            self.terminal.out_json(&page.messages);
+            let mut array = self.terminal.json_array();
+            for message in &page.messages {
+                array.item(message);
+            }
             return Ok(());
         }
         if page.messages.is_empty() {
@@ -185,10 +181,13 @@ impl Ctx {
         Ok(())
     }
 
+    /// Follows the pages from `params`, printing at most `cap` messages; with `--json`, one array written
+    /// as the pages come.
     async fn list_all(
         &self,
         client: &Client,
         params: ListParams,
+        cap: Option<usize>,
         fail: impl Fn(ClientError) -> CliError,
     ) -> Result<(), CliError> {
         let sent_box = params.mailbox == Some(MailboxName::Sent);
@@ -201,24 +200,27 @@ impl Ctx {
             ProgressBar::hidden()
         };
         let mut page = client.list_page(&params).await.map_err(&fail)?;
+        let mut array = self.terminal.json.then(|| self.terminal.json_array());
         let mut count = 0usize;
+        let cap = cap.unwrap_or(usize::MAX);
         loop {
+            let take = page.messages.len().min(cap - count);
             spinner.suspend(|| {
-                for message in &page.messages {
-                    if self.terminal.json {
-                        self.terminal.out_json_line(message);
-                    } else {
-                        self.terminal.out(self.human_message(message, sent_box));
+                for message in &page.messages[..take] {
+                    match &mut array {
+                        Some(array) => array.item(message),
+                        None => self.terminal.out(self.human_message(message, sent_box)),
                     }
                 }
             });
-            count += page.messages.len();
+            count += take;
             spinner.set_message(format!("{count} messages"));
             match page.next.take() {
-                Some(next) => page = client.follow(&next).await.map_err(&fail)?,
-                None => break,
+                Some(next) if count < cap => page = client.follow(&next).await.map_err(&fail)?,
+                _ => break,
             }
         }
+        drop(array);
         spinner.finish_and_clear();
         if count == 0 {
             self.terminal.status("No messages.");
@@ -301,11 +303,22 @@ async fn send_with_retries(
     key: &str,
     note: impl Fn(String),
 ) -> Result<Sent, ClientError> {
+    retrying(note, || client.send_to(content, to, Some(key))).await
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or [`SEND_ATTEMPTS`] are used up: connection
+/// failures and 502/503/504 answers are retried with growing waits (or the server's `Retry-After`).
+/// Only for requests an idempotency key makes safe to repeat.
+pub(super) async fn retrying<T, F, Fut>(note: impl Fn(String), attempt: F) -> Result<T, ClientError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
     let mut delay = FIRST_BACKOFF;
-    let mut attempt = 1;
+    let mut tries = 1;
     loop {
-        match client.send_to(content, to, Some(key)).await {
-            Err(e) if attempt < SEND_ATTEMPTS && is_transient(&e) => {
+        match attempt().await {
+            Err(e) if tries < SEND_ATTEMPTS && is_transient(&e) => {
                 let wait = match &e {
                     ClientError::Api { retry_after: Some(after), .. } => *after,
                     _ => delay,
@@ -314,7 +327,7 @@ async fn send_with_retries(
                 note(format!("{e}; retrying in {:.1} s", wait.as_secs_f64()));
                 tokio::time::sleep(wait).await;
                 delay = (delay * 2).min(MAX_BACKOFF);
-                attempt += 1;
+                tries += 1;
             }
             outcome => return outcome,
         }

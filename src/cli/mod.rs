@@ -31,29 +31,35 @@ pub const TOKEN_VAR: &str = "MSGCTL_TOKEN";
     after_help = EXIT_CODES_HELP
 )]
 pub struct Cli {
-    /// The msgd server.
-    #[arg(long, global = true, env = "MSGCTL_SERVER", default_value = "http://localhost:4000")]
+    /// The msgd server (http:// is assumed when no scheme is given).
+    #[arg(long, global = true, env = "MSGCTL_SERVER", default_value = "http://localhost:4000",
+          help_heading = GLOBAL, value_name = "URL")]
     pub server: String,
 
-    /// Print JSON on stdout (errors as {"error","code"} on stderr).
-    #[arg(long, global = true)]
+    /// Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr).
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
 
     /// Print only what a script needs: no status lines.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
 
     /// Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_input: bool,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create an account; prints its generated password once.
+    #[command(after_help = "Examples:\n  msgctl register ada@example.com --login\n  \
+                            PASSWORD=$(msgctl register bob@example.com --quiet)")]
     Register {
         /// The account's email (prompted for when missing).
         email: Option<String>,
@@ -62,24 +68,35 @@ pub enum Command {
         login: bool,
     },
     /// Log in and cache the token for this server.
+    #[command(after_help = "Examples:\n  msgctl login --email ada@example.com\n  \
+                            printf '%s\\n' \"$PASSWORD\" | msgctl login --email ada@example.com --password-stdin")]
     Login {
-        /// The account's email (prompted for when missing).
+        /// The account's email (default: the one last logged in here; prompted for when missing).
         #[arg(long)]
         email: Option<String>,
         /// Read the password from the first line of stdin instead of prompting.
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Forget the cached token for this server.
+    /// Log out: end this session on the server (its token stops working) and forget it here.
+    #[command(after_help = "Examples:\n  msgctl logout\n  msgctl logout --everywhere   # every device and script too")]
     Logout {
-        /// Also revoke every token of the account on the server: log out of every device and script.
-        #[arg(long)]
+        /// Revoke every token of the account on the server: log out of every device and script.
+        #[arg(long, conflicts_with = "local")]
         everywhere: bool,
+        /// Only forget the token here, without asking the server to end the session.
+        #[arg(long)]
+        local: bool,
     },
     /// Show the server, the account and when the token expires; exit 3 when not logged in.
-    #[command(visible_alias = "status")]
+    #[command(
+        visible_alias = "status",
+        after_help = "Examples:\n  msgctl whoami\n  msgctl whoami --json | jq -r .email"
+    )]
     Whoami,
     /// Change the password, and stay logged in with the new one.
+    #[command(after_help = "Examples:\n  msgctl passwd\n  \
+                            printf '%s\\n%s\\n' \"$OLD\" \"$NEW\" | msgctl passwd --password-stdin")]
     Passwd {
         /// The account's email (default: the logged-in account).
         #[arg(long)]
@@ -88,7 +105,13 @@ pub enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Send a message, to yourself or (--to) to another account. Retried sends are never duplicated.
+    /// Send a message, to yourself or (--to) to another account; prints its id. Retried sends are never
+    /// duplicated.
+    #[command(
+        after_help = "Examples:\n  msgctl send \"hello, world\"\n  ID=$(msgctl send --to bob@example.com \"hi bob\")\n  \
+                            echo \"from a pipe\" | msgctl send --to bob@example.com\n  \
+                            msgctl send --to bob@example.com --file notes.txt"
+    )]
     Send {
         /// The text; `-`, or nothing with stdin not a terminal, reads it from stdin (one trailing newline
         /// dropped).
@@ -103,13 +126,18 @@ pub enum Command {
         file: Option<std::path::PathBuf>,
     },
     /// List messages, oldest first: the most recent page of the inbox by default.
-    #[command(visible_alias = "ls")]
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  msgctl list\n  msgctl list --with bob@example.com --limit 20\n  \
+                                  msgctl list --sent --with bob@example.com   # what you sent bob\n  \
+                                  msgctl list --all --json | jq -r '.[].content'"
+    )]
     List {
-        /// How many messages (1-1000; default 100).
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), conflicts_with = "all")]
+        /// How many messages (1-1000 on a page; default 100); with --all, at most this many in all.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         limit: Option<u32>,
-        /// Messages you sent instead of your inbox.
-        #[arg(long, conflicts_with = "with")]
+        /// Messages you sent instead of your inbox (with --with: those you sent that account).
+        #[arg(long)]
         sent: bool,
         /// Only the conversation with this account, both directions.
         #[arg(long, value_name = "EMAIL")]
@@ -117,12 +145,14 @@ pub enum Command {
         /// Only messages after this message id (a page further on).
         #[arg(long, value_name = "ID")]
         after: Option<uuid::Uuid>,
-        /// Every message from the first (or from --after), following the server's pages; with --json, one
-        /// JSON object per line.
+        /// Every message from the first (or from --after), following the server's pages.
         #[arg(long)]
         all: bool,
     },
     /// Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any.
+    #[command(
+        after_help = "Examples:\n  msgctl watch\n  msgctl watch --json | while read -r m; do notify-send \"$m\"; done"
+    )]
     Watch {
         /// Start after this message id instead of from now.
         #[arg(long, value_name = "ID")]
@@ -130,8 +160,17 @@ pub enum Command {
     },
     /// Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command
     /// that prints it.
+    #[command(
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(msgctl token)\" http://localhost:4000/users/me"
+    )]
     Token,
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    // The global options mean nothing here: the help shows only the shell.
+    #[command(
+        override_usage = "msgctl completions <SHELL>",
+        help_template = "{about-with-newline}\n{usage-heading} {usage}\n\nArguments:\n{positionals}\n{after-help}",
+        after_help = "Example:\n  msgctl completions bash > ~/.local/share/bash-completion/completions/msgctl"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -141,6 +180,25 @@ pub enum Command {
 /// The clap command, for completions and documentation.
 pub fn command() -> clap::Command {
     Cli::command()
+}
+
+/// Parses msgctl's command line. A usage error is a [`CliError`] (exit 2) so that `--json` can report it
+/// as JSON like any other; `--help` and `--version` are printed as usual.
+pub fn parse() -> Result<Cli, Result<clap::Error, CliError>> {
+    use clap::FromArgMatches;
+    use clap::error::ErrorKind;
+    let matches = command().try_get_matches().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            Ok(e)
+        }
+        _ if std::env::args().any(|a| a == "--json") => {
+            let detail = e.to_string();
+            let first = detail.lines().next().unwrap_or_default().trim_start_matches("error: ").to_owned();
+            Err(CliError::usage("usage", first))
+        }
+        _ => Ok(e),
+    })?;
+    Cli::from_arg_matches(&matches).map_err(Ok)
 }
 
 /// Runs one msgctl invocation; `utc_offset` is the local time zone for human-readable times.
@@ -155,7 +213,7 @@ pub async fn run(cli: Cli, terminal: Terminal, utc_offset: UtcOffset) -> Result<
     match cli.command {
         Command::Register { email, login } => ctx.register(email, login).await,
         Command::Login { email, password_stdin } => ctx.login(email, password_stdin).await,
-        Command::Logout { everywhere } => ctx.logout(everywhere).await,
+        Command::Logout { everywhere, local } => ctx.logout(everywhere, local).await,
         Command::Whoami => ctx.whoami().await,
         Command::Passwd { email, password_stdin } => ctx.passwd(email, password_stdin).await,
         Command::Send { text, to, file: None } => ctx.send(text, to).await,
@@ -236,9 +294,11 @@ impl Ctx {
     fn human_message(&self, message: &MessageView, sent_box: bool) -> String {
         let when = self.local_time(message.created_at);
         let who = if sent_box { format!("→ {}", message.to) } else { message.from.clone() };
+        let who = terminal::visible(&who).into_owned();
         let prefix = format!("{when}  {who}  ");
         let indent = " ".repeat(prefix.chars().count());
-        let mut lines = message.content.lines();
+        let content = terminal::visible(&message.content);
+        let mut lines = content.lines();
         let mut text = format!("{prefix}{}", lines.next().unwrap_or(""));
         for line in lines {
             text.push('\n');

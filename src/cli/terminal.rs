@@ -53,11 +53,24 @@ impl Terminal {
         Password::new().with_prompt(prompt).interact_on(&Term::stderr()).map_err(prompt_failed)
     }
 
-    /// Asks for a new password twice, without echoing it.
+    /// Asks a yes-or-no question (default no).
+    pub fn confirm(&self, question: &str) -> Result<bool, CliError> {
+        self.require_interactive("a confirmation is required")?;
+        dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact_on(&Term::stderr())
+            .map_err(prompt_failed)
+    }
+
+    /// Asks for a new password twice, without echoing it; the rules are checked before the repeat.
     pub fn ask_new_password(&self, missing: &str) -> Result<String, CliError> {
         self.require_interactive(missing)?;
         Password::new()
             .with_prompt("New password")
+            .validate_with(|input: &String| {
+                crate::domain::NewPassword::parse(input.clone()).map(drop).map_err(|e| format!("The password {e}."))
+            })
             .with_confirmation("Repeat the new password", "The passwords do not match; try again.")
             .interact_on(&Term::stderr())
             .map_err(prompt_failed)
@@ -90,6 +103,12 @@ impl Terminal {
         self.out(serde_json::to_string(value).expect("output serializes"));
     }
 
+    /// A JSON array on stdout, written an item at a time (one per line) and closed when dropped: the
+    /// same shape however many pages it takes, without holding them all.
+    pub fn json_array(&self) -> JsonArray {
+        JsonArray { items: 0 }
+    }
+
     /// Reports an error on stderr: a sentence, or `{"error","code"}` with `--json`.
     pub fn error(&self, error: &CliError) {
         if self.json {
@@ -99,6 +118,54 @@ impl Terminal {
             eprintln!("msgctl: {}", error.message);
         }
     }
+}
+
+/// See [`Terminal::json_array`].
+pub struct JsonArray {
+    items: usize,
+}
+
+impl JsonArray {
+    pub fn item(&mut self, value: &impl Serialize) {
+        let mut stdout = std::io::stdout().lock();
+        let lead = if self.items == 0 { "[\n" } else { ",\n" };
+        let _ = write!(stdout, "{lead}{}", serde_json::to_string(value).expect("output serializes"));
+        self.items += 1;
+    }
+}
+
+impl Drop for JsonArray {
+    fn drop(&mut self) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", if self.items == 0 { "[]" } else { "\n]" });
+    }
+}
+
+/// Text someone else wrote, made safe to print: bidirectional overrides and isolates ("Trojan Source"),
+/// invisible format characters and lone carriage returns are shown as `<U+202E>` and the like, so what a
+/// terminal shows is what was sent. (The server stores content byte for byte; only printing changes.)
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char, next: Option<char>| -> bool {
+        matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180E}'
+            | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E007F}')
+            || (c == '\r' && next != Some('\n'))
+    };
+    let mut chars = text.chars().peekable();
+    let mut out: Option<String> = None;
+    let mut index = 0;
+    while let Some(c) = chars.next() {
+        if hidden(c, chars.peek().copied()) {
+            let out = out.get_or_insert_with(|| text[..index].to_owned());
+            out.push_str(&format!("<U+{:04X}>", u32::from(c)));
+        } else if let Some(out) = &mut out {
+            out.push(c);
+        }
+        index += c.len_utf8();
+    }
+    out.map_or(std::borrow::Cow::Borrowed(text), std::borrow::Cow::Owned)
 }
 
 fn prompt_failed(e: dialoguer::Error) -> CliError {
@@ -127,4 +194,21 @@ pub fn read_stdin_text() -> Result<String, CliError> {
         .read_to_string(&mut text)
         .map_err(|e| CliError::usage("stdin_unreadable", format!("stdin is not readable UTF-8 text: {e}")))?;
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn invisible_and_direction_changing_characters_are_made_visible() {
+        assert_eq!(visible("plain text, שלום, 👋🏽"), "plain text, שלום, 👋🏽");
+        // The Trojan Source example: an override that makes "admin" read backwards.
+        assert_eq!(visible("user \u{202E}nimda\u{202C} ok"), "user <U+202E>nimda<U+202C> ok");
+        assert_eq!(visible("zero\u{200B}width"), "zero<U+200B>width");
+        assert_eq!(visible("over\rwrite"), "over<U+000D>write");
+        assert_eq!(visible("line\r\n"), "line\r\n", "a CRLF is a line end");
+        // Joiners are kept: emoji sequences and Persian need them.
+        assert_eq!(visible("👨\u{200D}👩\u{200D}👧"), "👨\u{200D}👩\u{200D}👧");
+    }
 }

@@ -317,3 +317,66 @@ fn logout_everywhere_revokes_the_tokens_of_every_device() {
     // Again, with nothing left to revoke: not logged in.
     assert_exit(&run(env.msgctl().args(["logout", "--everywhere"])), 3);
 }
+
+#[test]
+fn usage_errors_are_json_with_json_and_a_server_needs_no_scheme() {
+    let env = Env::start();
+    let out = run(env.msgctl().args(["--json", "list", "--bogus"]));
+    assert_exit(&out, 2);
+    let error: serde_json::Value = serde_json::from_slice(&out.stderr).expect("a JSON error on stderr");
+    assert_eq!(error["code"], "usage");
+    assert!(error["error"].as_str().unwrap().contains("--bogus"), "{error}");
+    let bare = env.app.base_url.trim_start_matches("http://").to_owned();
+    let out = run(env.msgctl_for(&bare).args(["register", "bare@example.com", "--quiet"]));
+    assert_exit(&out, 0);
+    let out = run(env.msgctl_for("127.0.0.1:1").arg("whoami").env("MSGCTL_TOKEN", "x"));
+    assert_exit(&out, 7);
+    assert!(!stderr(&out).contains("os error"), "in words: {}", stderr(&out));
+    assert!(stderr(&out).contains("connection refused"), "{}", stderr(&out));
+}
+
+#[test]
+fn logout_ends_the_session_on_the_server_and_only_that_one() {
+    let env = Env::start();
+    let password = env.register_and_login("leaving@example.com");
+    let token = stdout(&run(env.msgctl().arg("token"))).trim().to_owned();
+    let other = env.block_on(env.api().login("leaving@example.com", &password)).unwrap();
+    let out = run(env.msgctl().arg("logout"));
+    assert_exit(&out, 0);
+    let refused = env.block_on(env.api().clone().with_token(&token).me()).unwrap_err();
+    assert_eq!(refused.code(), Some("token_revoked"), "the logged-out token no longer works");
+    env.block_on(env.api().clone().with_token(&other).me()).expect("another session goes on");
+    assert_exit(&run(env.msgctl().arg("whoami")), 3);
+
+    // Without a server, a plain logout ends nothing, keeps the session and says so; --local only forgets.
+    let out = run(env.msgctl_for("http://127.0.0.1:1").arg("logout").env("MSGCTL_TOKEN", &other));
+    assert_exit(&out, 7);
+    assert!(stderr(&out).contains("still logged in"), "{}", stderr(&out));
+    env.register_and_login("offline@example.com");
+    let cached = stdout(&run(env.msgctl().arg("token"))).trim().to_owned();
+    assert_exit(&run(env.msgctl().args(["logout", "--local"])), 0);
+    env.block_on(env.api().clone().with_token(&cached).me()).expect("--local leaves the session on the server");
+    assert_exit(&run(env.msgctl().arg("whoami")), 3);
+}
+
+#[test]
+fn login_from_stdin_uses_the_email_last_logged_in_and_register_says_when_it_replaces_a_session() {
+    let env = Env::start();
+    let password = env.register_and_login("again@example.com");
+    assert_exit(&run(env.msgctl().arg("logout").arg("--local")), 0);
+    // No cached session any more: the email must be given.
+    let out = run(env.msgctl().args(["login", "--password-stdin"]).write_stdin(format!("{password}\n")));
+    assert_exit(&out, 2);
+    let out = run(env
+        .msgctl()
+        .args(["login", "--email", "again@example.com", "--password-stdin"])
+        .write_stdin(format!("{password}\n")));
+    assert_exit(&out, 0);
+    let out = run(env.msgctl().args(["login", "--password-stdin"]).write_stdin(format!("{password}\n")));
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("again@example.com"), "the cached email: {}", stderr(&out));
+
+    let out = run(env.msgctl().args(["register", "newer@example.com", "--login"]));
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("Replacing the session of again@example.com"), "{}", stderr(&out));
+}

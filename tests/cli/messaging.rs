@@ -35,7 +35,7 @@ fn messages_go_to_other_accounts_and_the_boxes_show_them() {
     assert_exit(&out, 4);
     assert!(stderr(&out).contains("has no account here"), "{}", stderr(&out));
     assert_exit(&run(env.msgctl().args(["list", "--with", "nobody@example.com"])), 4);
-    assert_exit(&run(env.msgctl().args(["list", "--sent", "--with", "bob@example.com"])), 2);
+    assert_eq!(contents(&["list", "--sent", "--with", "bob@example.com"]), ["hello bob"], "what ada sent bob");
 }
 
 #[test]
@@ -57,16 +57,48 @@ fn list_pages_after_a_cursor_and_all_follows_every_page() {
     let out = run(env.msgctl().args(["--json", "list", "--after", &ids[10], "--limit", "2"]));
     let page: Vec<String> = json(&out).as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().into()).collect();
     assert_eq!(page, ids[11..13]);
-    // --all --json: one JSON object per line, every message once, across two server pages.
+    // --all --json: the same shape as a page, one array, every message once, across two server pages.
+    let ids_of = |out: &std::process::Output| -> Vec<String> {
+        json(out).as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
+    };
     let out = run(env.msgctl().args(["--json", "list", "--all"]));
     assert_exit(&out, 0);
-    let streamed: Vec<String> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(streamed, ids);
+    assert_eq!(ids_of(&out), ids);
     let out = run(env.msgctl().args(["--json", "list", "--all", "--after", &ids[1200]]));
-    assert_eq!(stdout(&out).lines().count(), 4);
+    assert_eq!(ids_of(&out), ids[1201..]);
+    // --all --limit: from the first, at most that many.
+    let out = run(env.msgctl().args(["--json", "list", "--all", "--limit", "5"]));
+    assert_eq!(ids_of(&out), ids[..5]);
+    let out = run(env.msgctl().args(["--json", "list", "--with", "nobody-yet@example.com"]));
+    assert_exit(&out, 4);
+    let out = run(env.msgctl().args(["--json", "list", "--limit", "2000"]));
+    assert_exit(&out, 2);
+}
+
+#[test]
+fn send_prints_the_new_id_on_stdout_for_scripts() {
+    let env = Env::start();
+    env.register_and_login("ids@example.com");
+    let out = run(env.msgctl().args(["send", "id please"]));
+    assert_exit(&out, 0);
+    let id = stdout(&out).trim().to_owned();
+    uuid::Uuid::parse_str(&id).unwrap_or_else(|_| panic!("stdout is the id: {id:?}"));
+    assert!(stderr(&out).contains("Sent to ids@example.com"), "decoration on stderr: {}", stderr(&out));
+    let out = run(env.msgctl().args(["--json", "list"]));
+    assert_eq!(json(&out)[0]["id"], id.as_str());
+}
+
+#[test]
+fn text_from_others_is_printed_so_that_hidden_characters_show() {
+    let env = Env::start();
+    env.register_and_login("reader@example.com");
+    let sender = env.block_on(env.app.user("trojan@example.com"));
+    let tricky = "refund \u{202E}gpj.exe\u{202C} and\u{200B}more";
+    env.block_on(sender.client.send_to(tricky, Some("reader@example.com"), None)).unwrap();
+    let out = run(env.msgctl().arg("list"));
+    assert!(stdout(&out).contains("refund <U+202E>gpj.exe<U+202C> and<U+200B>more"), "{}", stdout(&out));
+    let out = run(env.msgctl().args(["--json", "list"]));
+    assert_eq!(json(&out)[0]["content"], tricky, "JSON carries the content byte for byte");
 }
 
 #[test]

@@ -65,3 +65,37 @@ fn passwd_asks_twice_for_the_new_password_and_catches_a_mismatch() {
     env.block_on(env.api().login("twice@example.com", "Zq7-unique-secret")).unwrap();
     crate::assert_exit(&crate::run(env.msgctl().arg("list")), 0);
 }
+
+#[test]
+fn passwd_checks_the_new_passwords_rules_before_asking_for_the_repeat() {
+    let env = Env::start();
+    let password = env.register_and_login("rules@example.com");
+    let mut session = spawn_in_pty(&env, &["passwd"]);
+    session.expect("Current password").unwrap();
+    session.send_line(&password).unwrap();
+    session.expect("New password").unwrap();
+    session.send_line("short").unwrap();
+    session.expect("at least 8 characters").unwrap();
+    session.expect("New password").unwrap();
+    session.send_line("long enough now").unwrap();
+    session.expect("Repeat").unwrap();
+    session.send_line("long enough now").unwrap();
+    let rest = session.expect(Eof).unwrap();
+    let rest = String::from_utf8_lossy(rest.get(0).unwrap_or_default()).to_string();
+    assert!(rest.contains("Password changed"), "{rest}");
+}
+
+#[test]
+fn login_at_a_terminal_gives_another_try_after_a_wrong_password() {
+    let env = Env::start();
+    let created = env.block_on(env.api().create_user("typo@example.com")).unwrap();
+    let mut session = spawn_in_pty(&env, &["login", "--email", "typo@example.com"]);
+    session.expect("Password").unwrap();
+    session.send_line("not the password").unwrap();
+    session.expect("try again").unwrap();
+    session.expect("Password").unwrap();
+    session.send_line(&created.generated_password).unwrap();
+    let rest = session.expect(Eof).unwrap();
+    let rest = String::from_utf8_lossy(rest.get(0).unwrap_or_default()).to_string();
+    assert!(rest.contains("Logged in to"), "{rest}");
+}
