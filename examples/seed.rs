@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
             password_hash: hash.clone(),
             created_at: now_millis(),
             registration_key: None,
+            role: msgkit::store::Role::User,
         };
         users.push(Party::from(&store.create_user(user).await?));
     }

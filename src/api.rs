@@ -29,6 +29,207 @@ pub struct CreateUserRequest {
     #[serde(default)]
     #[schema(required = true, format = Email, max_length = 254)]
     pub email: String,
+    /// Only for an administrator (Bearer): the new account's role (default `user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleName>,
+}
+
+/// An account's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    User,
+    Admin,
+}
+
+impl From<crate::store::Role> for RoleName {
+    fn from(role: crate::store::Role) -> Self {
+        match role {
+            crate::store::Role::User => RoleName::User,
+            crate::store::Role::Admin => RoleName::Admin,
+        }
+    }
+}
+
+impl From<RoleName> for crate::store::Role {
+    fn from(role: RoleName) -> Self {
+        match role {
+            RoleName::User => crate::store::Role::User,
+            RoleName::Admin => crate::store::Role::Admin,
+        }
+    }
+}
+
+/// Whether an account may log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusName {
+    Active,
+    Deactivated,
+}
+
+impl From<crate::store::AccountStatus> for StatusName {
+    fn from(status: crate::store::AccountStatus) -> Self {
+        match status {
+            crate::store::AccountStatus::Active => StatusName::Active,
+            crate::store::AccountStatus::Deactivated => StatusName::Deactivated,
+        }
+    }
+}
+
+/// An account as an administrator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AdminUser {
+    pub user_id: Uuid,
+    #[schema(format = Email)]
+    pub email: String,
+    pub role: RoleName,
+    pub status: StatusName,
+    #[serde(with = "rfc3339_millis")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    /// The last successful login; null if it never logged in.
+    #[serde(with = "rfc3339_millis::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+impl From<&crate::store::User> for AdminUser {
+    fn from(user: &crate::store::User) -> Self {
+        Self {
+            user_id: user.id,
+            email: user.email.to_string(),
+            role: user.role.into(),
+            status: user.status.into(),
+            created_at: user.created_at,
+            last_login_at: user.last_login_at,
+        }
+    }
+}
+
+/// `PATCH /admin/users/{id}`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// The new role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleName>,
+}
+
+/// `200` answer to `POST /admin/users/{id}/reset-password`.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct GeneratedPassword {
+    pub user_id: Uuid,
+    /// The account's new password, shown only this once; every session of the account is revoked.
+    pub generated_password: String,
+}
+
+/// `DELETE /users/me`
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccountRequest {
+    /// The account's password, to confirm.
+    #[serde(default)]
+    #[schema(required = true, format = Password, min_length = 1)]
+    pub password: String,
+}
+
+/// What an access token allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeName {
+    /// `GET /messages`, the stream, `GET /users/me`.
+    Read,
+    /// `POST /messages`.
+    Send,
+    /// The admin API, while the owner is an administrator.
+    Admin,
+}
+
+impl From<ScopeName> for crate::store::Scope {
+    fn from(scope: ScopeName) -> Self {
+        match scope {
+            ScopeName::Read => crate::store::Scope::Read,
+            ScopeName::Send => crate::store::Scope::Send,
+            ScopeName::Admin => crate::store::Scope::Admin,
+        }
+    }
+}
+
+impl From<crate::store::Scope> for ScopeName {
+    fn from(scope: crate::store::Scope) -> Self {
+        match scope {
+            crate::store::Scope::Read => ScopeName::Read,
+            crate::store::Scope::Send => ScopeName::Send,
+            crate::store::Scope::Admin => ScopeName::Admin,
+        }
+    }
+}
+
+/// `POST /tokens`
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "backup script", "scopes": ["read"], "expires_in": 2_592_000, "password": "…"}))]
+pub struct CreateTokenRequest {
+    /// A name, unique among the account's tokens: 1 to 64 characters, no control characters. Stored
+    /// exactly as given.
+    #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 64, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    pub name: String,
+    /// What the token may do; at least one.
+    #[serde(default)]
+    #[schema(required = true, min_items = 1)]
+    pub scopes: Vec<ScopeName>,
+    /// How long it lasts, in seconds (as OAuth 2's `expires_in`): a minute to 366 days; null or absent:
+    /// until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_seconds")]
+    #[schema(minimum = 60, maximum = 31_622_400)]
+    pub expires_in: Option<u64>,
+    /// The account's password: a session alone (a stolen one) cannot mint tokens.
+    #[serde(default)]
+    #[schema(required = true, format = Password, min_length = 1)]
+    pub password: String,
+}
+
+/// An access token, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<ScopeName>,
+    #[serde(with = "rfc3339_millis")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    /// Null: until revoked.
+    #[serde(with = "rfc3339_millis::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was last used (to the minute); null: never.
+    #[serde(with = "rfc3339_millis::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<&crate::store::AccessToken> for TokenView {
+    fn from(token: &crate::store::AccessToken) -> Self {
+        Self {
+            id: token.id,
+            name: token.name.clone(),
+            scopes: token.scopes.iter().copied().map(ScopeName::from).collect(),
+            created_at: token.created_at,
+            expires_at: token.expires_at,
+            last_used_at: token.last_used_at,
+        }
+    }
+}
+
+/// `201` answer to `POST /tokens`: the token itself, shown only this once.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub view: TokenView,
+    /// `msgk_…`: use it as `Authorization: Bearer <token>`. Only its SHA-256 is stored.
+    pub token: String,
 }
 
 /// `201` answer to `POST /users`.
@@ -196,6 +397,13 @@ pub struct Me {
     #[serde(with = "rfc3339_millis")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
+    /// `user` or `admin`.
+    #[serde(default = "default_role")]
+    pub role: RoleName,
+}
+
+fn default_role() -> RoleName {
+    RoleName::User
 }
 
 /// Every non-2xx answer.
@@ -253,6 +461,43 @@ impl ListParams {
 }
 
 /// RFC 3339 timestamps in UTC with exactly three fractional digits, e.g. `2026-11-23T22:43:05.123Z`.
+/// An optional whole number of seconds. JSON has one number type, so `60.0` counts as `60` (JSON Schema
+/// calls it an integer too); `60.5`, negatives and strings do not.
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::{Error, Unexpected, Visitor};
+    struct Seconds;
+    impl<'de> Visitor<'de> for Seconds {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number of seconds")
+        }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v).map(Some).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<Self::Value, E> {
+            // Beyond 2^53 a float is no longer exact; nothing valid is that large.
+            if v.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&v) {
+                Ok(Some(v as u64))
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+    }
+    deserializer.deserialize_option(Seconds)
+}
+
 pub mod rfc3339_millis {
     use serde::{Deserialize, Deserializer, Serializer};
     use time::format_description::well_known::Rfc3339;
@@ -311,6 +556,28 @@ pub mod rfc3339_millis {
         let raw = String::deserialize(deserializer)?;
         OffsetDateTime::parse(&raw, &Rfc3339).map_err(serde::de::Error::custom)
     }
+
+    /// The same for an optional time (`null` when absent).
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+        use time::OffsetDateTime;
+
+        pub fn serialize<S: Serializer>(t: &Option<OffsetDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<OffsetDateTime>, D::Error> {
+            match Option::<String>::deserialize(deserializer)? {
+                None => Ok(None),
+                Some(raw) => OffsetDateTime::parse(&raw, &time::format_description::well_known::Rfc3339)
+                    .map(Some)
+                    .map_err(serde::de::Error::custom),
+            }
+        }
+    }
 }
 
 /// `Debug` for a wire type, with its secret fields shown as `<redacted>`.
@@ -328,6 +595,10 @@ macro_rules! redacted_debug {
 }
 
 redacted_debug!(CreatedUser { user_id, email, message } secret { generated_password });
+redacted_debug!(GeneratedPassword { user_id } secret { generated_password });
+redacted_debug!(DeleteAccountRequest {} secret { password });
+redacted_debug!(CreateTokenRequest { name, scopes, expires_in } secret { password });
+redacted_debug!(CreatedToken { view } secret { token });
 redacted_debug!(LoginRequest { email } secret { password });
 redacted_debug!(TokenResponse {} secret { token });
 redacted_debug!(ChangePasswordRequest { email } secret { current_password, new_password });

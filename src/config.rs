@@ -30,6 +30,15 @@ pub mod defaults {
     pub const MAX_MESSAGE_BYTES: usize = crate::domain::MessageContent::DEFAULT_MAX_BYTES;
 }
 
+/// Who may create accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Registration {
+    /// Anyone, with `POST /users` (the original API).
+    Open,
+    /// Only administrators (`POST /users` with their Bearer, or `msgd admin create-user`).
+    Closed,
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -39,18 +48,42 @@ pub enum LogFormat {
     Json,
 }
 
-/// msgd — the msgkit messaging API server.
-#[derive(Clone, Parser)]
+/// msgd's command line: the settings, and what to do with them — serve, unless a subcommand says otherwise.
+#[derive(Debug, Parser)]
 #[command(
     name = "msgd",
     version,
     about = "msgd — the msgkit messaging API server",
     long_about = "msgd — the msgkit messaging API server.\n\nWith no settings it serves on http://127.0.0.1:4000 \
                   and keeps its data in an embedded SQLite file under ./msgd-data. Set MONGODB_URL to use \
-                  MongoDB instead. Every setting can be given as a flag or as the environment variable \
-                  shown; flags win.",
+                  MongoDB instead. Every setting can be given as a flag (before the subcommand) or as the \
+                  environment variable shown; flags win. Subcommands act on the same store.",
     after_help = "Logging: RUST_LOG sets the log filter (default: info), e.g. RUST_LOG=msgkit=debug,info."
 )]
+pub struct MsgdCli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<MsgdCommand>,
+}
+
+/// What msgd does.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum MsgdCommand {
+    /// Serve the API (what msgd does without a subcommand).
+    Serve,
+    /// Administer accounts directly on the configured store, whether msgd is serving or not.
+    Admin {
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        command: crate::admin::AdminCommand,
+    },
+}
+
+/// msgd's settings.
+#[derive(Clone, clap::Args)]
 pub struct Config {
     /// Address to listen on. Use 0.0.0.0 to accept connections from other hosts (e.g. in a container).
     #[arg(long, env = "HOST", default_value = defaults::HOST)]
@@ -174,6 +207,10 @@ pub struct Config {
     /// a load balancer stops sending new requests first (e.g. 5s behind Kubernetes).
     #[arg(long, env = "SHUTDOWN_DELAY", default_value = defaults::SHUTDOWN_DELAY, value_parser = humantime::parse_duration)]
     pub shutdown_delay: Duration,
+
+    /// Who may create accounts: open (anyone, as the original API) or closed (administrators only).
+    #[arg(long, env = "REGISTRATION", value_enum, default_value_t = Registration::Open)]
+    pub registration: Registration,
 
     /// How often an open message stream re-reads the inbox and re-checks its token without being told to:
     /// a safety net, since every instance on the database announces new messages and revocations at once.
@@ -309,6 +346,7 @@ impl Default for Config {
             rate_limit_window: parse_request_timeout(defaults::RATE_LIMIT_WINDOW).expect("default parses"),
             trust_forwarded_for: false,
             stream_recheck: parse_request_timeout(defaults::STREAM_RECHECK).expect("default parses"),
+            registration: Registration::Open,
             clock_offset_ms: 0,
         }
     }
@@ -349,6 +387,7 @@ impl Config {
             ("DRAIN_TIMEOUT", duration(self.drain_timeout)),
             ("SHUTDOWN_DELAY", duration(self.shutdown_delay)),
             ("STREAM_RECHECK", duration(self.stream_recheck)),
+            ("REGISTRATION", format!("{:?}", self.registration).to_lowercase()),
             ("TRUST_FORWARDED_FOR", self.trust_forwarded_for.to_string()),
             ("NO_RATE_LIMIT", self.no_rate_limit.to_string()),
         ];
@@ -382,10 +421,10 @@ impl fmt::Debug for Config {
 
 /// Parses the command line and the environment. A bad value is reported by the name the user set — the
 /// environment variable when that is where it came from, else the flag — with the rule it broke.
-pub fn parse() -> Result<Config, clap::Error> {
+pub fn parse() -> Result<MsgdCli, clap::Error> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     use clap::{CommandFactory, FromArgMatches};
-    let mut command = Config::command();
+    let mut command = MsgdCli::command();
     let matches = match command.try_get_matches_from_mut(std::env::args_os()) {
         Ok(matches) => matches,
         Err(error) if error.kind() == ErrorKind::ValueValidation || error.kind() == ErrorKind::InvalidValue => {
@@ -416,7 +455,7 @@ pub fn parse() -> Result<Config, clap::Error> {
         }
         Err(error) => return Err(error),
     };
-    Config::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+    MsgdCli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
 }
 
 /// Replaces the password in `scheme://user:password@host/...` with `***`.
@@ -442,12 +481,12 @@ mod tests {
 
     #[test]
     fn the_command_line_definition_is_consistent() {
-        Config::command().debug_assert();
+        MsgdCli::command().debug_assert();
     }
 
     #[test]
     fn defaults_agree_with_the_command_line() {
-        let command = Config::command();
+        let command = MsgdCli::command();
         let declared = |id: &str| {
             let arg = command.get_arguments().find(|a| a.get_id() == id).unwrap();
             arg.get_default_values()[0].to_str().unwrap().to_owned()
@@ -480,9 +519,10 @@ mod tests {
     fn switches_accept_the_usual_spellings() {
         // The environment's spellings (1, yes, on, true…) are checked against the real binary in
         // tests/api/process.rs; here, the flags.
-        assert!(Config::try_parse_from(["msgd", "--no-rate-limit"]).unwrap().no_rate_limit);
-        assert!(Config::try_parse_from(["msgd", "--trust-forwarded-for"]).unwrap().trust_forwarded_for);
-        let defaults = Config::try_parse_from(["msgd"]).unwrap();
+        let parse = |args: &[&str]| MsgdCli::try_parse_from(args).unwrap().config;
+        assert!(parse(&["msgd", "--no-rate-limit"]).no_rate_limit);
+        assert!(parse(&["msgd", "--trust-forwarded-for"]).trust_forwarded_for);
+        let defaults = parse(&["msgd"]);
         assert!(!defaults.trust_forwarded_for);
     }
 

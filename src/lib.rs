@@ -1,7 +1,8 @@
 //! msgkit: the `msgd` messaging API server and the `msgctl` command-line client, over one library.
 //!
 //! # Layout
-//! - [`config`]: msgd's settings, one `clap` struct that is also the `--help` reference.
+//! - [`config`]: msgd's settings and subcommands, `clap` structs that are also the `--help` reference.
+//! - [`admin`]: account administration shared by the admin API and `msgd admin …`.
 //! - [`domain`]: validated values (`Email`, `Password`, `NewPassword`, `MessageContent`).
 //! - [`auth`]: generated passwords, bcrypt gated to the cores, HS256 login tokens.
 //! - [`store`]: the `Store` trait and its backends (`sqlite`, `mongo`); the database URL picks one at start-up.
@@ -14,6 +15,7 @@
 //! - [`cli`]: msgctl's commands, token cache, prompts and exit codes.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod cli;

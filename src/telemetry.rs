@@ -16,8 +16,19 @@ use crate::config::LogFormat;
 /// what is buffered.
 #[must_use = "dropping the guard writes out the buffered log lines"]
 pub fn init(format: LogFormat) -> LogFlushGuard {
+    init_with(format, "info")
+}
+
+/// [`init`] for a command whose output is its own: only warnings and errors, unless `RUST_LOG` says
+/// otherwise.
+#[must_use = "dropping the guard writes out the buffered log lines"]
+pub fn init_quiet(format: LogFormat) -> LogFlushGuard {
+    init_with(format, "warn")
+}
+
+fn init_with(format: LogFormat, default_filter: &str) -> LogFlushGuard {
     let buffer = LogBuffer::start();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(buffer.clone());
     match format {
         LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),

@@ -1,4 +1,4 @@
-//! `msgd`: parse the configuration, set up logging, run the server.
+//! `msgd`: parse the configuration, set up logging, run the server (or an admin command).
 #![forbid(unsafe_code)]
 
 #[global_allocator]
@@ -6,7 +6,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = msgkit::config::parse().unwrap_or_else(|e| e.exit());
+    let cli = msgkit::config::parse().unwrap_or_else(|e| e.exit());
+    let config = cli.config;
+    if let Some(msgkit::config::MsgdCommand::Admin { json, command }) = cli.command {
+        // A command's output is its own: only warnings and errors are logged.
+        let _logs = msgkit::telemetry::init_quiet(config.log_format);
+        return match msgkit::admin::run(&config, command, json).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                if json {
+                    eprintln!("{}", serde_json::json!({"error": e.message, "code": e.code}));
+                } else {
+                    eprintln!("msgd: {}", e.message);
+                }
+                std::process::ExitCode::from(e.exit as u8)
+            }
+        };
+    }
     let logs = msgkit::telemetry::init(config.log_format);
     let outcome = msgkit::server::run(config).await;
     if let Err(e) = &outcome {

@@ -59,6 +59,24 @@ pub enum ApiError {
     RecipientNotFound(&'static str),
     #[error("No account has the email given in with.")]
     UserNotFound,
+    #[error("There is no account with this id.")]
+    AccountNotFound,
+    #[error("There is no access token with this id among the account's.")]
+    TokenNotFound,
+    #[error("Only an administrator may do this.")]
+    Forbidden,
+    #[error("This access token does not have the {0} scope this needs.")]
+    InsufficientScope(&'static str),
+    #[error("This needs a login session: an access token cannot do it.")]
+    SessionRequired,
+    #[error("Registration is closed here: an administrator creates accounts.")]
+    RegistrationClosed,
+    #[error("This account is deactivated; an administrator can activate it again.")]
+    AccountDeactivated,
+    #[error("This is the last active administrator: make another administrator first.")]
+    LastAdmin,
+    #[error("The account already has an access token of this name.")]
+    NameTaken,
     #[error("The Idempotency-Key header must be 1 to 255 visible ASCII characters (a UUID is a good choice).")]
     InvalidIdempotencyKey,
     #[error("This Idempotency-Key was used for a different request within the last 24 hours.")]
@@ -124,7 +142,11 @@ impl ApiError {
             | Content(_)
             | Recipient { .. }
             | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
-            RecipientNotFound(_) | UserNotFound => StatusCode::NOT_FOUND,
+            RecipientNotFound(_) | UserNotFound | AccountNotFound | TokenNotFound => StatusCode::NOT_FOUND,
+            Forbidden | InsufficientScope(_) | SessionRequired | RegistrationClosed | AccountDeactivated => {
+                StatusCode::FORBIDDEN
+            }
+            LastAdmin | NameTaken => StatusCode::CONFLICT,
             IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             IdempotencyConflict => StatusCode::CONFLICT,
             RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -170,7 +192,15 @@ impl ApiError {
             Content(ContentError::ControlCharacter) => "content_invalid",
             Recipient { .. } => "recipient_invalid",
             RecipientNotFound(_) => "recipient_not_found",
-            UserNotFound => "user_not_found",
+            UserNotFound | AccountNotFound => "user_not_found",
+            TokenNotFound => "token_not_found",
+            Forbidden => "forbidden",
+            InsufficientScope(_) => "insufficient_scope",
+            SessionRequired => "session_required",
+            RegistrationClosed => "registration_closed",
+            AccountDeactivated => "account_deactivated",
+            LastAdmin => "last_admin",
+            NameTaken => "name_taken",
             InvalidIdempotencyKey => "invalid_idempotency_key",
             IdempotencyKeyReused => "idempotency_key_reused",
             IdempotencyConflict => "idempotency_conflict",
@@ -197,6 +227,7 @@ impl ApiError {
             Content(_) => Some("content"),
             Recipient { field, .. } | RecipientNotFound(field) => Some(field),
             UserNotFound => Some("with"),
+            NameTaken => Some("name"),
             InvalidIdempotencyKey | IdempotencyKeyReused | IdempotencyConflict => Some("Idempotency-Key"),
             _ => None,
         }
@@ -234,6 +265,15 @@ impl ApiError {
             Recipient { field: "to", error: EmailError::Malformed },
             RecipientNotFound("to"),
             UserNotFound,
+            AccountNotFound,
+            TokenNotFound,
+            Forbidden,
+            InsufficientScope("send"),
+            SessionRequired,
+            RegistrationClosed,
+            AccountDeactivated,
+            LastAdmin,
+            NameTaken,
             InvalidIdempotencyKey,
             IdempotencyKeyReused,
             IdempotencyConflict,
@@ -282,6 +322,11 @@ impl IntoResponse for ApiError {
             request_id,
         };
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::InsufficientScope(scope) = &self {
+            // RFC 6750: the scope the request needed.
+            let challenge = format!(r#"Bearer realm="msgkit", error="insufficient_scope", scope="{scope}""#);
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&challenge).expect("ASCII"));
+        }
         if status == StatusCode::UNAUTHORIZED && !matches!(self, ApiError::InvalidCredentials) {
             // RFC 6750: tell the client which scheme to use, and why the token failed.
             let challenge = match self {
@@ -314,6 +359,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::EmailTaken => ApiError::EmailTaken,
+            StoreError::NameTaken => ApiError::NameTaken,
             StoreError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
             StoreError::NotFound => ApiError::Internal(anyhow::anyhow!("unexpected NotFound from the store")),
@@ -389,19 +435,29 @@ fn data_error(path: &str, message: &str, allowed: &[String]) -> ApiError {
     let name = field.as_ref().map_or_else(|| "The body".to_owned(), |f| format!("The field {f}"));
     let problem = if let Some(rest) = message.strip_prefix("invalid type: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "something else"));
-        format!("{name} must be {expected}, not {}", kind_in_words(found))
+        format!("{name} must be {}, not {}", expected_in_words(expected), kind_in_words(found))
     } else if let Some(rest) = message.strip_prefix("unknown variant ") {
         let expected = rest.split_once(", expected ").map_or("one of the documented values", |(_, e)| e);
         format!("{name} must be {}", expected.replace('`', ""))
     } else if let Some(rest) = message.strip_prefix("invalid value: ") {
         let expected = rest.split_once(", expected ").map_or("a valid value", |(_, e)| e);
-        format!("{name} must be {expected}")
+        format!("{name} must be {}", expected_in_words(expected))
     } else if let Some(rest) = message.strip_prefix("missing field ") {
         format!("The field {} is required", quoted(rest).unwrap_or_default())
     } else {
         format!("{name} does not have the expected form")
     };
     ApiError::InvalidBody { field, problem }
+}
+
+/// serde's name of what it expected, as a person would say it: Rust's integer types become numbers.
+fn expected_in_words(expected: &str) -> &str {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        other => other,
+    }
 }
 
 /// serde's name of what it found, as a person would say it.

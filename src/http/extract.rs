@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::ApiError;
 use crate::auth::Claims;
-use crate::store::User;
+use crate::store::{AccessToken, AccountStatus, Role, Scope, User};
 
 /// A JSON object body, answering bad bodies with the JSON error contract.
 ///
@@ -172,13 +172,57 @@ fn is_json(headers: &HeaderMap) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// The caller, authenticated by `Authorization: Bearer <token>`: signature, algorithm, issuer, audience
-/// and expiry checked, the account still present and the token's version still current (a password change
-/// revokes older tokens).
+/// The caller, authenticated by `Authorization: Bearer <token>`: a login session (a JWT: signature,
+/// algorithm, issuer, audience and expiry checked, the account's token version and ended sessions read in
+/// one lookup) or a personal access token (`msgk_…`: found by its digest, with its account, in one
+/// lookup). Either way the account must be active.
 pub struct AuthUser {
     pub user: User,
-    /// The token's claims (its expiry and version matter to long-lived streams).
-    pub claims: Claims,
+    pub credential: Credential,
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A login session; its claims (expiry and version matter to long-lived streams).
+    Session(Claims),
+    /// A personal access token.
+    Access(AccessToken),
+}
+
+/// The prefix of personal access tokens (so secret scanners can find them).
+pub const ACCESS_TOKEN_PREFIX: &str = "msgk_";
+
+impl AuthUser {
+    /// Fails unless the caller may do what `scope` covers: a session may do anything its account may, an
+    /// access token only what its scopes say. The admin scope also needs an administrator.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if let Credential::Access(token) = &self.credential {
+            if !token.scopes.contains(&scope) {
+                return Err(ApiError::InsufficientScope(scope.as_str()));
+            }
+        }
+        if scope == Scope::Admin && self.user.role != Role::Admin {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(())
+    }
+
+    /// The session's claims; an access token may not do what only its owner, logged in, may.
+    pub fn session(&self) -> Result<&Claims, ApiError> {
+        match &self.credential {
+            Credential::Session(claims) => Ok(claims),
+            Credential::Access(_) => Err(ApiError::SessionRequired),
+        }
+    }
+
+    /// When the credential stops working by itself, seconds since the epoch.
+    pub fn expires(&self) -> Option<u64> {
+        match &self.credential {
+            Credential::Session(claims) => Some(claims.exp),
+            Credential::Access(token) => token.expires_at.map(|at| at.unix_timestamp().max(0) as u64),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -187,22 +231,98 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::TokenMissing)?;
         let token = bearer_token(header.as_bytes()).ok_or(ApiError::TokenInvalid)?;
-        let claims = state.tokens()?.verify(token)?;
-        let user = current_user(state, &claims).await?;
-        tracing::Span::current().record("user.id", tracing::field::display(user.id));
-        Ok(AuthUser { user, claims })
+        let credential = if token.starts_with(ACCESS_TOKEN_PREFIX) {
+            Credential::Access(AccessToken { digest: token_digest(token), ..placeholder_token() })
+        } else {
+            Credential::Session(state.tokens()?.verify(token)?)
+        };
+        let authed = current_user(state, &credential).await?;
+        tracing::Span::current().record("user.id", tracing::field::display(authed.user.id));
+        if let Credential::Access(token) = &authed.credential {
+            note_use(state, token);
+        }
+        Ok(authed)
     }
 }
 
-/// The account of verified `claims`, if the token still counts: the account exists, its token version is
-/// the token's (a password change or a logout everywhere bumps it) and the token's session was not ended
-/// on its own — all from one lookup. Streams re-check with it too.
-pub(super) async fn current_user(state: &AppState, claims: &Claims) -> Result<User, ApiError> {
-    let user = state.store.user_by_id(claims.sub).await?.ok_or(ApiError::TokenInvalid)?;
-    if user.token_version != claims.ver || claims.sid.is_some_and(|sid| user.revoked_sessions.contains(&sid)) {
+/// An empty access token carrying only a digest, to look the real one up by.
+fn placeholder_token() -> AccessToken {
+    AccessToken {
+        id: uuid::Uuid::nil(),
+        user_id: uuid::Uuid::nil(),
+        name: String::new(),
+        digest: String::new(),
+        scopes: Vec::new(),
+        created_at: time::OffsetDateTime::UNIX_EPOCH,
+        expires_at: None,
+        last_used_at: None,
+    }
+}
+
+/// SHA-256 of an access token, hex: all that is stored of it.
+pub fn token_digest(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+/// Whether a credential still counts, and whose it is — one lookup either way: a session's account (its
+/// token version and ended sessions with it), or an access token with its account. The account must be
+/// active. Streams re-check with it too.
+pub(super) async fn current_user(state: &AppState, credential: &Credential) -> Result<AuthUser, ApiError> {
+    let (user, credential) = match credential {
+        Credential::Session(claims) => {
+            let user = state.store.user_by_id(claims.sub).await?.ok_or(ApiError::TokenInvalid)?;
+            if user.token_version != claims.ver || claims.sid.is_some_and(|sid| user.revoked_sessions.contains(&sid)) {
+                return Err(ApiError::TokenRevoked);
+            }
+            (user, Credential::Session(claims.clone()))
+        }
+        Credential::Access(token) => {
+            // Revoked and never-issued tokens look the same: no such digest.
+            let (user, token) = state.store.user_by_access_token(&token.digest).await?.ok_or(ApiError::TokenInvalid)?;
+            if token.expires_at.is_some_and(|at| at <= time::OffsetDateTime::now_utc()) {
+                return Err(ApiError::TokenExpired);
+            }
+            (user, Credential::Access(token))
+        }
+    };
+    if user.status == AccountStatus::Deactivated {
         return Err(ApiError::TokenRevoked);
     }
-    Ok(user)
+    Ok(AuthUser { user, credential })
+}
+
+/// How stale an access token's `last_used_at` may be: it is written at most once per this, in the
+/// background, so using a token costs no write per request.
+const LAST_USED_RESOLUTION: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn note_use(state: &AppState, token: &AccessToken) {
+    let now = time::OffsetDateTime::now_utc();
+    if token.last_used_at.is_some_and(|at| now - at < LAST_USED_RESOLUTION) {
+        return;
+    }
+    let (store, user, id) = (state.store.clone(), token.user_id, token.id);
+    tokio::spawn(async move {
+        if let Err(e) = store.touch_access_token(user, id, now).await {
+            tracing::debug!(error = %e, "recording an access token's use failed");
+        }
+    });
+}
+
+/// An `Authorization` header, if the request has one: for operations open to anyone that an
+/// administrator may do more with (`POST /users`).
+/// An invalid one is handed over as its error, for the operation to decide whether it matters.
+pub struct MaybeAuthUser(pub Option<Result<AuthUser, ApiError>>);
+
+impl FromRequestParts<AppState> for MaybeAuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.headers.get(AUTHORIZATION).is_none() {
+            return Ok(MaybeAuthUser(None));
+        }
+        Ok(MaybeAuthUser(Some(AuthUser::from_request_parts(parts, state).await)))
+    }
 }
 
 /// The client's address: the connection's peer, or with `TRUST_FORWARDED_FOR` the last `X-Forwarded-For`
@@ -246,6 +366,23 @@ fn bearer_token(value: &[u8]) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// An `{id}` path segment: `None` when it is not a UUID. Handlers answer that with their not-found error
+/// once they have checked who is asking, since nothing can have such an id; axum's own `Path<Uuid>` would
+/// answer a plain-text 400 instead of the JSON error contract.
+pub struct PathId(pub Option<uuid::Uuid>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let id = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|axum::extract::Path(id)| uuid::Uuid::try_parse(&id).ok());
+        Ok(PathId(id))
+    }
 }
 
 #[cfg(test)]

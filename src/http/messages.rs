@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::extract::{ApiJson, AuthUser, message_id, query_pairs};
 use crate::api::{ErrorBody, ListParams, MailboxName, MessageView, SendMessageRequest};
 use crate::domain::{Email, MessageContent};
-use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Party};
+use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Party, Scope};
 
 /// Page size when the request names none, and the largest allowed.
 pub const DEFAULT_PAGE: u32 = 100;
@@ -59,11 +59,13 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     )
 )]
 async fn send_message(
-    AuthUser { user, .. }: AuthUser,
+    authed: AuthUser,
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendMessageRequest>,
 ) -> Result<Response, ApiError> {
+    authed.require(Scope::Send)?;
+    let user = authed.user;
     let content = MessageContent::parse(body.content, state.options.max_message_bytes)?;
     let key = idempotency_key(&headers)?;
     let me = Party::from(&user);
@@ -147,10 +149,12 @@ fn fingerprint(to: &Party, content: &MessageContent) -> String {
     )
 )]
 async fn list_messages(
-    AuthUser { user, .. }: AuthUser,
+    authed: AuthUser,
     State(state): State<AppState>,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
+    authed.require(Scope::Read)?;
+    let user = authed.user;
     let params = list_params(uri.query())?;
     let limit = params.limit.unwrap_or(DEFAULT_PAGE);
     let mailbox = match &params.with {

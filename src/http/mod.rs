@@ -1,5 +1,6 @@
 //! The HTTP API: state, router, OpenAPI description and `serve`.
 
+mod admin;
 mod error;
 mod extract;
 mod messages;
@@ -7,6 +8,7 @@ pub mod middleware;
 mod openapi;
 mod ops;
 mod stream;
+mod tokens;
 mod users;
 
 use std::future::Future;
@@ -90,6 +92,8 @@ pub struct HttpOptions {
     pub trust_forwarded_for: bool,
     /// How often an open stream looks again without being told to.
     pub stream_recheck: Duration,
+    /// Anyone may register (`REGISTRATION=open`), or only administrators create accounts.
+    pub registration_open: bool,
 }
 
 impl Default for HttpOptions {
@@ -105,6 +109,7 @@ impl Default for HttpOptions {
             metrics_token: None,
             trust_forwarded_for: false,
             stream_recheck: config.stream_recheck,
+            registration_open: true,
         }
     }
 }
@@ -144,6 +149,8 @@ fn api(options: &HttpOptions) -> (Router<AppState>, serde_json::Value) {
     let (router, description) = OpenApiRouter::with_openapi(openapi::base())
         .merge(users::routes())
         .merge(messages::routes())
+        .merge(tokens::routes())
+        .merge(admin::routes())
         .merge(ops::routes(options.metrics_on_main))
         .split_for_parts();
     (router, openapi::served(description, options.max_message_bytes))
@@ -254,6 +261,7 @@ pub async fn serve(
 
     let store = state.store.clone();
     let (delay, drain) = (state.options.shutdown_delay, state.options.drain_timeout);
+    let unlocks = tokio::spawn(apply_unlocks(state.clone()));
     let lifecycle_state = state.clone();
     let app = router(state);
     let mut builder = Builder::new(TokioExecutor::new());
@@ -305,8 +313,26 @@ pub async fn serve(
         tracing::warn!(drain_timeout = ?drain, "requests were still in flight after the drain timeout; cut off");
     }
     connections.shutdown().await;
+    unlocks.abort();
     store.close().await;
     Ok(())
+}
+
+/// Clears this instance's failed-login counters for every account an administrator unlocks, on any
+/// instance (the change feed brings the unlock; the counters are kept per process).
+async fn apply_unlocks(state: AppState) {
+    let mut changes = state.store.changes();
+    loop {
+        match changes.recv().await {
+            Ok(crate::store::Change::Unlocked(id)) => match state.store.user_by_id(id).await {
+                Ok(Some(user)) => state.throttle.unlock(user.email.as_str()),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "an unlock could not be applied here"),
+            },
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 /// How long a client may take to send a request's headers.

@@ -29,6 +29,8 @@ use super::error::ApiError;
     tags(
         (name = "users", description = "Accounts and login"),
         (name = "messages", description = "Sending and reading messages"),
+        (name = "tokens", description = "Personal access tokens for scripts"),
+        (name = "admin", description = "Accounts as an administrator sees them"),
         (name = "operations", description = "Health, readiness and metrics, for load balancers and monitoring"),
     )
 )]
@@ -45,7 +47,9 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("The token from POST /users/login"))
+                    .description(Some(
+                        "The token from POST /users/login, or a personal access token (msgk_…) from POST /tokens",
+                    ))
                     .build(),
             ),
         );

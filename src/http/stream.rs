@@ -26,7 +26,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{AuthUser, current_user, message_id, query_pairs};
 use crate::api::{ErrorBody, MessageView, StreamClose};
-use crate::auth::Claims;
+use crate::store::Scope;
 use crate::store::{Change, Mailbox, MessageQuery};
 use crate::telemetry::{GaugeGuard, names};
 
@@ -70,15 +70,17 @@ struct StreamParams {
             content_type = "text/event-stream", body = String),
         (status = 400, description = "`after` or `Last-Event-ID` is not a message id (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 403, description = "An access token without the `read` scope (`insufficient_scope`)", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn stream_messages(
-    AuthUser { user, claims }: AuthUser,
+    authed: AuthUser,
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
+    authed.require(Scope::Read)?;
     let mut pairs = query_pairs(uri.query(), &["after"])?;
     let after = pairs.remove("after").map(|raw| message_id("after", &raw, Some(Uuid::nil()))).transpose()?;
     let resume = match headers.get("last-event-id") {
@@ -89,12 +91,12 @@ async fn stream_messages(
     let changes = state.store.changes();
     let cursor = match resume {
         Some(id) => Some(id),
-        None => newest_in_inbox(&state, user.id).await?,
+        None => newest_in_inbox(&state, authed.user.id).await?,
     };
     let (events, receiver) = mpsc::channel(64);
     let _ = events.try_send(Ok(Event::default().retry(RETRY).comment("connected")));
     tracing::info!(resume = ?resume, "stream opened");
-    tokio::spawn(run(state, user.id, claims, cursor, changes, events));
+    tokio::spawn(run(state, authed, cursor, changes, events));
     let keep_alive = KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive");
     let mut response = Sse::new(ReceiverStream::new(receiver)).keep_alive(keep_alive).into_response();
     // Reverse proxies (nginx) must pass events on as they come, not buffer them.
@@ -133,15 +135,17 @@ type Events = mpsc::Sender<Result<Event, Infallible>>;
 
 async fn run(
     state: AppState,
-    owner: Uuid,
-    claims: Claims,
+    authed: AuthUser,
     mut cursor: Option<Uuid>,
     mut changes: broadcast::Receiver<Change>,
     events: Events,
 ) {
     let _open = GaugeGuard::new(metrics::gauge!(names::STREAMS_OPEN));
     let mut closing = state.lifecycle.closing();
-    let expires_in = Duration::from_secs(claims.exp.saturating_sub(unix_now()));
+    let owner = authed.user.id;
+    // An access token without expiry: a year is as good as never for one connection.
+    let expires_in =
+        Duration::from_secs(authed.expires().map_or(366 * 24 * 3600, |exp| exp.saturating_sub(unix_now())));
     let expiry = tokio::time::sleep(expires_in);
     tokio::pin!(expiry);
     let mut recheck = tokio::time::interval(state.options.stream_recheck);
@@ -179,7 +183,7 @@ async fn run(
             break Close::TokenExpired;
         }
         if check_token {
-            match current_user(&state, &claims).await {
+            match current_user(&state, &authed.credential).await {
                 Ok(_) => {}
                 Err(ApiError::TokenRevoked) => break Close::TokenRevoked,
                 Err(ApiError::TokenInvalid) => break Close::TokenInvalid,

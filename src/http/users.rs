@@ -11,21 +11,21 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, AuthUser, ClientAddr};
+use super::extract::{ApiJson, AuthUser, ClientAddr, MaybeAuthUser};
 use crate::api::{
-    ChangePasswordRequest, CreateUserRequest, CreatedUser, ErrorBody, LoginRequest, Me, PASSWORD_UPDATED,
-    STORE_PASSWORD_NOTICE, StatusMessage, TokenResponse,
+    ChangePasswordRequest, CreateUserRequest, CreatedUser, DeleteAccountRequest, ErrorBody, LoginRequest, Me,
+    PASSWORD_UPDATED, STORE_PASSWORD_NOTICE, StatusMessage, TokenResponse,
 };
 use crate::auth;
 use crate::domain::{Email, NewPassword, Password};
-use crate::store::{NewUser, StoreError, User, now_millis};
+use crate::store::{AccountStatus, NewUser, Role, Scope, StoreError, User, now_millis};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_user))
         .routes(routes!(login))
         .routes(routes!(change_password))
-        .routes(routes!(me))
+        .routes(routes!(me, delete_me))
         .routes(routes!(logout_everywhere))
         .routes(routes!(end_session))
 }
@@ -40,6 +40,7 @@ pub const REGISTRATION_RETRY_WINDOW: std::time::Duration = std::time::Duration::
 /// has not logged in yet.
 #[utoipa::path(
     post, path = "/users", tag = "users",
+    security((), ("bearer" = [])),
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a registration safe to retry: \
             the same key for the same email within 10 minutes answers 201 for the same account, with a new \
@@ -53,6 +54,10 @@ pub const REGISTRATION_RETRY_WINDOW: std::time::Duration = std::time::Duration::
             headers(("Idempotent-Replayed" = String, description = "`true` when this answers a retry"))),
         (status = 400, description = "Email missing (`email_required`), malformed (`email_invalid`) or already \
             registered (`email_taken`); a field the request does not take (`unknown_field`); a malformed body", body = ErrorBody),
+        (status = 401, description = "A Bearer that is not valid came with `role`, or while registration is \
+            closed (otherwise a Bearer changes nothing unless it is an administrator's)", body = ErrorBody),
+        (status = 403, description = "Registration is closed and no administrator asked (`registration_closed`), \
+            or someone other than an administrator set `role` (`forbidden`, `insufficient_scope`)", body = ErrorBody),
         (status = 409, description = "A retry with the same Idempotency-Key is being handled (`idempotency_conflict`)", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
@@ -65,16 +70,39 @@ pub const REGISTRATION_RETRY_WINDOW: std::time::Duration = std::time::Duration::
 async fn create_user(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
+    MaybeAuthUser(credential): MaybeAuthUser,
     headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> Result<axum::response::Response, ApiError> {
+    // An administrator (a Bearer with the admin scope) may register whoever, with a role, whether or not
+    // registration is open; anyone else only themselves, while it is open.
+    // Anyone else's Bearer, even an expired one, changes nothing while registration is open and no role is
+    // asked for: the spec's registration takes none, and clients that send theirs on every request keep
+    // working.
+    let open = state.options.registration_open;
+    let asks_role = body.role.is_some();
+    let admin = match credential {
+        Some(Ok(user)) => match user.require(Scope::Admin) {
+            Ok(()) => Some(user),
+            Err(_) if open && !asks_role => None,
+            Err(e) if asks_role => return Err(e),
+            Err(_) => return Err(ApiError::RegistrationClosed),
+        },
+        Some(Err(_)) if open && !asks_role => None,
+        Some(Err(e)) => return Err(e),
+        None if !open => return Err(ApiError::RegistrationClosed),
+        None if asks_role => return Err(ApiError::Forbidden),
+        None => None,
+    };
     // Validate first: a mistake teaches an enumerator nothing, so it does not count against the address.
     let key = super::messages::idempotency_key(&headers)?.map(|key| digest(&key));
     let email = Email::parse(&body.email).map_err(ApiError::Email)?;
-    state.throttle.check_registration(address).map_err(|wait| {
-        warn!(client.address = %address, retry_after_secs = wait.as_secs(), "registration refused: rate-limited");
-        ApiError::RateLimited(wait)
-    })?;
+    if admin.is_none() {
+        state.throttle.check_registration(address).map_err(|wait| {
+            warn!(client.address = %address, retry_after_secs = wait.as_secs(), "registration refused: rate-limited");
+            ApiError::RateLimited(wait)
+        })?;
+    }
     let password = auth::generate_password();
     let password_hash = state.hasher.hash(&password).await?;
     let new = NewUser {
@@ -83,20 +111,23 @@ async fn create_user(
         password_hash: password_hash.clone(),
         created_at: now_millis(),
         registration_key: key.clone(),
+        role: body.role.map_or(Role::User, Role::from),
     };
     let (user, replayed) = match state.store.create_user(new).await {
         Ok(user) => (user, false),
         Err(StoreError::EmailTaken) => match &key {
             Some(key) => (retried_registration(&state, &email, key, password_hash).await?, true),
             None => {
-                state.throttle.registration_answered(address);
+                if admin.is_none() {
+                    state.throttle.registration_answered(address);
+                }
                 info!("registration refused: email already registered");
                 return Err(ApiError::EmailTaken);
             }
         },
         Err(e) => return Err(e.into()),
     };
-    if !replayed {
+    if !replayed && admin.is_none() {
         state.throttle.registration_answered(address);
     }
     Span::current().record("user.id", field::display(user.id));
@@ -152,6 +183,7 @@ fn digest(key: &str) -> String {
             a wrong password get the same answer in the same time", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 403, description = "The right password for a deactivated account (`account_deactivated`)", body = ErrorBody),
         (status = 429, description = "Too many failed attempts for this account from this address, from this \
             address, or — from an address its owner has not used — for this account (`rate_limited`); see \
             Retry-After", body = ErrorBody,
@@ -166,6 +198,11 @@ async fn login(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let (email, password) = credentials(&body.email, &body.password, "password")?;
     let user = authenticate(&state, &body.email, email, &password, address).await?;
+    // Only the owner — who knows the password — learns the account is deactivated.
+    if user.status == AccountStatus::Deactivated {
+        warn!(client.address = %address, "login refused: the account is deactivated");
+        return Err(ApiError::AccountDeactivated);
+    }
     let token = state.tokens()?.issue(user.id, user.token_version);
     // Durable before the 200: a retried registration must not hand out this account again.
     state.store.record_login(user.id, now_millis()).await?;
@@ -230,10 +267,9 @@ async fn change_password(
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-async fn logout_everywhere(
-    AuthUser { user, .. }: AuthUser,
-    State(state): State<AppState>,
-) -> Result<StatusCode, ApiError> {
+async fn logout_everywhere(authed: AuthUser, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
+    authed.session()?;
+    let user = authed.user;
     match state.store.revoke_tokens(user.id).await {
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(e) => return Err(e.into()),
@@ -253,10 +289,8 @@ async fn logout_everywhere(
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-async fn end_session(
-    AuthUser { user, claims }: AuthUser,
-    State(state): State<AppState>,
-) -> Result<StatusCode, ApiError> {
+async fn end_session(authed: AuthUser, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
+    let (user, claims) = (&authed.user, authed.session()?);
     match claims.sid {
         Some(session) => match state.store.revoke_session(user.id, session, claims.expires_at()).await {
             Ok(()) | Err(StoreError::NotFound) => {}
@@ -282,8 +316,48 @@ async fn end_session(
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-async fn me(AuthUser { user, .. }: AuthUser) -> Json<Me> {
-    Json(Me { user_id: user.id, email: user.email.to_string(), created_at: user.created_at })
+async fn me(authed: AuthUser) -> Result<Json<Me>, ApiError> {
+    authed.require(Scope::Read)?;
+    let user = authed.user;
+    Ok(Json(Me {
+        user_id: user.id,
+        email: user.email.to_string(),
+        created_at: user.created_at,
+        role: user.role.into(),
+    }))
+}
+
+/// Delete the caller's own account: the account, its access tokens and every message it sent or
+/// received are erased, on every instance; the email can be registered again.
+#[utoipa::path(
+    delete, path = "/users/me", tag = "users",
+    security(("bearer" = [])),
+    request_body = DeleteAccountRequest,
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 400, description = "The password is missing (`password_required`), or a malformed body", body = ErrorBody),
+        (status = 401, description = "A wrong password (`invalid_credentials`), or a missing, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 403, description = "An access token cannot delete its account (`session_required`)", body = ErrorBody),
+        (status = 409, description = "The last active administrator (`last_admin`)", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords (`rate_limited`)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn delete_me(
+    authed: AuthUser,
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    ApiJson(body): ApiJson<DeleteAccountRequest>,
+) -> Result<StatusCode, ApiError> {
+    authed.session()?;
+    if body.password.is_empty() {
+        return Err(ApiError::Required("password"));
+    }
+    let email = authed.user.email.clone();
+    authenticate(&state, email.as_str(), Some(email.clone()), &Password::new(body.password), address).await?;
+    super::admin::delete_account(&state, &authed.user).await?;
+    info!("account deleted by its owner");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Reads the credentials of a login-like body. A missing field is a malformed body (400); an email that
@@ -306,7 +380,7 @@ fn credentials(
 
 /// Checks credentials, throttled per account and per address before any hashing. An unknown email is
 /// verified against a dummy hash, so it costs what a wrong password costs and gets the same answer.
-async fn authenticate(
+pub(super) async fn authenticate(
     state: &AppState,
     raw_email: &str,
     email: Option<Email>,

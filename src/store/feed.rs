@@ -20,6 +20,8 @@ pub enum Change {
     Mailbox(Uuid),
     /// This account's sessions or tokens may have been revoked: re-check them.
     Revoked(Uuid),
+    /// An administrator cleared this account's failed-login counters.
+    Unlocked(Uuid),
     /// Changes may have been missed (the feed was interrupted): everyone look again.
     Resync,
 }

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Backend, Change, FeedMode, Inserted, Message, MessageQuery, NewMessage, NewUser, Store, StoreError, User};
+use super::{
+    AccessToken, AccountStatus, Backend, Change, FeedMode, Inserted, Message, MessageQuery, NewMessage, NewUser, Role,
+    Store, StoreError, User, UserQuery,
+};
 use crate::domain::Email;
 use crate::telemetry::names;
 
@@ -31,7 +34,7 @@ impl MeteredStore {
         let result = call.await;
         let outcome = match &result {
             Ok(_) => "ok",
-            Err(StoreError::EmailTaken) => "conflict",
+            Err(StoreError::EmailTaken | StoreError::NameTaken) => "conflict",
             Err(StoreError::NotFound) => "not_found",
             Err(StoreError::IdempotencyKeyReused) => "conflict",
             Err(StoreError::Unavailable(_)) => "unavailable",
@@ -107,6 +110,54 @@ impl Store for MeteredStore {
             self.inner.reissue_password(id, registration_key, current_hash, created_after, new_hash),
         )
         .await
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+        self.timed("list_users", self.inner.list_users(query)).await
+    }
+
+    async fn count_active_admins(&self) -> Result<u64, StoreError> {
+        self.timed("count_active_admins", self.inner.count_active_admins()).await
+    }
+
+    async fn set_role(&self, id: Uuid, role: Role) -> Result<User, StoreError> {
+        self.timed("set_role", self.inner.set_role(id, role)).await
+    }
+
+    async fn set_status(&self, id: Uuid, status: AccountStatus) -> Result<User, StoreError> {
+        self.timed("set_status", self.inner.set_status(id, status)).await
+    }
+
+    async fn reset_password(&self, id: Uuid, new_hash: String) -> Result<User, StoreError> {
+        self.timed("reset_password", self.inner.reset_password(id, new_hash)).await
+    }
+
+    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
+        self.timed("delete_user", self.inner.delete_user(id)).await
+    }
+
+    async fn unlock(&self, id: Uuid) -> Result<(), StoreError> {
+        self.timed("unlock", self.inner.unlock(id)).await
+    }
+
+    async fn create_access_token(&self, token: AccessToken) -> Result<(), StoreError> {
+        self.timed("create_access_token", self.inner.create_access_token(token)).await
+    }
+
+    async fn access_tokens(&self, user: Uuid) -> Result<Vec<AccessToken>, StoreError> {
+        self.timed("access_tokens", self.inner.access_tokens(user)).await
+    }
+
+    async fn user_by_access_token(&self, digest: &str) -> Result<Option<(User, AccessToken)>, StoreError> {
+        self.timed("user_by_access_token", self.inner.user_by_access_token(digest)).await
+    }
+
+    async fn revoke_access_token(&self, user: Uuid, token: Uuid) -> Result<(), StoreError> {
+        self.timed("revoke_access_token", self.inner.revoke_access_token(user, token)).await
+    }
+
+    async fn touch_access_token(&self, user: Uuid, token: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.timed("touch_access_token", self.inner.touch_access_token(user, token, at)).await
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {

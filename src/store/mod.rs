@@ -32,6 +32,123 @@ pub struct User {
     pub registration_key: Option<String>,
     /// Sessions ended one by one (a logout of one device) whose tokens have not expired yet.
     pub revoked_sessions: Vec<Uuid>,
+    pub role: Role,
+    pub status: AccountStatus,
+}
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    User,
+    /// May use the admin API and `POST /users` when registration is closed.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "user" => Some(Role::User),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an account may log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccountStatus {
+    #[default]
+    Active,
+    /// Refused everywhere until an administrator activates it again.
+    Deactivated,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Deactivated => "deactivated",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "active" => Some(AccountStatus::Active),
+            "deactivated" => Some(AccountStatus::Deactivated),
+            _ => None,
+        }
+    }
+}
+
+/// What an access token allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// `GET /messages`, the stream, `GET /users/me`.
+    Read,
+    /// `POST /messages`.
+    Send,
+    /// The admin API, while the owner is an administrator.
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Send, Scope::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Send => "send",
+            Scope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// A personal access token, as stored: never the secret, only its SHA-256.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// Unique per account.
+    pub name: String,
+    /// SHA-256 of the token, hex.
+    pub digest: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("name", &self.name)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which accounts an administrator lists: by id, after a cursor.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub after: Option<Uuid>,
+    pub limit: usize,
+    pub status: Option<AccountStatus>,
+    /// Only emails starting with this (normalized: lower case).
+    pub email_prefix: Option<String>,
 }
 
 impl fmt::Debug for User {
@@ -52,6 +169,7 @@ pub struct NewUser {
     pub created_at: OffsetDateTime,
     /// SHA-256 (hex) of the registration's `Idempotency-Key`, so a retry can be recognized.
     pub registration_key: Option<String>,
+    pub role: Role,
 }
 
 impl NewUser {
@@ -66,6 +184,8 @@ impl NewUser {
             last_login_at: None,
             registration_key: self.registration_key,
             revoked_sessions: Vec::new(),
+            role: self.role,
+            status: AccountStatus::Active,
         }
     }
 }
@@ -174,6 +294,9 @@ pub struct MessageQuery {
 pub enum StoreError {
     #[error("email already registered")]
     EmailTaken,
+    /// Another of the account's access tokens has this name.
+    #[error("name already used")]
+    NameTaken,
     #[error("not found")]
     NotFound,
     /// The idempotency key was used within the window for a different request.
@@ -261,6 +384,44 @@ pub trait Store: Send + Sync + 'static {
         created_after: OffsetDateTime,
         new_hash: String,
     ) -> Result<User, StoreError>;
+
+    /// Accounts in id order, for administrators.
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError>;
+
+    /// How many accounts are active administrators.
+    async fn count_active_admins(&self) -> Result<u64, StoreError>;
+
+    /// Changes an account's role. [`StoreError::NotFound`] when the account is gone.
+    async fn set_role(&self, id: Uuid, role: Role) -> Result<User, StoreError>;
+
+    /// Deactivates an account — revoking every session (the token version is bumped) and deleting every
+    /// access token — or activates it again. [`StoreError::NotFound`] when the account is gone.
+    async fn set_status(&self, id: Uuid, status: AccountStatus) -> Result<User, StoreError>;
+
+    /// Replaces the password hash and revokes every session (an administrator's reset).
+    async fn reset_password(&self, id: Uuid, new_hash: String) -> Result<User, StoreError>;
+
+    /// Erases the account, its access tokens and every message it sent or received.
+    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError>;
+
+    /// Announces, to every instance, that the account's failed-login counters are to be cleared.
+    async fn unlock(&self, id: Uuid) -> Result<(), StoreError>;
+
+    /// Stores an access token. [`StoreError::NameTaken`] when the account has one of that name,
+    /// [`StoreError::NotFound`] when the account is gone.
+    async fn create_access_token(&self, token: AccessToken) -> Result<(), StoreError>;
+
+    /// The account's access tokens, oldest first.
+    async fn access_tokens(&self, user: Uuid) -> Result<Vec<AccessToken>, StoreError>;
+
+    /// The account and the token with this digest, in one lookup.
+    async fn user_by_access_token(&self, digest: &str) -> Result<Option<(User, AccessToken)>, StoreError>;
+
+    /// Deletes one of the account's access tokens. [`StoreError::NotFound`] when there is none.
+    async fn revoke_access_token(&self, user: Uuid, token: Uuid) -> Result<(), StoreError>;
+
+    /// Records that an access token was used (callers do it at most every so often).
+    async fn touch_access_token(&self, user: Uuid, token: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
 
     /// Stores a message, assigning its id and time; with an idempotency key already used by the sender
     /// within [`IDEMPOTENCY_WINDOW`], returns the earlier message (same request) or

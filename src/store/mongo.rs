@@ -46,8 +46,9 @@ use uuid::Uuid;
 
 use super::feed::{Change, Feed, FeedMode};
 use super::{
-    Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Mailbox, Message, MessageIds, MessageQuery, NewMessage,
-    NewUser, OpenOptions, Party, Store, StoreError, User, message_time, to_millis,
+    AccessToken, AccountStatus, Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Mailbox, Message, MessageIds,
+    MessageQuery, NewMessage, NewUser, OpenOptions, Party, Role, Scope, Store, StoreError, User, UserQuery,
+    message_time, to_millis,
 };
 use crate::domain::{Email, MessageContent};
 use crate::telemetry::names;
@@ -90,6 +91,57 @@ struct UserDoc {
     registration_key: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     revoked_sessions: Vec<SessionDoc>,
+    /// `user` or `admin`; absent on accounts from before roles: `user`.
+    #[serde(default = "default_role")]
+    role: String,
+    /// `active` or `deactivated`; absent: `active`.
+    #[serde(default = "default_status")]
+    status: String,
+    /// Personal access tokens, digests only; read only where needed (projected out elsewhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    access_tokens: Vec<TokenDoc>,
+}
+
+fn default_role() -> String {
+    "user".to_owned()
+}
+
+fn default_status() -> String {
+    "active".to_owned()
+}
+
+/// An access token as stored inside its account: `{id, name, digest, scopes, created_at, expires_at?,
+/// last_used_at?}`.
+#[derive(Serialize, Deserialize)]
+struct TokenDoc {
+    id: String,
+    name: String,
+    digest: String,
+    scopes: Vec<String>,
+    created_at: DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<DateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_at: Option<DateTime>,
+}
+
+/// What session lookups read of an account: everything but its access tokens.
+fn without_tokens() -> Document {
+    doc! {"access_tokens": 0}
+}
+
+fn token_from_doc(user: Uuid, doc: &TokenDoc) -> Result<AccessToken, StoreError> {
+    let at = |t: &DateTime| super::from_millis(t.timestamp_millis());
+    Ok(AccessToken {
+        id: parse_id(&doc.id)?,
+        user_id: user,
+        name: doc.name.clone(),
+        digest: doc.digest.clone(),
+        scopes: doc.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        created_at: at(&doc.created_at),
+        expires_at: doc.expires_at.as_ref().map(at),
+        last_used_at: doc.last_used_at.as_ref().map(at),
+    })
 }
 
 /// An ended session: `{id, expires_at}`.
@@ -236,14 +288,28 @@ impl MongoStore {
     /// Records a revocation for the other instances' streams. The revocation itself (the token version)
     /// is already stored: if this fails, their streams still notice at their next re-check.
     async fn log_revocation(&self, user: Uuid) {
-        let log = self.revocations.update_one(
-            doc! {"_id": Uuid::new_v4().to_string()},
-            doc! {"$set": {"user_id": user.to_string()}, "$currentDate": {"at": true}},
-        );
-        if let Err(e) = self.timed(log.upsert(true).into_future()).await {
+        if let Err(e) = self.log_event(user, "revoked").await {
             tracing::warn!(error = %e, "recording a revocation for other instances failed");
         }
         self.feed.publish(Change::Revoked(user), "local");
+    }
+
+    /// Records a `kind` event (`revoked`, `unlocked`) about `user` for the other instances.
+    async fn log_event(&self, user: Uuid, kind: &str) -> Result<(), StoreError> {
+        let log = self.revocations.update_one(
+            doc! {"_id": Uuid::new_v4().to_string()},
+            doc! {"$set": {"user_id": user.to_string(), "kind": kind}, "$currentDate": {"at": true}},
+        );
+        self.timed(log.upsert(true).into_future()).await.map(drop)
+    }
+
+    async fn updated_user(&self, filter: Document, update: Document) -> Result<User, StoreError> {
+        let update = self
+            .users
+            .find_one_and_update(filter, update)
+            .projection(without_tokens())
+            .return_document(ReturnDocument::After);
+        self.timed(update.into_future()).await?.map(user_from_doc).transpose()?.ok_or(StoreError::NotFound)
     }
 }
 
@@ -326,6 +392,14 @@ async fn prepare(parts: &Parts) -> Result<Tail, StoreError> {
         let index = IndexModel::builder().keys(keys).options(options).build();
         bounded(timeout, parts.messages.create_index(index).into_future()).await?;
     }
+    // Access tokens are found by digest, in one lookup that returns their account too.
+    let tokens = IndexOptions::builder()
+        .unique(true)
+        .name("access_token_digest".to_owned())
+        .partial_filter_expression(doc! {"access_tokens.digest": {"$exists": true}})
+        .build();
+    let index = IndexModel::builder().keys(doc! {"access_tokens.digest": 1}).options(tokens).build();
+    bounded(timeout, parts.users.create_index(index).into_future()).await?;
     let ttl = IndexOptions::builder().name("expiry".to_owned()).expire_after(REVOCATION_LOG_KEEP).build();
     let index = IndexModel::builder().keys(doc! {"at": 1}).options(ttl).build();
     bounded(timeout, parts.revocations.create_index(index).into_future()).await?;
@@ -432,6 +506,8 @@ fn user_from_doc(doc: UserDoc) -> Result<User, StoreError> {
         last_login_at: doc.last_login_at.map(|at| super::from_millis(at.timestamp_millis())),
         registration_key: doc.registration_key,
         revoked_sessions: doc.revoked_sessions.iter().filter_map(|s| Uuid::parse_str(&s.id).ok()).collect(),
+        role: Role::parse(&doc.role).unwrap_or_default(),
+        status: AccountStatus::parse(&doc.status).unwrap_or_default(),
     })
 }
 
@@ -444,6 +520,18 @@ fn message_from_doc(doc: MessageDoc) -> Result<Message, StoreError> {
         content: MessageContent::from_stored(doc.content),
         created_at: message_time(id),
     })
+}
+
+/// `text` with the characters that mean something in a regular expression escaped.
+fn regex_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\^$.|?*+()[]{}".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, StoreError> {
@@ -652,6 +740,7 @@ fn change_pipeline() -> Vec<Document> {
         doc! {"$match": {"operationType": "insert", "ns.coll": {"$in": ["messages", "revocations"]}}},
         doc! {"$project": {
             "operationType": 1, "ns": 1, "fullDocument.recipient_id": 1, "fullDocument.user_id": 1,
+            "fullDocument.kind": 1,
         }},
     ]
 }
@@ -736,8 +825,16 @@ fn publish_event(feed: &Feed, event: &ChangeStreamEvent<Document>) {
         _ => return,
     };
     let Some(id) = doc.get_str(field).ok().and_then(|id| Uuid::parse_str(id).ok()) else { return };
-    let change = if field == "user_id" { Change::Revoked(id) } else { Change::Mailbox(id) };
-    feed.publish(change, "database");
+    feed.publish(change_of(field, doc, id), "database");
+}
+
+/// The change a message or event document announces.
+fn change_of(field: &str, doc: &Document, id: Uuid) -> Change {
+    match (field, doc.get_str("kind")) {
+        ("recipient_id", _) => Change::Mailbox(id),
+        (_, Ok("unlocked")) => Change::Unlocked(id),
+        _ => Change::Revoked(id),
+    }
 }
 
 /// Polls for other instances' changes: messages after the newest seen (exact: ids grow in commit order),
@@ -782,7 +879,7 @@ async fn poll(parts: &Parts, tail: Tail, server_now: Option<DateTime>) {
                 since = since.max(*at);
                 if seen.insert(id.to_owned(), *at).is_none() {
                     if let Some(user) = doc.get_str("user_id").ok().and_then(|u| Uuid::parse_str(u).ok()) {
-                        parts.feed.publish(Change::Revoked(user), "database");
+                        parts.feed.publish(change_of("user_id", &doc, user), "database");
                     }
                 }
             }
@@ -855,6 +952,9 @@ impl Store for MongoStore {
             last_login_at: None,
             registration_key: user.registration_key.clone(),
             revoked_sessions: Vec::new(),
+            role: user.role.as_str().to_owned(),
+            status: AccountStatus::Active.as_str().to_owned(),
+            access_tokens: Vec::new(),
         };
         match insert_bounded(self.timeout, self.users.insert_one(doc).into_future()).await? {
             Ok(_) => {}
@@ -865,12 +965,14 @@ impl Store for MongoStore {
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        let found = self.timed(self.users.find_one(doc! {"email": email.as_str()}).into_future()).await?;
+        let find = self.users.find_one(doc! {"email": email.as_str()}).projection(without_tokens());
+        let found = self.timed(find.into_future()).await?;
         found.map(user_from_doc).transpose()
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
-        let found = self.timed(self.users.find_one(doc! {"_id": id.to_string()}).into_future()).await?;
+        let find = self.users.find_one(doc! {"_id": id.to_string()}).projection(without_tokens());
+        let found = self.timed(find.into_future()).await?;
         found.map(user_from_doc).transpose()
     }
 
@@ -940,6 +1042,142 @@ impl Store for MongoStore {
             .timed(self.users.find_one_and_update(filter, update).return_document(ReturnDocument::After).into_future())
             .await?;
         updated.map(user_from_doc).transpose()?.ok_or(StoreError::NotFound)
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+        let mut filter = Document::new();
+        if let Some(after) = query.after {
+            filter.insert("_id", doc! {"$gt": after.to_string()});
+        }
+        match query.status {
+            Some(AccountStatus::Active) => filter.insert("status", doc! {"$ne": "deactivated"}),
+            Some(AccountStatus::Deactivated) => filter.insert("status", "deactivated"),
+            None => None,
+        };
+        if let Some(prefix) = &query.email_prefix {
+            filter.insert("email", doc! {"$regex": format!("^{}", regex_escape(prefix))});
+        }
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let find = self.users.find(filter).sort(doc! {"_id": 1}).limit(limit).projection(without_tokens());
+        let docs: Vec<UserDoc> = self.timed(async { find.await?.try_collect().await }).await?;
+        docs.into_iter().map(user_from_doc).collect()
+    }
+
+    async fn count_active_admins(&self) -> Result<u64, StoreError> {
+        let count = self.users.count_documents(doc! {"role": "admin", "status": {"$ne": "deactivated"}});
+        self.timed(count.into_future()).await
+    }
+
+    async fn set_role(&self, id: Uuid, role: Role) -> Result<User, StoreError> {
+        self.updated_user(doc! {"_id": id.to_string()}, doc! {"$set": {"role": role.as_str()}}).await
+    }
+
+    async fn set_status(&self, id: Uuid, status: AccountStatus) -> Result<User, StoreError> {
+        let filter = doc! {"_id": id.to_string()};
+        if status == AccountStatus::Active {
+            return self.updated_user(filter, doc! {"$set": {"status": "active"}}).await;
+        }
+        // Deactivation ends every session and deletes every access token.
+        let update = doc! {
+            "$set": {"status": "deactivated", "access_tokens": []}, "$inc": {"token_version": 1_i64},
+        };
+        let user = self.updated_user(filter, update).await?;
+        self.log_revocation(id).await;
+        Ok(user)
+    }
+
+    async fn reset_password(&self, id: Uuid, new_hash: String) -> Result<User, StoreError> {
+        let update = doc! {"$set": {"password_hash": new_hash}, "$inc": {"token_version": 1_i64}};
+        let user = self.updated_user(doc! {"_id": id.to_string()}, update).await?;
+        self.log_revocation(id).await;
+        Ok(user)
+    }
+
+    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
+        let id_text = id.to_string();
+        let deleted = self.timed(self.users.delete_one(doc! {"_id": &id_text}).into_future()).await?;
+        if deleted.deleted_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // The messages keep only their place in the chain (`_id`, `prev`): a removed link would let a
+        // writer that last saw the message before it link a smaller id after the chain had moved on.
+        let theirs = doc! {"$or": [{"sender_id": &id_text}, {"recipient_id": &id_text}]};
+        let erase = doc! {"$unset": {
+            "sender_id": "", "sender_email": "", "recipient_id": "", "recipient_email": "", "content": "",
+            "created_at": "", "idempotency_key": "", "request_hash": "",
+        }};
+        self.timed(self.messages.update_many(theirs, erase).into_future()).await?;
+        self.log_revocation(id).await;
+        Ok(())
+    }
+
+    async fn unlock(&self, id: Uuid) -> Result<(), StoreError> {
+        self.log_event(id, "unlocked").await?;
+        self.feed.publish(Change::Unlocked(id), "local");
+        Ok(())
+    }
+
+    async fn create_access_token(&self, token: AccessToken) -> Result<(), StoreError> {
+        let user = token.user_id.to_string();
+        let stored = TokenDoc {
+            id: token.id.to_string(),
+            name: token.name.clone(),
+            digest: token.digest.clone(),
+            scopes: token.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            created_at: DateTime::from_millis(to_millis(token.created_at)),
+            expires_at: token.expires_at.map(|at| DateTime::from_millis(to_millis(at))),
+            last_used_at: None,
+        };
+        let doc = mongodb::bson::to_document(&stored).map_err(|e| StoreError::Other(e.into()))?;
+        // The name is free and the token goes in, in one atomic update of the account.
+        let push = self.users.update_one(
+            doc! {"_id": &user, "access_tokens.name": {"$ne": &token.name}},
+            doc! {"$push": {"access_tokens": doc}},
+        );
+        let pushed = self.timed(push.into_future()).await?;
+        if pushed.matched_count == 1 {
+            return Ok(());
+        }
+        let exists = self.timed(self.users.count_documents(doc! {"_id": &user}).into_future()).await?;
+        Err(if exists == 0 { StoreError::NotFound } else { StoreError::NameTaken })
+    }
+
+    async fn access_tokens(&self, user: Uuid) -> Result<Vec<AccessToken>, StoreError> {
+        let find = self.users.find_one(doc! {"_id": user.to_string()});
+        let Some(doc) = self.timed(find.into_future()).await? else { return Ok(Vec::new()) };
+        let mut tokens = doc.access_tokens.iter().map(|t| token_from_doc(user, t)).collect::<Result<Vec<_>, _>>()?;
+        tokens.sort_by_key(|t| (t.created_at, t.id));
+        Ok(tokens)
+    }
+
+    async fn user_by_access_token(&self, digest: &str) -> Result<Option<(User, AccessToken)>, StoreError> {
+        let find = self.users.find_one(doc! {"access_tokens.digest": digest});
+        let Some(doc) = self.timed(find.into_future()).await? else { return Ok(None) };
+        let token = doc.access_tokens.iter().find(|t| t.digest == digest);
+        let Some(token) = token else { return Ok(None) };
+        let id = parse_id(&doc.id)?;
+        let token = token_from_doc(id, token)?;
+        Ok(Some((user_from_doc(doc)?, token)))
+    }
+
+    async fn revoke_access_token(&self, user: Uuid, token: Uuid) -> Result<(), StoreError> {
+        let pull = self.users.update_one(
+            doc! {"_id": user.to_string(), "access_tokens.id": token.to_string()},
+            doc! {"$pull": {"access_tokens": {"id": token.to_string()}}},
+        );
+        if self.timed(pull.into_future()).await?.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.log_revocation(user).await;
+        Ok(())
+    }
+
+    async fn touch_access_token(&self, user: Uuid, token: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        let touch = self.users.update_one(
+            doc! {"_id": user.to_string(), "access_tokens.id": token.to_string()},
+            doc! {"$set": {"access_tokens.$.last_used_at": DateTime::from_millis(to_millis(at))}},
+        );
+        self.timed(touch.into_future()).await.map(drop)
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {

@@ -32,13 +32,14 @@ use uuid::Uuid;
 
 use super::feed::{Change, Feed, FeedMode};
 use super::{
-    Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Mailbox, Message, MessageIds, MessageQuery, NewMessage,
-    NewUser, OpenOptions, Party, Store, StoreError, User, from_millis, message_time, now_millis, to_millis,
+    AccessToken, AccountStatus, Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Mailbox, Message, MessageIds,
+    MessageQuery, NewMessage, NewUser, OpenOptions, Party, Role, Scope, Store, StoreError, User, UserQuery,
+    from_millis, message_time, now_millis, to_millis,
 };
 use crate::domain::{Email, MessageContent};
 
 /// The schema version this code writes; `PRAGMA user_version` records the version of a file.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Migrations, in order: `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -98,6 +99,24 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL, -- milliseconds since the epoch
         PRIMARY KEY (user_id, session_id)
     ) WITHOUT ROWID;
+"#,
+    r#"
+    ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user';       -- user | admin
+    ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'active';   -- active | deactivated
+    -- What the log tells other processes: 'revoked' (re-check tokens) or 'unlocked' (clear throttles).
+    ALTER TABLE revocations ADD COLUMN kind TEXT NOT NULL DEFAULT 'revoked';
+    -- Personal access tokens: only a SHA-256 of each.
+    CREATE TABLE access_tokens (
+        id           TEXT PRIMARY KEY,
+        user_id      TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        digest       TEXT NOT NULL UNIQUE,
+        scopes       TEXT NOT NULL, -- comma-separated: read, send, admin
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        last_used_at INTEGER,
+        UNIQUE (user_id, name)
+    );
 "#,
 ];
 
@@ -425,14 +444,37 @@ fn commit_batch(conn: &mut Connection, ids: &mut MessageIds, jobs: impl Iterator
     }
 }
 
-const USER_COLUMNS: &str = "id, email, password_hash, token_version, created_at, last_login_at, registration_key";
+const USER_COLUMNS: &str =
+    "id, email, password_hash, token_version, created_at, last_login_at, registration_key, role, status";
 
 /// The account's columns and, in the same statement, its ended sessions: one lookup per request.
 const USER_WITH_SESSIONS: &str = "id, email, password_hash, token_version, created_at, last_login_at, \
-    registration_key, (SELECT group_concat(session_id) FROM revoked_sessions WHERE user_id = users.id)";
+    registration_key, role, status, \
+    (SELECT group_concat(session_id) FROM revoked_sessions WHERE user_id = users.id)";
+
+/// [`USER_WITH_SESSIONS`] for a join that names the users table `u`.
+const U_WITH_SESSIONS: &str = "u.id, u.email, u.password_hash, u.token_version, u.created_at, u.last_login_at, \
+    u.registration_key, u.role, u.status, \
+    (SELECT group_concat(session_id) FROM revoked_sessions WHERE user_id = u.id)";
+
+const TOKEN_COLUMNS: &str = "t.id, t.user_id, t.name, t.digest, t.scopes, t.created_at, t.expires_at, t.last_used_at";
+
+fn token_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<AccessToken> {
+    let scopes: String = row.get(at + 4)?;
+    Ok(AccessToken {
+        id: parse_uuid(row, at)?,
+        user_id: parse_uuid(row, at + 1)?,
+        name: row.get(at + 2)?,
+        digest: row.get(at + 3)?,
+        scopes: scopes.split(',').filter_map(Scope::parse).collect(),
+        created_at: from_millis(row.get(at + 5)?),
+        expires_at: row.get::<_, Option<i64>>(at + 6)?.map(from_millis),
+        last_used_at: row.get::<_, Option<i64>>(at + 7)?.map(from_millis),
+    })
+}
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    let sessions: Option<String> = if row.as_ref().column_count() > 7 { row.get(7)? } else { None };
+    let sessions: Option<String> = if row.as_ref().column_count() > 9 { row.get(9)? } else { None };
     Ok(User {
         id: parse_uuid(row, 0)?,
         email: Email::from_stored(row.get(1)?),
@@ -441,6 +483,8 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         created_at: from_millis(row.get(4)?),
         last_login_at: row.get::<_, Option<i64>>(5)?.map(from_millis),
         registration_key: row.get(6)?,
+        role: Role::parse(&row.get::<_, String>(7)?).unwrap_or_default(),
+        status: AccountStatus::parse(&row.get::<_, String>(8)?).unwrap_or_default(),
         revoked_sessions: sessions
             .as_deref()
             .map(|list| list.split(',').filter_map(|id| Uuid::parse_str(id).ok()).collect())
@@ -504,8 +548,8 @@ impl Store for SqliteStore {
         self.write(move |conn, _| {
             let mut insert = conn
                 .prepare_cached(
-                    "INSERT INTO users (id, email, password_hash, token_version, created_at, registration_key) \
-                     VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+                    "INSERT INTO users (id, email, password_hash, token_version, created_at, registration_key, role) \
+                     VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)",
                 )
                 .map_err(classify)?;
             match insert.execute(params![
@@ -514,6 +558,7 @@ impl Store for SqliteStore {
                 user.password_hash,
                 to_millis(user.created_at),
                 user.registration_key,
+                user.role.as_str(),
             ]) {
                 Ok(_) => Ok(user.into_user()),
                 Err(e) if is_unique_violation(&e) => Err(StoreError::EmailTaken),
@@ -635,6 +680,214 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE (?1 IS NULL OR id > ?1) AND (?2 IS NULL OR status = ?2) \
+                 AND (?3 IS NULL OR substr(email, 1, length(?3)) = ?3) ORDER BY id LIMIT ?4"
+            );
+            let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
+            let rows = statement
+                .query_map(
+                    params![
+                        query.after.map(|a| a.to_string()),
+                        query.status.map(AccountStatus::as_str),
+                        query.email_prefix,
+                        query.limit as i64
+                    ],
+                    user_from_row,
+                )
+                .map_err(classify)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn count_active_admins(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT count(*) FROM users WHERE role = 'admin' AND status = 'active'")
+                .and_then(|mut q| q.query_row([], |r| r.get::<_, i64>(0)))
+                .map(|n| n as u64)
+                .map_err(classify)
+        })
+        .await
+    }
+
+    async fn set_role(&self, id: Uuid, role: Role) -> Result<User, StoreError> {
+        self.write(move |conn, _| {
+            let sql = format!("UPDATE users SET role = ?2 WHERE id = ?1 RETURNING {USER_COLUMNS}");
+            conn.prepare_cached(&sql)
+                .and_then(|mut q| q.query_row(params![id.to_string(), role.as_str()], user_from_row).optional())
+                .map_err(classify)?
+                .ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn set_status(&self, id: Uuid, status: AccountStatus) -> Result<User, StoreError> {
+        let deactivate = status == AccountStatus::Deactivated;
+        let user = self
+            .write(move |conn, _| {
+                // Deactivation ends every session and deletes every access token: nothing of the account
+                // works, on any instance, until it is activated again (and logged into anew).
+                let bump = if deactivate { ", token_version = token_version + 1" } else { "" };
+                let sql = format!("UPDATE users SET status = ?2{bump} WHERE id = ?1 RETURNING {USER_COLUMNS}");
+                let user = conn
+                    .prepare_cached(&sql)
+                    .and_then(|mut q| q.query_row(params![id.to_string(), status.as_str()], user_from_row).optional())
+                    .map_err(classify)?
+                    .ok_or(StoreError::NotFound)?;
+                if deactivate {
+                    conn.prepare_cached("DELETE FROM access_tokens WHERE user_id = ?1")
+                        .and_then(|mut q| q.execute([id.to_string()]))
+                        .map_err(classify)?;
+                    log_revocation(conn, id)?;
+                }
+                Ok(user)
+            })
+            .await?;
+        if deactivate {
+            self.feed.publish(Change::Revoked(id), "local");
+        }
+        Ok(user)
+    }
+
+    async fn reset_password(&self, id: Uuid, new_hash: String) -> Result<User, StoreError> {
+        self.write(move |conn, _| {
+            let sql = format!(
+                "UPDATE users SET password_hash = ?2, token_version = token_version + 1 WHERE id = ?1 \
+                 RETURNING {USER_COLUMNS}"
+            );
+            let user = conn
+                .prepare_cached(&sql)
+                .and_then(|mut q| q.query_row(params![id.to_string(), new_hash], user_from_row).optional())
+                .map_err(classify)?
+                .ok_or(StoreError::NotFound)?;
+            log_revocation(conn, id)?;
+            Ok(user)
+        })
+        .await
+        .inspect(|_| self.feed.publish(Change::Revoked(id), "local"))
+    }
+
+    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            let id_text = id.to_string();
+            let deleted = conn
+                .prepare_cached("DELETE FROM users WHERE id = ?1")
+                .and_then(|mut q| q.execute([&id_text]))
+                .map_err(classify)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            for sql in [
+                "DELETE FROM messages WHERE sender_id = ?1",
+                "DELETE FROM messages WHERE recipient_id = ?1",
+                "DELETE FROM access_tokens WHERE user_id = ?1",
+                "DELETE FROM revoked_sessions WHERE user_id = ?1",
+            ] {
+                conn.prepare_cached(sql).and_then(|mut q| q.execute([&id_text])).map_err(classify)?;
+            }
+            log_revocation(conn, id)
+        })
+        .await
+        .inspect(|()| self.feed.publish(Change::Revoked(id), "local"))
+    }
+
+    async fn unlock(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(move |conn, _| log_event(conn, id, "unlocked"))
+            .await
+            .inspect(|()| self.feed.publish(Change::Unlocked(id), "local"))
+    }
+
+    async fn create_access_token(&self, token: AccessToken) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            let exists: bool = conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)")
+                .and_then(|mut q| q.query_row([token.user_id.to_string()], |r| r.get(0)))
+                .map_err(classify)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+            let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT INTO access_tokens (id, user_id, name, digest, scopes, created_at, expires_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .and_then(|mut q| {
+                    q.execute(params![
+                        token.id.to_string(),
+                        token.user_id.to_string(),
+                        token.name,
+                        token.digest,
+                        scopes.join(","),
+                        to_millis(token.created_at),
+                        token.expires_at.map(to_millis),
+                    ])
+                });
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(e) if is_unique_violation(&e) => Err(StoreError::NameTaken),
+                Err(e) => Err(classify(e)),
+            }
+        })
+        .await
+    }
+
+    async fn access_tokens(&self, user: Uuid) -> Result<Vec<AccessToken>, StoreError> {
+        self.read(move |conn| {
+            let sql =
+                format!("SELECT {TOKEN_COLUMNS} FROM access_tokens t WHERE t.user_id = ?1 ORDER BY t.created_at, t.id");
+            let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
+            let rows = statement.query_map([user.to_string()], |r| token_from_row(r, 0)).map_err(classify)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn user_by_access_token(&self, digest: &str) -> Result<Option<(User, AccessToken)>, StoreError> {
+        let digest = digest.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {U_WITH_SESSIONS}, {TOKEN_COLUMNS} FROM access_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE t.digest = ?1"
+            );
+            let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
+            statement
+                .query_row([digest], |row| Ok((user_from_row(row)?, token_from_row(row, 10)?)))
+                .optional()
+                .map_err(classify)
+        })
+        .await
+    }
+
+    async fn revoke_access_token(&self, user: Uuid, token: Uuid) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            let deleted = conn
+                .prepare_cached("DELETE FROM access_tokens WHERE user_id = ?1 AND id = ?2")
+                .and_then(|mut q| q.execute([user.to_string(), token.to_string()]))
+                .map_err(classify)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            log_revocation(conn, user)
+        })
+        .await
+        .inspect(|()| self.feed.publish(Change::Revoked(user), "local"))
+    }
+
+    async fn touch_access_token(&self, user: Uuid, token: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            conn.prepare_cached("UPDATE access_tokens SET last_used_at = ?3 WHERE user_id = ?1 AND id = ?2")
+                .and_then(|mut q| q.execute(params![user.to_string(), token.to_string(), to_millis(at)]))
+                .map_err(classify)
+                .map(drop)
+        })
+        .await
+    }
+
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
         let inserted = self
             .write(move |conn, ids| {
@@ -721,9 +974,16 @@ impl Store for SqliteStore {
 /// Inside a write transaction: records that `user`'s tokens were revoked, for the other processes' streams,
 /// and forgets revocations older than [`REVOCATION_LOG_KEEP`].
 fn log_revocation(conn: &Connection, user: Uuid) -> Result<(), StoreError> {
+    log_event(conn, user, "revoked")
+}
+
+/// Inside a write transaction: records a `kind` event (`revoked`, `unlocked`) about `user` for the other
+/// processes, and forgets events older than [`REVOCATION_LOG_KEEP`].
+fn log_event(conn: &Connection, user: Uuid, kind: &str) -> Result<(), StoreError> {
     let now = to_millis(now_millis());
-    let mut insert = conn.prepare_cached("INSERT INTO revocations (user_id, at) VALUES (?1, ?2)").map_err(classify)?;
-    insert.execute(params![user.to_string(), now]).map_err(classify)?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO revocations (user_id, at, kind) VALUES (?1, ?2, ?3)").map_err(classify)?;
+    insert.execute(params![user.to_string(), now, kind]).map_err(classify)?;
     let mut prune = conn.prepare_cached("DELETE FROM revocations WHERE at < ?1").map_err(classify)?;
     prune.execute([now - REVOCATION_LOG_KEEP.as_millis() as i64]).map_err(classify)?;
     Ok(())
@@ -777,12 +1037,14 @@ fn run_watcher(conn: Connection, mut seen: Watermark, feed: &Feed, watching: &At
                 }
             }
             let mut revocations =
-                conn.prepare_cached("SELECT seq, user_id FROM revocations WHERE seq > ?1 ORDER BY seq")?;
-            let rows: Vec<(i64, String)> =
-                revocations.query_map([seen.revocation], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-            for (seq, user) in rows {
+                conn.prepare_cached("SELECT seq, user_id, kind FROM revocations WHERE seq > ?1 ORDER BY seq")?;
+            let rows: Vec<(i64, String, String)> = revocations
+                .query_map([seen.revocation], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            for (seq, user, kind) in rows {
                 if let Ok(user) = Uuid::parse_str(&user) {
-                    feed.publish(Change::Revoked(user), "database");
+                    let change = if kind == "unlocked" { Change::Unlocked(user) } else { Change::Revoked(user) };
+                    feed.publish(change, "database");
                 }
                 seen.revocation = seq;
             }

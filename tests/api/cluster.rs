@@ -15,6 +15,7 @@ use crate::common::{Backend, spawn_cluster};
 backend_tests!(
     walking_and_streaming_never_skip_or_repeat_across_instances_with_skewed_clocks,
     messages_and_revocations_reach_streams_on_other_instances_without_waiting_for_a_recheck,
+    an_administrators_changes_hold_on_every_instance_at_once,
 );
 
 /// Writers per run, and messages per writer.
@@ -213,4 +214,50 @@ async fn messages_and_revocations_reach_streams_on_other_instances_without_waiti
     let mut ada_stream = ada_on_a.stream(None).await.unwrap();
     b.clone().with_token(&ada_token).logout_everywhere().await.unwrap();
     assert_eq!(next_close(&mut ada_stream).await, "token_revoked");
+}
+
+async fn an_administrators_changes_hold_on_every_instance_at_once(backend: Backend) {
+    let env = [("STREAM_RECHECK", "1h"), ("NO_RATE_LIMIT", "false"), ("RATE_LIMIT_LOGIN_FAILURES", "2")];
+    let cluster = spawn_cluster(backend, &["0s", "0s"], &env).await;
+    let (a, b) = (cluster.client(0), cluster.client(1));
+    let out =
+        crate::common::msgd_admin(&cluster.db.config(), &["--json", "create-user", "root@example.com", "--admin"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let root_password = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["generated_password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let root_on_a = a.clone().with_token(a.login("root@example.com", &root_password).await.unwrap());
+    let (dee_password, dee_token) = cluster.user("dee@example.com").await;
+    let dee_id = b.clone().with_token(&dee_token).me().await.unwrap().user_id;
+
+    // A token revoked on A is refused by B at once.
+    let dee_on_a = a.clone().with_token(&dee_token);
+    let script = dee_on_a.create_token("s", &[msgkit::api::ScopeName::Read], None, &dee_password).await.unwrap();
+    b.clone().with_token(&script.token).me().await.unwrap();
+    dee_on_a.revoke_token(script.view.id).await.unwrap();
+    assert_eq!(b.clone().with_token(&script.token).me().await.unwrap_err().code(), Some("token_invalid"));
+
+    // Locked out on B, unlocked on A: B lets the owner in at once.
+    for _ in 0..2 {
+        assert_eq!(b.login("dee@example.com", "guess").await.unwrap_err().code(), Some("invalid_credentials"));
+    }
+    assert_eq!(b.login("dee@example.com", &dee_password).await.unwrap_err().code(), Some("rate_limited"));
+    root_on_a.admin().unlock(dee_id).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match b.login("dee@example.com", &dee_password).await {
+            Ok(_) => break,
+            Err(e) if e.code() == Some("rate_limited") && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("B let the owner in: {e:?}"),
+        }
+    }
+
+    // Deactivated on A: the stream on B closes without waiting for a re-check.
+    let mut stream = b.clone().with_token(&dee_token).stream(None).await.unwrap();
+    root_on_a.admin().deactivate(dee_id).await.unwrap();
+    assert_eq!(next_close(&mut stream).await, "token_revoked");
+    assert_eq!(b.clone().with_token(&dee_token).me().await.unwrap_err().code(), Some("token_revoked"));
 }

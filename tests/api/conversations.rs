@@ -279,6 +279,6 @@ async fn me_describes_the_caller(backend: Backend) {
     let body: serde_json::Value = response.json().await.unwrap();
     let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(keys, ["created_at", "email", "user_id"]);
+    assert_eq!(keys, ["created_at", "email", "role", "user_id"]);
     assert_eq!(api_code(app.client.me().await).0, StatusCode::UNAUTHORIZED);
 }

@@ -4,6 +4,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod access_tokens;
+mod admin;
 mod cluster;
 mod conversations;
 mod crash;

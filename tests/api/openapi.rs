@@ -50,7 +50,15 @@ fn the_openapi_description_is_exact() {
         .collect();
     assert_eq!(codes, msgkit::http::ApiError::codes());
     // Bodies refuse fields they do not have.
-    for schema in ["CreateUserRequest", "LoginRequest", "ChangePasswordRequest", "SendMessageRequest"] {
+    for schema in [
+        "CreateUserRequest",
+        "LoginRequest",
+        "ChangePasswordRequest",
+        "SendMessageRequest",
+        "CreateTokenRequest",
+        "UpdateUserRequest",
+        "DeleteAccountRequest",
+    ] {
         assert_eq!(spec["components"]["schemas"][schema]["additionalProperties"], false, "{schema}");
     }
     // The stream is described as what it sends.
@@ -77,6 +85,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
+    ("delete", "/users/me"),
+    ("post", "/tokens"),
+    ("get", "/tokens"),
+    ("delete", "/tokens/{id}"),
+    ("get", "/admin/users"),
+    ("patch", "/admin/users/{id}"),
+    ("delete", "/admin/users/{id}"),
+    ("post", "/admin/users/{id}/deactivate"),
+    ("post", "/admin/users/{id}/activate"),
+    ("post", "/admin/users/{id}/reset-password"),
+    ("post", "/admin/users/{id}/unlock"),
 ];
 
 async fn the_openapi_description_lists_every_route(backend: Backend) {

@@ -25,7 +25,11 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
 
     let user: Document = db.collection("users").find_one(doc! {"email": email}).await.unwrap().unwrap();
     let keys: Vec<&str> = user.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["_id", "email", "password_hash", "token_version", "created_at", "last_login_at"]);
+    assert_eq!(
+        keys,
+        ["_id", "email", "password_hash", "token_version", "created_at", "role", "status", "last_login_at"]
+    );
+    assert_eq!((user.get_str("role").unwrap(), user.get_str("status").unwrap()), ("user", "active"));
     uuid::Uuid::parse_str(user.get_str("_id").unwrap()).unwrap();
     assert!(user.get_str("password_hash").unwrap().starts_with("$2"), "a bcrypt hash");
     assert!(matches!(user.get("token_version"), Some(Bson::Int64(0))));
@@ -80,7 +84,7 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
 fn check_sqlite(path: &std::path::Path, email: &str) {
     let conn = rusqlite::Connection::open(path).unwrap();
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let journal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
     assert_eq!(journal, "wal");
     let (hash, version, login): (String, i64, Option<i64>) = conn
@@ -93,6 +97,12 @@ fn check_sqlite(path: &std::path::Path, email: &str) {
     assert!(login.is_some(), "the user logged in");
     let ended: i64 = conn.query_row("SELECT count(*) FROM revoked_sessions", [], |r| r.get(0)).unwrap();
     assert_eq!(ended, 0, "no session was ended");
+    let (role, status): (String, String) = conn
+        .query_row("SELECT role, status FROM users WHERE email = ?1", [email], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((role.as_str(), status.as_str()), ("user", "active"));
+    let tokens: i64 = conn.query_row("SELECT count(*) FROM access_tokens", [], |r| r.get(0)).unwrap();
+    assert_eq!(tokens, 0);
     let revocations: i64 = conn.query_row("SELECT count(*) FROM revocations", [], |r| r.get(0)).unwrap();
     assert_eq!(revocations, 0, "the revocation log exists, and nothing was revoked");
     let mut indexes: Vec<String> = conn

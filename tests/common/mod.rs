@@ -270,6 +270,18 @@ impl TestApp {
         }
     }
 
+    /// An administrator, created with `msgd admin create-user --admin` on this server's database (as an
+    /// operator makes the first one), and logged in.
+    pub async fn admin(&self) -> TestUser {
+        let email = format!("admin-{}@example.com", uuid::Uuid::new_v4().simple());
+        let out = msgd_admin(&self.config, &["--json", "create-user", &email, "--admin"]);
+        assert!(out.status.success(), "msgd admin create-user: {}", String::from_utf8_lossy(&out.stderr));
+        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let password = created["generated_password"].as_str().unwrap().to_owned();
+        let token = self.client.login(&email, &password).await.expect("the admin logs in");
+        TestUser { email, password, client: self.client.clone().with_token(&token), token }
+    }
+
     /// A plain HTTP client for requests the typed client would never send.
     pub fn raw(&self) -> reqwest::Client {
         self.client.http().clone()
@@ -282,6 +294,21 @@ impl Drop for TestApp {
             let _ = shutdown.send(());
         }
     }
+}
+
+/// Runs `msgd admin ARGS` on `config`'s database; returns what it printed and its exit status.
+pub fn msgd_admin(config: &Config, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_msgd"));
+    command
+        .env_remove("MONGODB_URL")
+        .env("MSGD_DATA_DIR", &config.data_dir)
+        .env("BCRYPT_COST", config.bcrypt_cost.to_string())
+        .arg("admin")
+        .args(args);
+    if let Some(url) = &config.database_url {
+        command.env("MONGODB_URL", url);
+    }
+    command.output().expect("running msgd admin")
 }
 
 /// Signs `claims` with `secret` (HS256), for tokens the server would never issue.

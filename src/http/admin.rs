@@ -1,0 +1,284 @@
+//! `/admin/…`: accounts as an administrator sees them — list, deactivate and activate, reset a password,
+//! unlock, change the role, delete. Every route needs the admin scope and an administrator (401 without a
+//! token, 403 `forbidden` for anyone else). The changes that must keep an active administrator are
+//! [`crate::admin`]'s, shared with `msgd admin`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tracing::info;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiJson, AuthUser, PathId, query_pairs};
+use crate::admin::{self, AdminError};
+use crate::api::{AdminUser, ErrorBody, GeneratedPassword, StatusName, UpdateUserRequest};
+use crate::auth;
+use crate::store::{AccountStatus, Role, Scope, User, UserQuery};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(update_user, delete_user))
+        .routes(routes!(deactivate))
+        .routes(routes!(activate))
+        .routes(routes!(reset_password))
+        .routes(routes!(unlock))
+}
+
+/// Page size of the account list when the request names none, and the largest allowed.
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 1000;
+
+/// An administrator, or a refusal: 401 without credentials, 403 for anyone else.
+fn admin(authed: &AuthUser) -> Result<(), ApiError> {
+    authed.require(Scope::Admin)
+}
+
+async fn target(state: &AppState, id: Option<Uuid>) -> Result<User, ApiError> {
+    let id = id.ok_or(ApiError::AccountNotFound)?;
+    state.store.user_by_id(id).await?.ok_or(ApiError::AccountNotFound)
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::LastAdmin => ApiError::LastAdmin,
+            AdminError::NotFound => ApiError::AccountNotFound,
+            AdminError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// List accounts, in id order, a page at a time.
+#[utoipa::path(
+    get, path = "/admin/users", tag = "admin",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size (default 100)"),
+        ("after" = Option<String>, Query, format = Uuid, description = "Only accounts after this id: the next page starts after the last of this one"),
+        ("status" = Option<StatusName>, Query, description = "Only `active` or only `deactivated` accounts"),
+        ("email" = Option<String>, Query, description = "Only emails that start with this"),
+    ),
+    responses(
+        (status = 200, description = "A page of accounts; `Link: rel=\"next\"` when more follow", body = Vec<AdminUser>,
+            headers(("Link" = String, description = "The next page"))),
+        (status = 400, description = "Invalid query parameters (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`), or a token without the admin scope (`insufficient_scope`)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn list_users(
+    authed: AuthUser,
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    admin(&authed)?;
+    let mut pairs = query_pairs(uri.query(), &["limit", "after", "status", "email"])?;
+    let limit = match pairs.remove("limit") {
+        None => DEFAULT_PAGE,
+        Some(raw) => raw.trim().parse::<usize>().ok().filter(|l| (1..=MAX_PAGE).contains(l)).ok_or_else(|| {
+            ApiError::query("limit", format!("The query parameter limit must be a whole number from 1 to {MAX_PAGE}"))
+        })?,
+    };
+    let after = pairs
+        .remove("after")
+        .map(|raw| super::extract::message_id("after", &raw, None))
+        .transpose()
+        .map_err(|_| ApiError::query("after", "The query parameter after must be an account id (a UUID)"))?;
+    let status = match pairs.remove("status").as_deref() {
+        None => None,
+        Some(raw) => Some(
+            AccountStatus::parse(raw)
+                .ok_or_else(|| ApiError::query("status", "The query parameter status must be active or deactivated"))?,
+        ),
+    };
+    let email_prefix = pairs.remove("email").map(|e| e.trim().to_lowercase());
+    let query = UserQuery { after, limit: limit + 1, status, email_prefix: email_prefix.clone() };
+    let mut users = state.store.list_users(&query).await?;
+    let more = users.len() > limit;
+    users.truncate(limit);
+    let mut response = Json(users.iter().map(AdminUser::from).collect::<Vec<_>>()).into_response();
+    if let (true, Some(last)) = (more, users.last()) {
+        let mut next = url::form_urlencoded::Serializer::new(String::new());
+        next.append_pair("limit", &limit.to_string()).append_pair("after", &last.id.to_string());
+        if let Some(status) = status {
+            next.append_pair("status", status.as_str());
+        }
+        if let Some(email) = &email_prefix {
+            next.append_pair("email", email);
+        }
+        let link = format!("</admin/users?{}>; rel=\"next\"", next.finish());
+        response.headers_mut().insert(header::LINK, HeaderValue::from_str(&link).expect("a link is ASCII"));
+    }
+    Ok(response)
+}
+
+/// Deactivate an account: every session and access token of it is refused at once, on every instance,
+/// and its streams close; logging in with the right password answers `403 account_deactivated`.
+#[utoipa::path(
+    post, path = "/admin/users/{id}/deactivate", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "Deactivated", body = AdminUser),
+        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
+        (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
+        (status = 409, description = "The last active administrator (`last_admin`)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn deactivate(
+    authed: AuthUser,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> Result<Json<AdminUser>, ApiError> {
+    admin(&authed)?;
+    let user = target(&state, id).await?;
+    let updated = admin::set_status(state.store.as_ref(), &user, AccountStatus::Deactivated).await?;
+    info!(target_user.id = %user.id, "account deactivated by an administrator");
+    Ok(Json(AdminUser::from(&updated)))
+}
+
+/// Activate a deactivated account again (its owner logs in anew: sessions and tokens were revoked).
+#[utoipa::path(
+    post, path = "/admin/users/{id}/activate", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "Active", body = AdminUser),
+        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
+        (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn activate(
+    authed: AuthUser,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> Result<Json<AdminUser>, ApiError> {
+    admin(&authed)?;
+    let user = target(&state, id).await?;
+    let updated = admin::set_status(state.store.as_ref(), &user, AccountStatus::Active).await?;
+    info!(target_user.id = %user.id, "account activated by an administrator");
+    Ok(Json(AdminUser::from(&updated)))
+}
+
+/// Give an account a new generated password; every session of it is revoked.
+#[utoipa::path(
+    post, path = "/admin/users/{id}/reset-password", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The new password, shown only this once", body = GeneratedPassword),
+        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
+        (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn reset_password(
+    authed: AuthUser,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> Result<Json<GeneratedPassword>, ApiError> {
+    admin(&authed)?;
+    let id = id.ok_or(ApiError::AccountNotFound)?;
+    let password = auth::generate_password();
+    let hash = state.hasher.hash(&password).await?;
+    state.store.reset_password(id, hash).await.map_err(|e| ApiError::from(admin::not_found(e)))?;
+    info!(target_user.id = %id, "password reset by an administrator; sessions revoked");
+    Ok(Json(GeneratedPassword { user_id: id, generated_password: password.expose().to_owned() }))
+}
+
+/// Clear the account's failed-login counters, on every instance: an owner locked out by someone else's
+/// guessing gets back in at once.
+#[utoipa::path(
+    post, path = "/admin/users/{id}/unlock", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Unlocked"),
+        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
+        (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn unlock(authed: AuthUser, State(state): State<AppState>, PathId(id): PathId) -> Result<StatusCode, ApiError> {
+    admin(&authed)?;
+    let user = target(&state, id).await?;
+    // Every instance (this one included) clears its counters when the change feed brings the unlock.
+    state.store.unlock(user.id).await?;
+    info!(target_user.id = %user.id, "account unlocked by an administrator");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change an account's role.
+#[utoipa::path(
+    patch, path = "/admin/users/{id}", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "Changed", body = AdminUser),
+        (status = 400, description = "A malformed body, or a field the request does not take", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
+        (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
+        (status = 409, description = "Demoting the last active administrator (`last_admin`)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn update_user(
+    authed: AuthUser,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<UpdateUserRequest>,
+) -> Result<Json<AdminUser>, ApiError> {
+    admin(&authed)?;
+    let user = target(&state, id).await?;
+    let Some(role) = body.role.map(Role::from) else { return Ok(Json(AdminUser::from(&user))) };
+    let updated = admin::set_role(state.store.as_ref(), &user, role).await?;
+    info!(target_user.id = %user.id, role = role.as_str(), "role changed by an administrator");
+    Ok(Json(AdminUser::from(&updated)))
+}
+
+/// Delete an account: it, its access tokens and every message it sent or received are erased; the email
+/// can be registered again.
+#[utoipa::path(
+    delete, path = "/admin/users/{id}", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
+        (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
+        (status = 409, description = "The last active administrator (`last_admin`)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+async fn delete_user(
+    authed: AuthUser,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> Result<StatusCode, ApiError> {
+    admin(&authed)?;
+    let user = target(&state, id).await?;
+    delete_account(&state, &user).await?;
+    info!(target_user.id = %user.id, "account deleted by an administrator");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Erases `user` unless it is the last active administrator (also `DELETE /users/me`).
+pub(super) async fn delete_account(state: &AppState, user: &User) -> Result<(), ApiError> {
+    Ok(admin::delete(state.store.as_ref(), user).await?)
+}

@@ -1,0 +1,241 @@
+//! Administrators: roles, the admin API, closed registration, deactivation, deletion — and the spec's
+//! flows unchanged with registration open.
+
+use std::time::Duration;
+
+use msgkit::api::RoleName;
+use msgkit::client::{ClientError, StreamEvent, UserFilter};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::common::{Backend, msgd_admin, spawn_app, spawn_app_with};
+
+backend_tests!(
+    roles_the_admin_api_and_the_last_administrator,
+    deactivation_refuses_every_credential_at_once_and_activation_reverses_it,
+    an_administrator_resets_passwords_and_unlocks_accounts,
+    deleting_an_account_erases_it_and_every_message_it_sent_or_received,
+    closed_registration_leaves_account_creation_to_administrators,
+);
+
+fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (StatusCode, String) {
+    match result {
+        Err(ClientError::Api { status, code, .. }) => (status, code),
+        other => panic!("expected an error answer, got {other:?}"),
+    }
+}
+
+async fn roles_the_admin_api_and_the_last_administrator(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let ada = app.user("ada@example.com").await;
+    app.user("adam@example.com").await;
+    app.user("bob@example.com").await;
+    assert_eq!(admin.client.me().await.unwrap().role, RoleName::Admin);
+    assert_eq!(ada.client.me().await.unwrap().role, RoleName::User);
+
+    // 401 without a token, 403 for anyone but an administrator.
+    assert_eq!(code(app.client.admin().users(&UserFilter::default()).await).0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        code(ada.client.admin().users(&UserFilter::default()).await),
+        (StatusCode::FORBIDDEN, "forbidden".into())
+    );
+
+    // Listing, filtered and paged.
+    let page =
+        admin.client.admin().users(&UserFilter { email: Some("ADA".into()), ..Default::default() }).await.unwrap();
+    let mut emails: Vec<&str> = page.users.iter().map(|u| u.email.as_str()).collect();
+    emails.sort();
+    assert_eq!(emails, ["ada@example.com", "adam@example.com"]);
+    let mut seen = Vec::new();
+    let mut page = admin.client.admin().users(&UserFilter { limit: Some(2), ..Default::default() }).await.unwrap();
+    loop {
+        seen.extend(page.users.iter().map(|u| u.user_id));
+        match page.next.take() {
+            Some(next) => page = admin.client.admin().follow(&next).await.unwrap(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 4, "every account once, over pages of two");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "in id order");
+
+    // The last active administrator can be neither demoted nor deactivated nor deleted.
+    let me = admin.client.admin().find(&admin.email).await.unwrap().unwrap();
+    assert_eq!(
+        code(admin.client.admin().set_role(me.user_id, RoleName::User).await),
+        (StatusCode::CONFLICT, "last_admin".into())
+    );
+    assert_eq!(code(admin.client.admin().deactivate(me.user_id).await).1, "last_admin");
+    assert_eq!(code(admin.client.admin().delete(me.user_id).await).1, "last_admin");
+    assert_eq!(code(admin.client.delete_account(&admin.password).await).1, "last_admin");
+
+    // With a second administrator, the first may step down; the second then has the admin API.
+    let ada_id = ada.client.me().await.unwrap().user_id;
+    assert_eq!(admin.client.admin().set_role(ada_id, RoleName::Admin).await.unwrap().role, RoleName::Admin);
+    ada.client.admin().users(&UserFilter::default()).await.expect("ada is an administrator now");
+    admin.client.admin().set_role(me.user_id, RoleName::User).await.unwrap();
+    assert_eq!(code(admin.client.admin().users(&UserFilter::default()).await).1, "forbidden", "at once");
+    let raw = app.raw().patch(app.url(&format!("/admin/users/{ada_id}"))).bearer_auth(&ada.token);
+    let typo = raw.json(&json!({"rol": "user"})).send().await.unwrap();
+    assert_eq!(typo.status(), StatusCode::BAD_REQUEST);
+    let unknown = ada.client.admin().deactivate(uuid::Uuid::new_v4()).await;
+    assert_eq!(code(unknown), (StatusCode::NOT_FOUND, "user_not_found".into()));
+    // Not a UUID at all: the same JSON 404 (axum's own answer would be a plain-text 400).
+    for path in ["/admin/users/null,null/deactivate", "/admin/users/42", "/tokens/x"] {
+        let request = app.raw().delete(app.url(path)).bearer_auth(&ada.token);
+        let request =
+            if path.ends_with("deactivate") { app.raw().post(app.url(path)).bearer_auth(&ada.token) } else { request };
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(response.headers()["content-type"], "application/json", "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["code"].as_str().unwrap().ends_with("_not_found"), "{path}: {body}");
+    }
+}
+
+async fn deactivation_refuses_every_credential_at_once_and_activation_reverses_it(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let bob = app.user("bob@example.com").await;
+    let script = bob.client.create_token("script", &[msgkit::api::ScopeName::Read], None, &bob.password).await.unwrap();
+    let with_token = app.client.clone().with_token(&script.token);
+    with_token.list_messages().await.unwrap();
+    let mut stream = bob.client.stream(None).await.unwrap();
+    let id = bob.client.me().await.unwrap().user_id;
+
+    let deactivated = admin.client.admin().deactivate(id).await.unwrap();
+    assert_eq!(deactivated.status, msgkit::api::StatusName::Deactivated);
+    assert_eq!(code(bob.client.me().await), (StatusCode::UNAUTHORIZED, "token_revoked".into()));
+    assert_eq!(code(with_token.list_messages().await).0, StatusCode::UNAUTHORIZED);
+    match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+        Ok(Ok(Some(StreamEvent::Closed { code, .. }))) => assert_eq!(code, "token_revoked"),
+        other => panic!("the stream closes: {other:?}"),
+    }
+    // Only the owner, with the right password, learns the account is deactivated.
+    assert_eq!(
+        code(app.client.login(&bob.email, &bob.password).await),
+        (StatusCode::FORBIDDEN, "account_deactivated".into())
+    );
+    assert_eq!(code(app.client.login(&bob.email, "wrong password").await).1, "invalid_credentials");
+
+    admin.client.admin().activate(id).await.unwrap();
+    let token = app.client.login(&bob.email, &bob.password).await.expect("logs in again");
+    app.client.clone().with_token(token).me().await.unwrap();
+    assert_eq!(code(bob.client.me().await).1, "token_revoked", "the old session stays revoked");
+    assert_eq!(code(with_token.me().await).1, "token_invalid", "deactivation deleted the access tokens");
+}
+
+async fn an_administrator_resets_passwords_and_unlocks_accounts(backend: Backend) {
+    let (app, _db) = spawn_app_with(backend, |c| {
+        c.no_rate_limit = false;
+        c.rate_limit_login_failures = 2;
+    })
+    .await;
+    let admin = app.admin().await;
+    let carol = app.user("carol@example.com").await;
+    let id = carol.client.me().await.unwrap().user_id;
+
+    let reset = admin.client.admin().reset_password(id).await.unwrap();
+    assert_eq!(code(carol.client.me().await).1, "token_revoked", "sessions are revoked");
+    assert_eq!(code(app.client.login(&carol.email, &carol.password).await).1, "invalid_credentials");
+    app.client.login(&carol.email, &reset.generated_password).await.unwrap();
+
+    // Locked out (here by wrong passwords from the owner's own address, the strictest case).
+    for _ in 0..2 {
+        assert_eq!(code(app.client.login(&carol.email, "guess").await).1, "invalid_credentials");
+    }
+    assert_eq!(code(app.client.login(&carol.email, &reset.generated_password).await).1, "rate_limited");
+    admin.client.admin().unlock(id).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match app.client.login(&carol.email, &reset.generated_password).await {
+            Ok(_) => break,
+            Err(e) if e.code() == Some("rate_limited") && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("unlocked at once: {e:?}"),
+        }
+    }
+}
+
+async fn deleting_an_account_erases_it_and_every_message_it_sent_or_received(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let dan = app.user("dan@example.com").await;
+    let eve = app.user("eve@example.com").await;
+    dan.client.send_to("to eve", Some(&eve.email), None).await.unwrap();
+    eve.client.send_to("to dan", Some(&dan.email), None).await.unwrap();
+    eve.client.send_message("eve's own").await.unwrap();
+    let dan_token = dan.client.create_token("t", &[msgkit::api::ScopeName::Read], None, &dan.password).await.unwrap();
+
+    let dan_id = dan.client.me().await.unwrap().user_id;
+    admin.client.admin().delete(dan_id).await.unwrap();
+    let contents =
+        |messages: Vec<msgkit::api::MessageView>| messages.into_iter().map(|m| m.content).collect::<Vec<_>>();
+    assert_eq!(contents(eve.client.list_messages().await.unwrap()), ["eve's own"]);
+    let sent = msgkit::api::ListParams { mailbox: Some(msgkit::api::MailboxName::Sent), ..Default::default() };
+    assert_eq!(contents(eve.client.list_page(&sent).await.unwrap().messages), ["eve's own"]);
+    assert_eq!(code(dan.client.me().await).1, "token_invalid");
+    assert_eq!(code(app.client.clone().with_token(&dan_token.token).me().await).1, "token_invalid");
+    let again = app.user("dan@example.com").await;
+    assert!(again.client.list_messages().await.unwrap().is_empty(), "the email is free, and starts afresh");
+    // Messages go on after the erased ones (on MongoDB they stay links of the chain, emptied).
+    let after = again.client.send_to("after the deletion", Some(&eve.email), None).await.unwrap();
+    assert_eq!(contents(eve.client.list_messages().await.unwrap()), ["eve's own", "after the deletion"]);
+    assert!(after.message.id > eve.client.list_messages().await.unwrap()[0].id);
+
+    // Deleting one's own account takes the session and the password; an access token cannot.
+    let script = eve.client.create_token("s", &[msgkit::api::ScopeName::Read], None, &eve.password).await.unwrap();
+    let by_token = app.client.clone().with_token(&script.token).delete_account(&eve.password).await;
+    assert_eq!(code(by_token), (StatusCode::FORBIDDEN, "session_required".into()));
+    assert_eq!(code(eve.client.delete_account("wrong password").await).1, "invalid_credentials");
+    eve.client.delete_account(&eve.password).await.unwrap();
+    assert_eq!(code(app.client.login(&eve.email, &eve.password).await).1, "invalid_credentials");
+    assert!(admin.client.admin().find("eve@example.com").await.unwrap().is_none());
+}
+
+async fn closed_registration_leaves_account_creation_to_administrators(backend: Backend) {
+    let (app, _db) = spawn_app_with(backend, |c| {
+        c.registration = msgkit::config::Registration::Closed;
+        c.no_rate_limit = false;
+        c.rate_limit_registrations = 1;
+    })
+    .await;
+    assert_eq!(
+        code(app.client.create_user("walk-in@example.com").await),
+        (StatusCode::FORBIDDEN, "registration_closed".into())
+    );
+    let admin = app.admin().await;
+    // Not counted by the per-address registration limit (one here).
+    for n in 0..3 {
+        admin.client.admin().create_user(&format!("staff{n}@example.com"), None).await.unwrap();
+    }
+    let boss = admin.client.admin().create_user("boss@example.com", Some(RoleName::Admin)).await.unwrap();
+    let token = app.client.login("boss@example.com", &boss.generated_password).await.unwrap();
+    assert_eq!(app.client.clone().with_token(token).me().await.unwrap().role, RoleName::Admin);
+
+    // Open registration (the spec): anyone registers, but only an administrator sets a role.
+    let (open, _db) = spawn_app(backend).await;
+    open.register("anyone@example.com").await;
+    let forbidden = open
+        .raw()
+        .post(open.url("/users"))
+        .json(&json!({"email": "climber@example.com", "role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    let user = open.new_user().await;
+    assert_eq!(code(user.client.admin().create_user("x@example.com", Some(RoleName::User)).await).1, "forbidden");
+    // A client that sends its Bearer on every request (even an expired one) registers as before.
+    for bearer in [user.token.as_str(), "expired.or.garbage"] {
+        let email = format!("{}@example.com", bearer.len());
+        let request = open.raw().post(open.url("/users")).bearer_auth(bearer).json(&json!({"email": email}));
+        assert_eq!(request.send().await.unwrap().status(), StatusCode::CREATED, "{bearer}");
+    }
+    let out = msgd_admin(&open.config, &["set-role", "anyone@example.com", "admin"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
