@@ -169,7 +169,7 @@ impl From<crate::store::Scope> for ScopeName {
 /// `POST /tokens`
 #[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "backup script", "scopes": ["read"], "expires_in": 2_592_000, "password": "…"}))]
+#[schema(example = json!({"name": "backup script", "scopes": ["read"], "expires_in": "30d", "password": "…"}))]
 pub struct CreateTokenRequest {
     /// A name, unique among the account's tokens: 1 to 64 characters, no control characters. Stored
     /// exactly as given.
@@ -180,11 +180,11 @@ pub struct CreateTokenRequest {
     #[serde(default)]
     #[schema(required = true, min_items = 1)]
     pub scopes: Vec<ScopeName>,
-    /// How long it lasts, in seconds (as OAuth 2's `expires_in`): a minute to 366 days; null or absent:
-    /// until revoked.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_seconds")]
-    #[schema(minimum = 60, maximum = 31_622_400)]
-    pub expires_in: Option<u64>,
+    /// How long it lasts: a number and a unit, `m` (minutes), `h`, `d`, `w` or `y` (365 days), e.g. `30d`;
+    /// null or absent: until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^([1-9][0-9]{0,3}[mhdw]|[1-9][0-9]?y)$")]
+    pub expires_in: Option<String>,
     /// The account's password: a session alone (a stolen one) cannot mint tokens.
     #[serde(default)]
     #[schema(required = true, format = Password, min_length = 1)]
@@ -461,43 +461,6 @@ impl ListParams {
 }
 
 /// RFC 3339 timestamps in UTC with exactly three fractional digits, e.g. `2026-11-23T22:43:05.123Z`.
-/// An optional whole number of seconds. JSON has one number type, so `60.0` counts as `60` (JSON Schema
-/// calls it an integer too); `60.5`, negatives and strings do not.
-fn whole_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
-    use serde::de::{Error, Unexpected, Visitor};
-    struct Seconds;
-    impl<'de> Visitor<'de> for Seconds {
-        type Value = Option<u64>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a whole number of seconds")
-        }
-        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-            deserializer.deserialize_any(self)
-        }
-        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
-            u64::try_from(v).map(Some).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
-        }
-        fn visit_f64<E: Error>(self, v: f64) -> Result<Self::Value, E> {
-            // Beyond 2^53 a float is no longer exact; nothing valid is that large.
-            if v.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&v) {
-                Ok(Some(v as u64))
-            } else {
-                Err(E::invalid_value(Unexpected::Float(v), &self))
-            }
-        }
-    }
-    deserializer.deserialize_option(Seconds)
-}
-
 pub mod rfc3339_millis {
     use serde::{Deserialize, Deserializer, Serializer};
     use time::format_description::well_known::Rfc3339;

@@ -261,13 +261,13 @@ impl Client {
         &self,
         name: &str,
         scopes: &[ScopeName],
-        expires_in: Option<std::time::Duration>,
+        expires_in: Option<&str>,
         password: &str,
     ) -> Result<CreatedToken, ClientError> {
         let body = CreateTokenRequest {
             name: name.to_owned(),
             scopes: scopes.to_vec(),
-            expires_in: expires_in.map(|d| d.as_secs()),
+            expires_in: expires_in.map(str::to_owned),
             password: password.to_owned(),
         };
         self.send(self.authed(Method::POST, "tokens")?.json(&body)).await

@@ -29,8 +29,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 /// Random characters after the prefix: 40 alphanumerics, about 238 bits.
 const SECRET_LEN: usize = 40;
 /// The longest lifetime a token may be given.
-const MIN_LIFETIME: Duration = Duration::from_secs(60);
-const MAX_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// Create an access token.
 #[utoipa::path(
@@ -70,7 +68,7 @@ async fn create_token(
     if scopes.contains(&Scope::Admin) && authed.user.role != Role::Admin {
         return Err(ApiError::Forbidden);
     }
-    let lifetime = body.expires_in.map(parse_lifetime).transpose()?;
+    let lifetime = body.expires_in.as_deref().map(parse_lifetime).transpose()?;
     if body.password.is_empty() {
         return Err(ApiError::Required("password"));
     }
@@ -97,15 +95,35 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(CreatedToken { view: TokenView::from(&token), token: secret })))
 }
 
-fn parse_lifetime(seconds: u64) -> Result<Duration, ApiError> {
-    let lifetime = Duration::from_secs(seconds);
-    if lifetime < MIN_LIFETIME || lifetime > MAX_LIFETIME {
-        return Err(ApiError::body(
+/// `expires_in`: 1 to 4 digits and a unit, `m`, `h`, `d` or `w`, or 1 or 2 digits and `y` (365 days),
+/// exactly the schema's pattern.
+pub fn parse_lifetime(raw: &str) -> Result<Duration, ApiError> {
+    let invalid = || {
+        ApiError::body(
             "expires_in",
-            "The field expires_in must be a number of seconds from 60 (a minute) to 31622400 (366 days), or null",
-        ));
+            "The field expires_in must be a number and a unit: m (minutes), h, d, w or y, such as 30d; or null",
+        )
+    };
+    let unit = raw.chars().last().ok_or_else(invalid)?;
+    let digits = &raw[..raw.len() - unit.len_utf8()];
+    let most = if unit == 'y' { 2 } else { 4 };
+    if digits.is_empty()
+        || digits.len() > most
+        || digits.starts_with('0')
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(invalid());
     }
-    Ok(lifetime)
+    let count: u64 = digits.parse().map_err(|_| invalid())?;
+    let unit_secs = match unit {
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        'y' => 365 * 86_400,
+        _ => return Err(invalid()),
+    };
+    Ok(Duration::from_secs(count * unit_secs))
 }
 
 /// The account's access tokens, without their secrets.
