@@ -28,7 +28,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 
 /// Random characters after the prefix: 40 alphanumerics, about 238 bits.
 const SECRET_LEN: usize = 40;
-/// The longest lifetime a token may be given.
 
 /// Create an access token.
 #[utoipa::path(
