@@ -16,6 +16,9 @@ _msgctl() {
             ",$1")
                 cmd="msgctl"
                 ;;
+            msgctl,admin)
+                cmd="msgctl__subcmd__admin"
+                ;;
             msgctl,completions)
                 cmd="msgctl__subcmd__completions"
                 ;;
@@ -37,6 +40,9 @@ _msgctl() {
             msgctl,passwd)
                 cmd="msgctl__subcmd__passwd"
                 ;;
+            msgctl,profiles)
+                cmd="msgctl__subcmd__profiles"
+                ;;
             msgctl,register)
                 cmd="msgctl__subcmd__register"
                 ;;
@@ -49,11 +55,89 @@ _msgctl() {
             msgctl,token)
                 cmd="msgctl__subcmd__token"
                 ;;
+            msgctl,tokens)
+                cmd="msgctl__subcmd__tokens"
+                ;;
             msgctl,watch)
                 cmd="msgctl__subcmd__watch"
                 ;;
             msgctl,whoami)
                 cmd="msgctl__subcmd__whoami"
+                ;;
+            msgctl__subcmd__admin,activate)
+                cmd="msgctl__subcmd__admin__subcmd__activate"
+                ;;
+            msgctl__subcmd__admin,create)
+                cmd="msgctl__subcmd__admin__subcmd__create"
+                ;;
+            msgctl__subcmd__admin,deactivate)
+                cmd="msgctl__subcmd__admin__subcmd__deactivate"
+                ;;
+            msgctl__subcmd__admin,delete)
+                cmd="msgctl__subcmd__admin__subcmd__delete"
+                ;;
+            msgctl__subcmd__admin,help)
+                cmd="msgctl__subcmd__admin__subcmd__help"
+                ;;
+            msgctl__subcmd__admin,reset-password)
+                cmd="msgctl__subcmd__admin__subcmd__reset__subcmd__password"
+                ;;
+            msgctl__subcmd__admin,set-role)
+                cmd="msgctl__subcmd__admin__subcmd__set__subcmd__role"
+                ;;
+            msgctl__subcmd__admin,unlock)
+                cmd="msgctl__subcmd__admin__subcmd__unlock"
+                ;;
+            msgctl__subcmd__admin,users)
+                cmd="msgctl__subcmd__admin__subcmd__users"
+                ;;
+            msgctl__subcmd__admin__subcmd__help,activate)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__activate"
+                ;;
+            msgctl__subcmd__admin__subcmd__help,create)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__create"
+                ;;
+            msgctl__subcmd__admin__subcmd__help,deactivate)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__deactivate"
+                ;;
+            msgctl__subcmd__admin__subcmd__help,delete)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__delete"
+                ;;
+            msgctl__subcmd__admin__subcmd__help,help)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__help"
+                ;;
+            msgctl__subcmd__admin__subcmd__help,reset-password)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__reset__subcmd__password"
+                ;;
+            msgctl__subcmd__admin__subcmd__help,set-role)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__set__subcmd__role"
+                ;;
+            msgctl__subcmd__admin__subcmd__help,unlock)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__unlock"
+                ;;
+            msgctl__subcmd__admin__subcmd__help,users)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users"
+                ;;
+            msgctl__subcmd__admin__subcmd__help__subcmd__users,list)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__list"
+                ;;
+            msgctl__subcmd__admin__subcmd__users,help)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help"
+                ;;
+            msgctl__subcmd__admin__subcmd__users,list)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__list"
+                ;;
+            msgctl__subcmd__admin__subcmd__users,ls)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__list"
+                ;;
+            msgctl__subcmd__admin__subcmd__users__subcmd__help,help)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__help"
+                ;;
+            msgctl__subcmd__admin__subcmd__users__subcmd__help,list)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__list"
+                ;;
+            msgctl__subcmd__help,admin)
+                cmd="msgctl__subcmd__help__subcmd__admin"
                 ;;
             msgctl__subcmd__help,completions)
                 cmd="msgctl__subcmd__help__subcmd__completions"
@@ -73,6 +157,9 @@ _msgctl() {
             msgctl__subcmd__help,passwd)
                 cmd="msgctl__subcmd__help__subcmd__passwd"
                 ;;
+            msgctl__subcmd__help,profiles)
+                cmd="msgctl__subcmd__help__subcmd__profiles"
+                ;;
             msgctl__subcmd__help,register)
                 cmd="msgctl__subcmd__help__subcmd__register"
                 ;;
@@ -82,11 +169,80 @@ _msgctl() {
             msgctl__subcmd__help,token)
                 cmd="msgctl__subcmd__help__subcmd__token"
                 ;;
+            msgctl__subcmd__help,tokens)
+                cmd="msgctl__subcmd__help__subcmd__tokens"
+                ;;
             msgctl__subcmd__help,watch)
                 cmd="msgctl__subcmd__help__subcmd__watch"
                 ;;
             msgctl__subcmd__help,whoami)
                 cmd="msgctl__subcmd__help__subcmd__whoami"
+                ;;
+            msgctl__subcmd__help__subcmd__admin,activate)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__activate"
+                ;;
+            msgctl__subcmd__help__subcmd__admin,create)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__create"
+                ;;
+            msgctl__subcmd__help__subcmd__admin,deactivate)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__deactivate"
+                ;;
+            msgctl__subcmd__help__subcmd__admin,delete)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__delete"
+                ;;
+            msgctl__subcmd__help__subcmd__admin,reset-password)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__reset__subcmd__password"
+                ;;
+            msgctl__subcmd__help__subcmd__admin,set-role)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__set__subcmd__role"
+                ;;
+            msgctl__subcmd__help__subcmd__admin,unlock)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__unlock"
+                ;;
+            msgctl__subcmd__help__subcmd__admin,users)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users"
+                ;;
+            msgctl__subcmd__help__subcmd__admin__subcmd__users,list)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__list"
+                ;;
+            msgctl__subcmd__help__subcmd__tokens,create)
+                cmd="msgctl__subcmd__help__subcmd__tokens__subcmd__create"
+                ;;
+            msgctl__subcmd__help__subcmd__tokens,list)
+                cmd="msgctl__subcmd__help__subcmd__tokens__subcmd__list"
+                ;;
+            msgctl__subcmd__help__subcmd__tokens,revoke)
+                cmd="msgctl__subcmd__help__subcmd__tokens__subcmd__revoke"
+                ;;
+            msgctl__subcmd__tokens,create)
+                cmd="msgctl__subcmd__tokens__subcmd__create"
+                ;;
+            msgctl__subcmd__tokens,help)
+                cmd="msgctl__subcmd__tokens__subcmd__help"
+                ;;
+            msgctl__subcmd__tokens,list)
+                cmd="msgctl__subcmd__tokens__subcmd__list"
+                ;;
+            msgctl__subcmd__tokens,ls)
+                cmd="msgctl__subcmd__tokens__subcmd__list"
+                ;;
+            msgctl__subcmd__tokens,revoke)
+                cmd="msgctl__subcmd__tokens__subcmd__revoke"
+                ;;
+            msgctl__subcmd__tokens,rm)
+                cmd="msgctl__subcmd__tokens__subcmd__revoke"
+                ;;
+            msgctl__subcmd__tokens__subcmd__help,create)
+                cmd="msgctl__subcmd__tokens__subcmd__help__subcmd__create"
+                ;;
+            msgctl__subcmd__tokens__subcmd__help,help)
+                cmd="msgctl__subcmd__tokens__subcmd__help__subcmd__help"
+                ;;
+            msgctl__subcmd__tokens__subcmd__help,list)
+                cmd="msgctl__subcmd__tokens__subcmd__help__subcmd__list"
+                ;;
+            msgctl__subcmd__tokens__subcmd__help,revoke)
+                cmd="msgctl__subcmd__tokens__subcmd__help__subcmd__revoke"
                 ;;
             *)
                 ;;
@@ -95,13 +251,445 @@ _msgctl() {
 
     case "${cmd}" in
         msgctl)
-            opts="-q -h -V --server --json --quiet --no-input --help --version register login logout whoami status passwd send list ls watch token completions help"
+            opts="-q -h -V --server --json --quiet --no-input --profile --help --version register login logout whoami status passwd send list ls watch token tokens admin profiles completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin)
+            opts="-q -h --server --json --quiet --no-input --profile --help users create deactivate activate delete reset-password unlock set-role help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__activate)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__create)
+            opts="-q -h --file --admin --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__deactivate)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__delete)
+            opts="-q -h --yes --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help)
+            opts="users create deactivate activate delete reset-password unlock set-role help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__deactivate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__reset__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__set__subcmd__role)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__unlock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__users)
+            opts="list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__reset__subcmd__password)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__set__subcmd__role)
+            opts="-q -h --server --json --quiet --no-input --profile --help user admin"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__unlock)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users)
+            opts="-q -h --server --json --quiet --no-input --profile --help list ls help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help)
+            opts="list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__list)
+            opts="-q -h --deactivated --all --email --limit --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --email)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -113,13 +701,17 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__completions)
-            opts="-q -h --server --json --quiet --no-input --help bash elvish fish powershell zsh"
+            opts="-q -h --server --json --quiet --no-input --profile --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -131,8 +723,148 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__help)
-            opts="register login logout whoami passwd send list watch token completions help"
+            opts="register login logout whoami passwd send list watch token tokens admin profiles completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin)
+            opts="users create deactivate activate delete reset-password unlock set-role"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__deactivate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__reset__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__set__subcmd__role)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__unlock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__users)
+            opts="list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -228,6 +960,20 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__help__subcmd__profiles)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__help__subcmd__register)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -270,6 +1016,62 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__help__subcmd__tokens)
+            opts="create list revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__tokens__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__tokens__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__tokens__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -299,7 +1101,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__list)
-            opts="-q -h --limit --sent --with --after --all --server --json --quiet --no-input --help"
+            opts="-q -h --limit --sent --with --after --all --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -321,6 +1123,10 @@ _msgctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -329,7 +1135,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__login)
-            opts="-q -h --email --password-stdin --server --json --quiet --no-input --help"
+            opts="-q -h --email --password-stdin --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,6 +1146,10 @@ _msgctl() {
                     return 0
                     ;;
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -351,13 +1161,17 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__logout)
-            opts="-q -h --everywhere --local --server --json --quiet --no-input --help"
+            opts="-q -h --everywhere --local --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -369,7 +1183,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__passwd)
-            opts="-q -h --email --password-stdin --server --json --quiet --no-input --help"
+            opts="-q -h --email --password-stdin --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,6 +1197,32 @@ _msgctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__profiles)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -391,13 +1231,17 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__register)
-            opts="-q -h --login --server --json --quiet --no-input --help"
+            opts="-q -h --login --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -409,7 +1253,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__send)
-            opts="-q -h --to --file --server --json --quiet --no-input --help"
+            opts="-q -h --to --file --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -427,6 +1271,10 @@ _msgctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -435,13 +1283,183 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__token)
-            opts="-q -h --server --json --quiet --no-input --help"
+            opts="-q -h --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__tokens)
+            opts="-q -h --server --json --quiet --no-input --profile --help create list ls revoke rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__tokens__subcmd__create)
+            opts="-q -h --scope --expires --password-stdin --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scope)
+                    COMPREPLY=($(compgen -W "read send admin" -- "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__tokens__subcmd__help)
+            opts="create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__tokens__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__tokens__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__tokens__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__tokens__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__tokens__subcmd__list)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__tokens__subcmd__revoke)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -453,7 +1471,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__watch)
-            opts="-q -h --after --server --json --quiet --no-input --help"
+            opts="-q -h --after --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -467,6 +1485,10 @@ _msgctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -475,13 +1497,17 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__whoami)
-            opts="-q -h --server --json --quiet --no-input --help"
+            opts="-q -h --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

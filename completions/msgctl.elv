@@ -19,6 +19,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
     var completions = [
         &'msgctl'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -38,11 +39,15 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand ls 'List messages, oldest first: the most recent page of the inbox by default'
             cand watch 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
             cand token 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
+            cand tokens 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one'
+            cand admin 'Administer accounts (administrators only)'
+            cand profiles 'List the cached logins: profile, server, account and expiry; `*` marks the one in use'
             cand completions 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'msgctl;register'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --login 'Also log in and cache the token, so the password need not be typed'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
@@ -54,6 +59,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;login'= {
             cand --email 'The account''s email (default: the one last logged in here; prompted for when missing)'
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --password-stdin 'Read the password from the first line of stdin instead of prompting'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
@@ -64,6 +70,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;logout'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --everywhere 'Revoke every token of the account on the server: log out of every device and script'
             cand --local 'Only forget the token here, without asking the server to end the session'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
@@ -75,6 +82,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;whoami'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -84,6 +92,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;status'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -94,6 +103,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;passwd'= {
             cand --email 'The account''s email (default: the logged-in account)'
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --password-stdin 'Read two lines from stdin: the current password, then the new one'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
@@ -106,6 +116,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --to 'The recipient''s email (default: yourself)'
             cand --file 'Send each non-blank line of FILE (`-`: stdin) as a message. Re-running the same file sends only the lines not sent yet'
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -118,6 +129,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --with 'Only the conversation with this account, both directions'
             cand --after 'Only messages after this message id (a page further on)'
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --sent 'Messages you sent instead of your inbox (with --with: those you sent that account)'
             cand --all 'Every message from the first (or from --after), following the server''s pages'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
@@ -132,6 +144,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --with 'Only the conversation with this account, both directions'
             cand --after 'Only messages after this message id (a page further on)'
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --sent 'Messages you sent instead of your inbox (with --with: those you sent that account)'
             cand --all 'Every message from the first (or from --after), following the server''s pages'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
@@ -144,6 +157,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;watch'= {
             cand --after 'Start after this message id instead of from now'
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -153,6 +167,273 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;token'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;tokens'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand create 'Create an access token; prints it once. Needs a login (not an access token) and the password'
+            cand list 'List your access tokens: name, scopes, expiry, last use (never the secrets)'
+            cand ls 'List your access tokens: name, scopes, expiry, last use (never the secrets)'
+            cand revoke 'Revoke an access token, by id or by name: it is refused at once'
+            cand rm 'Revoke an access token, by id or by name: it is refused at once'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'msgctl;tokens;create'= {
+            cand --scope 'What it may do: read (list, watch, whoami), send, admin (administrators); comma-separated'
+            cand --expires 'How long it lasts: a number and m, h, d, w or y, e.g. 30d (default: until revoked)'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --password-stdin 'Read the password from the first line of stdin instead of prompting'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;tokens;list'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;tokens;ls'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;tokens;revoke'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;tokens;rm'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;tokens;help'= {
+            cand create 'Create an access token; prints it once. Needs a login (not an access token) and the password'
+            cand list 'List your access tokens: name, scopes, expiry, last use (never the secrets)'
+            cand revoke 'Revoke an access token, by id or by name: it is refused at once'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'msgctl;tokens;help;create'= {
+        }
+        &'msgctl;tokens;help;list'= {
+        }
+        &'msgctl;tokens;help;revoke'= {
+        }
+        &'msgctl;tokens;help;help'= {
+        }
+        &'msgctl;admin'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand users 'Accounts'
+            cand create 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`'
+            cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
+            cand activate 'Activate a deactivated account again (its owner logs in anew)'
+            cand delete 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
+            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked'
+            cand unlock 'Clear an account''s failed-login counters, so its owner can log in at once'
+            cand set-role 'Make an account an administrator, or a user again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'msgctl;admin;users'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand list 'List accounts, in id order (stable from page to page): the first 100 unless --all'
+            cand ls 'List accounts, in id order (stable from page to page): the first 100 unless --all'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'msgctl;admin;users;list'= {
+            cand --email 'Only emails starting with this'
+            cand --limit 'How many (1-1000 on a page; default 100); with --all, at most this many in all'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --deactivated 'Only deactivated accounts'
+            cand --all 'Every account, following the server''s pages'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;users;ls'= {
+            cand --email 'Only emails starting with this'
+            cand --limit 'How many (1-1000 on a page; default 100); with --all, at most this many in all'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --deactivated 'Only deactivated accounts'
+            cand --all 'Every account, following the server''s pages'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;users;help'= {
+            cand list 'List accounts, in id order (stable from page to page): the first 100 unless --all'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'msgctl;admin;users;help;list'= {
+        }
+        &'msgctl;admin;users;help;help'= {
+        }
+        &'msgctl;admin;create'= {
+            cand --file 'One email a line (`-`: stdin); blank lines and lines starting with # are skipped'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --admin 'Make them administrators'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;deactivate'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;activate'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;delete'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --yes 'Do not ask (needed without a terminal)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;reset-password'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;unlock'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;set-role'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;help'= {
+            cand users 'Accounts'
+            cand create 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`'
+            cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
+            cand activate 'Activate a deactivated account again (its owner logs in anew)'
+            cand delete 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
+            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked'
+            cand unlock 'Clear an account''s failed-login counters, so its owner can log in at once'
+            cand set-role 'Make an account an administrator, or a user again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'msgctl;admin;help;users'= {
+            cand list 'List accounts, in id order (stable from page to page): the first 100 unless --all'
+        }
+        &'msgctl;admin;help;users;list'= {
+        }
+        &'msgctl;admin;help;create'= {
+        }
+        &'msgctl;admin;help;deactivate'= {
+        }
+        &'msgctl;admin;help;activate'= {
+        }
+        &'msgctl;admin;help;delete'= {
+        }
+        &'msgctl;admin;help;reset-password'= {
+        }
+        &'msgctl;admin;help;unlock'= {
+        }
+        &'msgctl;admin;help;set-role'= {
+        }
+        &'msgctl;admin;help;help'= {
+        }
+        &'msgctl;profiles'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -162,6 +443,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;completions'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -179,6 +461,9 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand list 'List messages, oldest first: the most recent page of the inbox by default'
             cand watch 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
             cand token 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
+            cand tokens 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one'
+            cand admin 'Administer accounts (administrators only)'
+            cand profiles 'List the cached logins: profile, server, account and expiry; `*` marks the one in use'
             cand completions 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -199,6 +484,48 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;help;watch'= {
         }
         &'msgctl;help;token'= {
+        }
+        &'msgctl;help;tokens'= {
+            cand create 'Create an access token; prints it once. Needs a login (not an access token) and the password'
+            cand list 'List your access tokens: name, scopes, expiry, last use (never the secrets)'
+            cand revoke 'Revoke an access token, by id or by name: it is refused at once'
+        }
+        &'msgctl;help;tokens;create'= {
+        }
+        &'msgctl;help;tokens;list'= {
+        }
+        &'msgctl;help;tokens;revoke'= {
+        }
+        &'msgctl;help;admin'= {
+            cand users 'Accounts'
+            cand create 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`'
+            cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
+            cand activate 'Activate a deactivated account again (its owner logs in anew)'
+            cand delete 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
+            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked'
+            cand unlock 'Clear an account''s failed-login counters, so its owner can log in at once'
+            cand set-role 'Make an account an administrator, or a user again'
+        }
+        &'msgctl;help;admin;users'= {
+            cand list 'List accounts, in id order (stable from page to page): the first 100 unless --all'
+        }
+        &'msgctl;help;admin;users;list'= {
+        }
+        &'msgctl;help;admin;create'= {
+        }
+        &'msgctl;help;admin;deactivate'= {
+        }
+        &'msgctl;help;admin;activate'= {
+        }
+        &'msgctl;help;admin;delete'= {
+        }
+        &'msgctl;help;admin;reset-password'= {
+        }
+        &'msgctl;help;admin;unlock'= {
+        }
+        &'msgctl;help;admin;set-role'= {
+        }
+        &'msgctl;help;profiles'= {
         }
         &'msgctl;help;completions'= {
         }

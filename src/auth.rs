@@ -13,6 +13,9 @@ use uuid::Uuid;
 use crate::domain::{NewPassword, Password};
 use crate::telemetry::{GaugeGuard, names};
 
+/// The prefix of personal access tokens (so secret scanners can find them).
+pub const ACCESS_TOKEN_PREFIX: &str = "msgk_";
+
 /// Length of server-generated passwords: 24 alphanumerics, about 143 bits of entropy.
 pub const GENERATED_PASSWORD_LEN: usize = 24;
 

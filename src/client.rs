@@ -414,8 +414,23 @@ pub struct UserFilter {
 impl Admin<'_> {
     /// `POST /users` as an administrator: works when registration is closed, and may set the role.
     pub async fn create_user(&self, email: &str, role: Option<RoleName>) -> Result<CreatedUser, ClientError> {
+        self.create_user_with_key(email, role, None).await
+    }
+
+    /// [`Admin::create_user`] with an `Idempotency-Key`: a retry gets the same account (with a new
+    /// password) rather than `email_taken`.
+    pub async fn create_user_with_key(
+        &self,
+        email: &str,
+        role: Option<RoleName>,
+        key: Option<&str>,
+    ) -> Result<CreatedUser, ClientError> {
         let body = CreateUserRequest { email: email.to_owned(), role };
-        self.client.send(self.client.authed(Method::POST, "users")?.json(&body)).await
+        let mut request = self.client.authed(Method::POST, "users")?.json(&body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        self.client.send(request).await
     }
 
     /// `GET /admin/users`.

@@ -241,6 +241,31 @@ impl fmt::Debug for MessageContent {
     }
 }
 
+/// An access token's lifetime, `expires_in`: 1 to 4 digits and a unit, `m` (minutes), `h`, `d` or `w`,
+/// or 1 or 2 digits and `y` (365 days) — exactly the pattern the OpenAPI description states. `None` for
+/// anything else.
+pub fn token_lifetime(raw: &str) -> Option<std::time::Duration> {
+    let unit = raw.chars().last()?;
+    let digits = &raw[..raw.len() - unit.len_utf8()];
+    let most = if unit == 'y' { 2 } else { 4 };
+    if digits.is_empty()
+        || digits.len() > most
+        || digits.starts_with('0')
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let unit_secs = match unit {
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        'y' => 365 * 86_400,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(digits.parse::<u64>().ok()? * unit_secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

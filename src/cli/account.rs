@@ -6,7 +6,8 @@ use super::exit::CliError;
 use super::session::{Session, token_expiry};
 use super::terminal::read_stdin_lines;
 use super::{Ctx, TOKEN_VAR, TokenSource};
-use crate::api::rfc3339_millis;
+use crate::api::{RoleName, rfc3339_millis};
+use crate::auth::ACCESS_TOKEN_PREFIX;
 use crate::domain::Email;
 
 impl Ctx {
@@ -104,7 +105,7 @@ impl Ctx {
                 "expires_at": expires_at.map(rfc3339_millis::format),
             }));
         } else {
-            self.terminal.status(format!("✓ Logged in to {} as {email}", self.server));
+            self.terminal.status(format!("✓ Logged in to {} as {email}{}", self.server, self.profile_note()));
         }
         Ok(())
     }
@@ -148,9 +149,9 @@ impl Ctx {
         if self.terminal.json {
             self.terminal.out_json(&json!({"server": self.server, "logged_out": removed, "everywhere": everywhere}));
         } else if removed {
-            self.terminal.status(format!("✓ Logged out of {}", self.server));
+            self.terminal.status(format!("✓ Logged out of {}{}", self.server, self.profile_note()));
         } else {
-            self.terminal.status(format!("Not logged in to {}", self.server));
+            self.terminal.status(format!("Not logged in to {}{}", self.server, self.profile_note()));
         }
         Ok(())
     }
@@ -160,12 +161,20 @@ impl Ctx {
         let (token, source) = self.token_in_use()?;
         let me = self.client.clone().with_token(&token).me().await.map_err(|e| self.auth_failed(&source, e))?;
         let expires_at = token_expiry(&token);
+        let access_token = token.starts_with(ACCESS_TOKEN_PREFIX);
+        let role = match me.role {
+            RoleName::Admin => "admin",
+            RoleName::User => "user",
+        };
         if self.terminal.json {
             self.terminal.out_json(&json!({
                 "server": self.server,
+                "profile": self.sessions.profile(),
                 "email": me.email,
                 "user_id": me.user_id,
+                "role": role,
                 "expires_at": expires_at.map(rfc3339_millis::format),
+                "token_kind": if access_token { "access" } else { "session" },
                 "token_source": match source { TokenSource::Env => "env", TokenSource::Cache => "cache" },
             }));
         } else if !self.terminal.quiet {
@@ -173,10 +182,29 @@ impl Ctx {
                 TokenSource::Env => format!(" (token from {TOKEN_VAR})"),
                 TokenSource::Cache => String::new(),
             };
-            self.terminal.out(format!("Logged in to {} as {}{via}", self.server, me.email));
-            self.terminal.out(format!("Token expires {}", self.expiry_text(expires_at)));
+            let admin = if me.role == RoleName::Admin { ", an administrator" } else { "" };
+            self.terminal.out(format!("Logged in to {} as {}{admin}{via}", self.server, me.email));
+            match source {
+                TokenSource::Env => {
+                    self.terminal.out(format!("Profile: {} (not used: {TOKEN_VAR} is set)", self.sessions.profile()))
+                }
+                TokenSource::Cache => self.terminal.out(format!("Profile: {}", self.sessions.profile())),
+            }
+            if access_token {
+                self.terminal.out("Access token: its scopes and expiry are in msgctl tokens list");
+            } else {
+                self.terminal.out(format!("Token expires {}", self.expiry_text(expires_at)));
+            }
         }
         Ok(())
+    }
+
+    /// ` (profile NAME)`, unless it is the default one.
+    pub(super) fn profile_note(&self) -> String {
+        match self.sessions.profile() {
+            super::session::DEFAULT_PROFILE => String::new(),
+            profile => format!(" (profile {profile})"),
+        }
     }
 
     fn expiry_text(&self, expires_at: Option<time::OffsetDateTime>) -> String {
@@ -236,6 +264,6 @@ impl Ctx {
 }
 
 /// The email as the server will store it, when it is a valid one.
-fn normalized(email: &str) -> String {
+pub(super) fn normalized(email: &str) -> String {
     Email::parse(email).map_or_else(|_| email.trim().to_owned(), |e| e.to_string())
 }

@@ -23,6 +23,9 @@ pub enum Exit {
     RateLimited = 6,
     /// The server cannot be reached or is unavailable (connection refused, timeout, 5xx).
     Unavailable = 7,
+    /// Authenticated, but not allowed: not an administrator, a token without the scope, a deactivated
+    /// account, closed registration.
+    Denied = 8,
 }
 
 /// The exit code table, for `--help` and the README.
@@ -33,9 +36,10 @@ Exit codes:
   2  usage error or invalid input
   3  authentication: not logged in, wrong credentials, token expired or revoked
   4  not found
-  5  conflict: email already registered
+  5  conflict: email already registered, name taken, last administrator
   6  rate-limited (retry after the time given)
-  7  server unreachable or unavailable: connection refused, timeout, 5xx";
+  7  server unreachable or unavailable: connection refused, timeout, 5xx
+  8  permission denied: not an administrator, token lacks the scope, account deactivated";
 
 /// An error msgctl reports and exits with.
 #[derive(Debug)]
@@ -100,14 +104,18 @@ impl From<ClientError> for CliError {
 /// does not know yet.
 pub fn exit_for(status: StatusCode, code: &str) -> Exit {
     match code {
-        "email_taken" | "idempotency_key_reused" => Exit::Conflict,
+        "email_taken" | "idempotency_key_reused" | "name_taken" | "last_admin" => Exit::Conflict,
         "invalid_credentials" | "token_missing" | "token_invalid" | "token_expired" | "token_revoked" => Exit::Auth,
-        "not_found" | "recipient_not_found" => Exit::NotFound,
+        "forbidden" | "insufficient_scope" | "session_required" | "registration_closed" | "account_deactivated" => {
+            Exit::Denied
+        }
+        "not_found" | "recipient_not_found" | "user_not_found" | "token_not_found" => Exit::NotFound,
         "rate_limited" => Exit::RateLimited,
         "unavailable" | "internal" | "timeout" => Exit::Unavailable,
         _ => match status.as_u16() {
             400 | 413 | 415 | 422 => Exit::Usage,
-            401 | 403 => Exit::Auth,
+            401 => Exit::Auth,
+            403 => Exit::Denied,
             404 => Exit::NotFound,
             409 => Exit::Conflict,
             429 => Exit::RateLimited,
@@ -142,6 +150,10 @@ mod tests {
         assert_eq!(CliError::from(api(503, "unavailable")).exit, Exit::Unavailable);
         assert_eq!(CliError::from(api(502, "http_502")).exit, Exit::Unavailable);
         assert_eq!(CliError::from(api(418, "teapot")).exit, Exit::Other);
+        assert_eq!(CliError::from(api(403, "insufficient_scope")).exit, Exit::Denied);
+        assert_eq!(CliError::from(api(403, "something_new")).exit, Exit::Denied);
+        assert_eq!(CliError::from(api(409, "last_admin")).exit, Exit::Conflict);
+        assert_eq!(CliError::from(api(404, "user_not_found")).exit, Exit::NotFound);
     }
 
     #[test]

@@ -271,7 +271,7 @@ impl Ctx {
                 }
                 Err(e) => {
                     let error = self.auth_failed(&source, e);
-                    if matches!(error.exit, Exit::Auth | Exit::Usage) {
+                    if matches!(error.exit, Exit::Auth | Exit::Usage | Exit::Denied) {
                         return Err(error);
                     }
                     self.terminal.status(format!("{}; retrying in {} s", error.message, backoff.as_secs_f64()));

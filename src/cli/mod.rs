@@ -2,10 +2,12 @@
 //! the arguments and calls [`run`].
 
 mod account;
+mod admin;
 pub mod exit;
 mod messaging;
 pub mod session;
 pub mod terminal;
+mod tokens;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use time::{OffsetDateTime, UtcOffset};
@@ -13,7 +15,7 @@ use time::{OffsetDateTime, UtcOffset};
 use crate::api::MessageView;
 use crate::client::{Client, ClientError};
 use exit::{CliError, EXIT_CODES_HELP, Exit};
-use session::SessionStore;
+use session::{PROFILE_VAR, SessionStore};
 use terminal::Terminal;
 
 /// Overrides the cached token (CI and scripts).
@@ -27,7 +29,9 @@ pub const TOKEN_VAR: &str = "MSGCTL_TOKEN";
     about = "msgctl — send and read msgkit messages from the command line",
     long_about = "msgctl — send and read msgkit messages from the command line.\n\nLog in once with `msgctl login` \
                   (or `msgctl register --login`); the token is cached per server in the config directory \
-                  (MSGCTL_CONFIG_DIR, default ~/.config/msgctl). MSGCTL_TOKEN, when set, is used instead of the cache.",
+                  (MSGCTL_CONFIG_DIR, default ~/.config/msgctl), per profile: `--profile admin` keeps a second \
+                  account on the same server. MSGCTL_TOKEN, when set, is used instead of the cache: a session \
+                  token, or an access token from `msgctl tokens create` for scripts.",
     after_help = EXIT_CODES_HELP
 )]
 pub struct Cli {
@@ -47,6 +51,11 @@ pub struct Cli {
     /// Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal.
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_input: bool,
+
+    /// Which cached login to use: several accounts on one server (e.g. `admin` and `default`).
+    #[arg(long, global = true, env = PROFILE_VAR, default_value = session::DEFAULT_PROFILE, help_heading = GLOBAL,
+          value_name = "NAME", value_parser = session::profile_name)]
+    pub profile: String,
 
     #[command(subcommand)]
     pub command: Command,
@@ -164,6 +173,15 @@ pub enum Command {
         after_help = "Example:\n  curl -H \"Authorization: Bearer $(msgctl token)\" http://localhost:4000/users/me"
     )]
     Token,
+    /// Access tokens for scripts: long-lived, limited to scopes, revocable one by one.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Administer accounts (administrators only).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// List the cached logins: profile, server, account and expiry; `*` marks the one in use.
+    #[command(after_help = "Examples:\n  msgctl profiles\n  msgctl --profile admin login --email root@example.com")]
+    Profiles,
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
     // The global options mean nothing here: the help shows only the shell.
     #[command(
@@ -175,6 +193,137 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create an access token; prints it once. Needs a login (not an access token) and the password.
+    #[command(after_help = "Examples:\n  msgctl tokens create backup --scope read --expires 90d\n  \
+                            TOKEN=$(printf '%s\\n' \"$PASSWORD\" | msgctl tokens create ci --scope read,send --password-stdin --quiet)\n  \
+                            MSGCTL_TOKEN=$TOKEN msgctl list")]
+    Create {
+        /// A name, unique among your tokens (what it is for).
+        name: String,
+        /// What it may do: read (list, watch, whoami), send, admin (administrators); comma-separated.
+        #[arg(long, value_enum, value_delimiter = ',', required = true, value_name = "SCOPES")]
+        scope: Vec<ScopeArg>,
+        /// How long it lasts: a number and m, h, d, w or y, e.g. 30d (default: until revoked).
+        #[arg(long, value_name = "DURATION", value_parser = lifetime)]
+        expires: Option<String>,
+        /// Read the password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List your access tokens: name, scopes, expiry, last use (never the secrets).
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  msgctl tokens list\n  msgctl tokens list --json | jq -r '.[].name'"
+    )]
+    List,
+    /// Revoke an access token, by id or by name: it is refused at once.
+    #[command(
+        visible_alias = "rm",
+        after_help = "Examples:\n  msgctl tokens revoke backup\n  msgctl tokens revoke 0193b1c2-…"
+    )]
+    Revoke {
+        /// The token's id or name.
+        token: String,
+    },
+}
+
+/// A scope, as `--scope` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeArg {
+    Read,
+    Send,
+    Admin,
+}
+
+/// `--expires`, checked before the round trip with the server's own grammar.
+fn lifetime(raw: &str) -> Result<String, String> {
+    match crate::domain::token_lifetime(raw) {
+        Some(_) => Ok(raw.to_owned()),
+        None => Err("a number and a unit: m (minutes), h, d, w or y, such as 30d".to_owned()),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Accounts.
+    #[command(subcommand)]
+    Users(AdminUsersCommand),
+    /// Create accounts (registration closed or not); prints each generated password once. Re-running
+    /// creates none twice: existing accounts are reported as `exists`.
+    #[command(after_help = "Examples:\n  msgctl admin create ada@example.com bob@example.com\n  \
+                            msgctl admin create --file staff.txt --json > passwords.jsonl\n  \
+                            msgctl admin create --admin ops@example.com")]
+    Create {
+        /// The emails.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        emails: Vec<String>,
+        /// One email a line (`-`: stdin); blank lines and lines starting with # are skipped.
+        #[arg(long, value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+        /// Make them administrators.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Deactivate an account: every session and token of it is refused at once; it cannot log in.
+    #[command(after_help = "Example:\n  msgctl admin deactivate mallory@example.com")]
+    Deactivate { email: String },
+    /// Activate a deactivated account again (its owner logs in anew).
+    Activate { email: String },
+    /// Delete an account and every message it sent or received. Asks first; --yes for scripts.
+    #[command(after_help = "Example:\n  msgctl admin delete old@example.com --yes")]
+    Delete {
+        email: String,
+        /// Do not ask (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Give an account a new generated password (printed once); its sessions are revoked.
+    #[command(after_help = "Example:\n  PASSWORD=$(msgctl admin reset-password ada@example.com --quiet)")]
+    ResetPassword { email: String },
+    /// Clear an account's failed-login counters, so its owner can log in at once.
+    Unlock { email: String },
+    /// Make an account an administrator, or a user again.
+    #[command(after_help = "Example:\n  msgctl admin set-role ada@example.com admin")]
+    SetRole {
+        email: String,
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminUsersCommand {
+    /// List accounts, in id order (stable from page to page): the first 100 unless --all.
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  msgctl admin users list\n  \
+                            msgctl admin users list --deactivated --all --json | jq -r '.[].email'"
+    )]
+    List {
+        /// Only deactivated accounts.
+        #[arg(long)]
+        deactivated: bool,
+        /// Every account, following the server's pages.
+        #[arg(long)]
+        all: bool,
+        /// Only emails starting with this.
+        #[arg(long, value_name = "PREFIX")]
+        email: Option<String>,
+        /// How many (1-1000 on a page; default 100); with --all, at most this many in all.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
+    },
+}
+
+/// A role, as `set-role` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    User,
+    Admin,
 }
 
 /// The clap command, for completions and documentation.
@@ -208,8 +357,8 @@ pub async fn run(cli: Cli, terminal: Terminal, utc_offset: UtcOffset) -> Result<
         return Ok(());
     }
     let client = Client::new(&cli.server)?;
-    let ctx =
-        Ctx { server: client.base_url().to_string(), client, sessions: SessionStore::locate()?, terminal, utc_offset };
+    let sessions = SessionStore::locate(&cli.profile)?;
+    let ctx = Ctx { server: client.base_url().to_string(), client, sessions, terminal, utc_offset };
     match cli.command {
         Command::Register { email, login } => ctx.register(email, login).await,
         Command::Login { email, password_stdin } => ctx.login(email, password_stdin).await,
@@ -221,6 +370,9 @@ pub async fn run(cli: Cli, terminal: Terminal, utc_offset: UtcOffset) -> Result<
         Command::List { limit, sent, with, after, all } => ctx.list(limit, sent, with, after, all).await,
         Command::Watch { after } => ctx.watch(after).await,
         Command::Token => ctx.token(),
+        Command::Tokens(command) => ctx.tokens(command).await,
+        Command::Admin(command) => ctx.admin(command).await,
+        Command::Profiles => ctx.profiles(),
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }
@@ -263,7 +415,19 @@ impl Ctx {
     }
 
     fn auth_error(&self, source: &TokenSource, error: CliError) -> CliError {
-        if error.exit != Exit::Auth {
+        if error.exit == Exit::Denied && matches!(source, TokenSource::Env) {
+            let hint = match error.code.as_str() {
+                "session_required" => " (unset it to use the session of msgctl login)",
+                _ => "",
+            };
+            return CliError::new(
+                Exit::Denied,
+                error.code,
+                format!("the token in {TOKEN_VAR} was refused: {}{hint}", error.message),
+            );
+        }
+        // Only a refused token says the session is gone: a wrong password typed for `tokens create` does not.
+        if error.exit != Exit::Auth || !error.code.starts_with("token_") {
             return error;
         }
         match source {

@@ -1,5 +1,7 @@
-//! msgctl's token cache: one `sessions.json` in the config directory (0700), keyed by server URL, written
-//! atomically (temp file 0600, fsync, rename, fsync of the directory).
+//! msgctl's token cache: one `sessions.json` in the config directory (0700), keyed by profile, then by
+//! server URL, written atomically (temp file 0600, fsync, rename, fsync of the directory). Files of format
+//! 1 (one session per server, before profiles) are read as the `default` profile and rewritten as
+//! format 2 on the next login.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,8 +18,13 @@ use super::exit::CliError;
 /// Overrides where msgctl keeps its files (tests use it).
 pub const CONFIG_DIR_VAR: &str = "MSGCTL_CONFIG_DIR";
 
+/// Picks the profile (`--profile` is the same).
+pub const PROFILE_VAR: &str = "MSGCTL_PROFILE";
+/// The profile used when none is named.
+pub const DEFAULT_PROFILE: &str = "default";
+
 const FILE_NAME: &str = "sessions.json";
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// A logged-in session on one server.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,20 +53,44 @@ pub fn token_expiry(token: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(claims.get("exp")?.as_i64()?).ok()
 }
 
+/// Sessions by server URL.
+type Servers = BTreeMap<String, Session>;
+
 #[derive(Default, Serialize, Deserialize)]
 struct SessionsFile {
     version: u32,
-    sessions: BTreeMap<String, Session>,
+    /// Format 2: sessions by profile name, then by server.
+    #[serde(default)]
+    profiles: BTreeMap<String, Servers>,
+    /// Format 1: one session per server (the `default` profile now).
+    #[serde(default, skip_serializing)]
+    sessions: Servers,
 }
 
-/// The cache file and what to say about it.
+/// One cached session, as `msgctl profiles` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileEntry {
+    pub profile: String,
+    pub server: String,
+    pub session: Session,
+}
+
+/// The cache file, the profile in use, and what to say about them.
 pub struct SessionStore {
     dir: PathBuf,
+    profile: String,
+}
+
+/// Checks a profile name: 1 to 32 letters, digits, `-` or `_` (it is typed on command lines).
+pub fn profile_name(raw: &str) -> Result<String, String> {
+    let ok = (1..=32).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(raw.to_owned()) } else { Err("a profile name is 1 to 32 letters, digits, - or _".to_owned()) }
 }
 
 impl SessionStore {
-    /// The cache in `MSGCTL_CONFIG_DIR`, or in the platform's config directory (`~/.config/msgctl`).
-    pub fn locate() -> Result<Self, CliError> {
+    /// The cache in `MSGCTL_CONFIG_DIR`, or in the platform's config directory (`~/.config/msgctl`), for
+    /// `profile`.
+    pub fn locate(profile: &str) -> Result<Self, CliError> {
         let dir = match std::env::var_os(CONFIG_DIR_VAR).filter(|d| !d.is_empty()) {
             Some(dir) => PathBuf::from(dir),
             None => dirs::config_dir()
@@ -71,12 +102,38 @@ impl SessionStore {
                 })?
                 .join("msgctl"),
         };
-        Ok(Self { dir })
+        Ok(Self { dir, profile: profile.to_owned() })
     }
 
-    /// A cache in `dir`.
+    /// A cache in `dir`, for the default profile.
     pub fn at(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self { dir: dir.into(), profile: DEFAULT_PROFILE.to_owned() }
+    }
+
+    /// The same cache, for `profile`.
+    pub fn with_profile(self, profile: &str) -> Self {
+        Self { profile: profile.to_owned(), ..self }
+    }
+
+    /// The profile in use.
+    pub fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    /// Every cached session, by profile then server.
+    pub fn entries(&self) -> Result<Vec<ProfileEntry>, CliError> {
+        let file = self.read()?;
+        Ok(file
+            .profiles
+            .into_iter()
+            .flat_map(|(profile, servers)| {
+                servers.into_iter().map(move |(server, session)| ProfileEntry {
+                    profile: profile.clone(),
+                    server,
+                    session,
+                })
+            })
+            .collect())
     }
 
     /// The cache file's path.
@@ -86,14 +143,14 @@ impl SessionStore {
 
     /// The session for `server`, if one is cached.
     pub fn get(&self, server: &str) -> Result<Option<Session>, CliError> {
-        Ok(self.read()?.sessions.remove(server))
+        Ok(self.read()?.profiles.get_mut(&self.profile).and_then(|servers| servers.remove(server)))
     }
 
     /// Caches `session` for `server`, replacing any other.
     pub fn put(&self, server: &str, session: Session) -> Result<(), CliError> {
         // An unreadable file is replaced: a fresh login is exactly how to repair it.
         let mut file = self.read().unwrap_or_default();
-        file.sessions.insert(server.to_owned(), session);
+        file.profiles.entry(self.profile.clone()).or_default().insert(server.to_owned(), session);
         self.write(&file)
     }
 
@@ -107,7 +164,11 @@ impl SessionStore {
                 return Ok(true);
             }
         };
-        let removed = file.sessions.remove(server).is_some();
+        let servers = file.profiles.entry(self.profile.clone()).or_default();
+        let removed = servers.remove(server).is_some();
+        if servers.is_empty() {
+            file.profiles.remove(&self.profile);
+        }
         if removed {
             self.write(&file)?;
         }
@@ -131,9 +192,20 @@ impl SessionStore {
                 ),
             )
         };
-        let file: SessionsFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        if file.version != FORMAT_VERSION {
-            return Err(corrupt(format!("format version {} is not {FORMAT_VERSION}", file.version)));
+        let mut file: SessionsFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        match file.version {
+            1 => {
+                let sessions = std::mem::take(&mut file.sessions);
+                if !sessions.is_empty() {
+                    file.profiles.insert(DEFAULT_PROFILE.to_owned(), sessions);
+                }
+            }
+            FORMAT_VERSION => {}
+            other => {
+                return Err(corrupt(format!(
+                    "format version {other} is newer than this msgctl reads ({FORMAT_VERSION}); upgrade msgctl"
+                )));
+            }
         }
         Ok(file)
     }
@@ -143,7 +215,7 @@ impl SessionStore {
             CliError::other("cache_unwritable", format!("cannot {what} {}: {e}", self.dir.display()))
         };
         create_private_dir(&self.dir).map_err(|e| failed("create", e))?;
-        let file = SessionsFile { version: FORMAT_VERSION, sessions: file.sessions.clone() };
+        let file = SessionsFile { version: FORMAT_VERSION, profiles: file.profiles.clone(), sessions: Servers::new() };
         let json = serde_json::to_vec_pretty(&file).expect("sessions serialize");
         let temp = self.dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
         let result = (|| {
@@ -241,6 +313,43 @@ mod tests {
         assert!(e.message.contains("msgctl login"), "{}", e.message);
         store.put("http://a/", session("a@x.io")).unwrap();
         assert_eq!(store.get("http://a/").unwrap(), Some(session("a@x.io")));
+    }
+
+    #[test]
+    fn profiles_keep_apart_and_a_format_1_file_is_the_default_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            br#"{"version":1,"sessions":{"http://a/":{"email":"old@x.io","token":"t.o.k"}}}"#,
+        )
+        .unwrap();
+        let default = SessionStore::at(dir.path());
+        assert_eq!(default.get("http://a/").unwrap().unwrap().email, "old@x.io", "format 1 still works");
+        let admin = SessionStore::at(dir.path()).with_profile("admin");
+        assert_eq!(admin.get("http://a/").unwrap(), None);
+        admin.put("http://a/", session("root@x.io")).unwrap();
+        assert_eq!(default.get("http://a/").unwrap().unwrap().email, "old@x.io", "kept on rewrite");
+        assert_eq!(admin.get("http://a/").unwrap().unwrap().email, "root@x.io");
+        let listed: Vec<(String, String)> =
+            default.entries().unwrap().into_iter().map(|e| (e.profile, e.session.email)).collect();
+        assert_eq!(listed, [("admin".into(), "root@x.io".into()), ("default".into(), "old@x.io".into())]);
+        let written: serde_json::Value = serde_json::from_slice(&std::fs::read(default.path()).unwrap()).unwrap();
+        assert_eq!(written["version"], 2);
+        assert!(written.get("sessions").is_none());
+        assert!(admin.remove("http://a/").unwrap());
+        assert_eq!(default.entries().unwrap().len(), 1);
+        assert!(profile_name("work-2").is_ok());
+        for bad in ["", "a b", "../x", &"x".repeat(33)] {
+            assert!(profile_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_cache_from_a_newer_msgctl_says_to_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::at(dir.path());
+        std::fs::write(store.path(), br#"{"version":3,"profiles":{}}"#).unwrap();
+        assert!(store.get("http://a/").unwrap_err().message.contains("upgrade msgctl"));
     }
 
     #[test]

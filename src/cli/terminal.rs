@@ -109,6 +109,41 @@ impl Terminal {
         JsonArray { items: 0 }
     }
 
+    /// Rows of data on stdout: at a terminal, aligned columns under a header; otherwise tab-separated
+    /// without the header (as gh does), for `cut -f` and `awk -F'\t'`. Cells must not hold tabs or
+    /// newlines (callers pass them through [`visible`]).
+    pub fn table(&self, header: &[&str], rows: &[Vec<String>]) {
+        use unicode_width::UnicodeWidthStr;
+        if !std::io::stdout().is_terminal() {
+            for row in rows {
+                self.out(row.join("\t"));
+            }
+            return;
+        }
+        let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+        for row in rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.width());
+            }
+        }
+        let line = |cells: Vec<&str>| {
+            let mut text = String::new();
+            for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+                if i + 1 == cells.len() {
+                    text.push_str(cell);
+                } else {
+                    text.push_str(cell);
+                    text.push_str(&" ".repeat(width - cell.width() + 2));
+                }
+            }
+            text.trim_end().to_owned()
+        };
+        self.out(line(header.to_vec()));
+        for row in rows {
+            self.out(line(row.iter().map(String::as_str).collect()));
+        }
+    }
+
     /// Reports an error on stderr: a sentence, or `{"error","code"}` with `--json`.
     pub fn error(&self, error: &CliError) {
         if self.json {

@@ -190,8 +190,7 @@ pub enum Credential {
     Access(AccessToken),
 }
 
-/// The prefix of personal access tokens (so secret scanners can find them).
-pub const ACCESS_TOKEN_PREFIX: &str = "msgk_";
+pub use crate::auth::ACCESS_TOKEN_PREFIX;
 
 impl AuthUser {
     /// Fails unless the caller may do what `scope` covers: a session may do anything its account may, an

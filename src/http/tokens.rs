@@ -94,35 +94,13 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(CreatedToken { view: TokenView::from(&token), token: secret })))
 }
 
-/// `expires_in`: 1 to 4 digits and a unit, `m`, `h`, `d` or `w`, or 1 or 2 digits and `y` (365 days),
-/// exactly the schema's pattern.
-pub fn parse_lifetime(raw: &str) -> Result<Duration, ApiError> {
-    let invalid = || {
+fn parse_lifetime(raw: &str) -> Result<Duration, ApiError> {
+    crate::domain::token_lifetime(raw).ok_or_else(|| {
         ApiError::body(
             "expires_in",
             "The field expires_in must be a number and a unit: m (minutes), h, d, w or y, such as 30d; or null",
         )
-    };
-    let unit = raw.chars().last().ok_or_else(invalid)?;
-    let digits = &raw[..raw.len() - unit.len_utf8()];
-    let most = if unit == 'y' { 2 } else { 4 };
-    if digits.is_empty()
-        || digits.len() > most
-        || digits.starts_with('0')
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(invalid());
-    }
-    let count: u64 = digits.parse().map_err(|_| invalid())?;
-    let unit_secs = match unit {
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        'w' => 7 * 86_400,
-        'y' => 365 * 86_400,
-        _ => return Err(invalid()),
-    };
-    Ok(Duration::from_secs(count * unit_secs))
+    })
 }
 
 /// The account's access tokens, without their secrets.

@@ -1095,10 +1095,6 @@ impl Store for MongoStore {
 
     async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
         let id_text = id.to_string();
-        let deleted = self.timed(self.users.delete_one(doc! {"_id": &id_text}).into_future()).await?;
-        if deleted.deleted_count == 0 {
-            return Err(StoreError::NotFound);
-        }
         // The messages keep only their place in the chain (`_id`, `prev`): a removed link would let a
         // writer that last saw the message before it link a smaller id after the chain had moved on.
         let theirs = doc! {"$or": [{"sender_id": &id_text}, {"recipient_id": &id_text}]};
@@ -1106,6 +1102,17 @@ impl Store for MongoStore {
             "sender_id": "", "sender_email": "", "recipient_id": "", "recipient_email": "", "content": "",
             "created_at": "", "idempotency_key": "", "request_hash": "",
         }};
+        // Without a transaction (standalone servers have none), the order makes a failure retryable: first
+        // the account stops sending (deactivated, tokens revoked), then its messages go while it still
+        // exists — a 503 here leaves an account that DELETE can be retried on — then the account, then
+        // whatever reached it in between.
+        let stop = doc! {"$set": {"status": "deactivated", "access_tokens": []}, "$inc": {"token_version": 1_i64}};
+        let stopped = self.timed(self.users.update_one(doc! {"_id": &id_text}, stop).into_future()).await?;
+        if stopped.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.timed(self.messages.update_many(theirs.clone(), erase.clone()).into_future()).await?;
+        self.timed(self.users.delete_one(doc! {"_id": &id_text}).into_future()).await?;
         self.timed(self.messages.update_many(theirs, erase).into_future()).await?;
         self.log_revocation(id).await;
         Ok(())

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin;
 mod completions;
 mod flow;
 mod messaging;
@@ -30,8 +31,13 @@ impl Env {
 
     /// A server whose settings `tweak` changes.
     pub fn start_with(tweak: impl FnOnce(&mut msgkit::config::Config)) -> Self {
+        Self::start_on(Backend::Sqlite, tweak)
+    }
+
+    /// A server on `backend`.
+    pub fn start_on(backend: Backend, tweak: impl FnOnce(&mut msgkit::config::Config)) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let (app, db) = runtime.block_on(common::spawn_app_with(Backend::Sqlite, tweak));
+        let (app, db) = runtime.block_on(common::spawn_app_with(backend, tweak));
         let config = tempfile::tempdir().unwrap();
         Self { runtime, app, _db: db, config }
     }
