@@ -80,6 +80,51 @@ pub enum MsgdCommand {
         #[command(subcommand)]
         command: crate::admin::AdminCommand,
     },
+    /// Write everything the store holds (accounts with their password hashes, access tokens, messages,
+    /// the signing secret) as JSON lines, to stdout or --output. Consistent while msgd serves.
+    #[command(after_help = "Examples:\n  msgd export --output msgkit.jsonl\n  \
+                            MONGODB_URL=mongodb://db/msgkit msgd export | gzip > msgkit.jsonl.gz\n\n\
+                            The file holds password hashes and the signing secret: keep it like a password.")]
+    Export {
+        /// The file to write (created 0600; it must not exist). Default: stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Load an export into the configured store: every line is checked before anything is written.
+    #[command(
+        after_help = "Examples:\n  msgd import msgkit.jsonl\n  msgd import msgkit.jsonl --merge   # again, after an interruption"
+    )]
+    Import {
+        /// The export file.
+        file: std::path::PathBuf,
+        /// Import into a store that is not empty: records it holds already are skipped.
+        #[arg(long)]
+        merge: bool,
+        /// Print the summary as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the configured store into another and verify the copy. Resumable: run it again after an
+    /// interruption, or to bring the target up to date.
+    #[command(after_help = "Examples:\n  msgd migrate --to mongodb://db1,db2,db3/msgkit?replicaSet=rs0\n  \
+                            MONGODB_URL=mongodb://db/msgkit msgd migrate --to sqlite:///var/lib/msgd/msgd.sqlite3")]
+    Migrate {
+        /// The target: mongodb://…, mongodb+srv://… or sqlite://PATH. Empty, or an earlier copy of this store.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Print the summary as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a consistent copy of the SQLite store to PATH while msgd serves; msgd starts on it as it is.
+    #[command(after_help = "Example:\n  msgd backup /backups/msgd-$(date +%F).sqlite3")]
+    Backup {
+        /// The copy to write (created 0600; it must not exist).
+        path: std::path::PathBuf,
+        /// Print the summary as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// msgd's settings.

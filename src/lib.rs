@@ -27,3 +27,4 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;
+pub mod transfer;

@@ -8,10 +8,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> std::process::ExitCode {
     let cli = msgkit::config::parse().unwrap_or_else(|e| e.exit());
     let config = cli.config;
-    if let Some(msgkit::config::MsgdCommand::Admin { json, command }) = cli.command {
+    use msgkit::config::MsgdCommand;
+    if let Some(command) = cli.command.filter(|c| !matches!(c, MsgdCommand::Serve)) {
         // A command's output is its own: only warnings and errors are logged.
         let _logs = msgkit::telemetry::init_quiet(config.log_format);
-        return match msgkit::admin::run(&config, command, json).await {
+        let (json, outcome) = match command {
+            MsgdCommand::Admin { json, command } => (json, msgkit::admin::run(&config, command, json).await),
+            other => msgkit::transfer::run(&config, other).await,
+        };
+        return match outcome {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 if json {

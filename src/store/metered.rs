@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    AccessToken, AccountStatus, Backend, Change, FeedMode, Inserted, Message, MessageQuery, NewMessage, NewUser, Role,
-    Store, StoreError, User, UserQuery,
+    AccessToken, AccountStatus, ApplyMode, Backend, Change, FeedMode, Inserted, Inventory, Message, MessageQuery,
+    NewMessage, NewUser, Record, RecordStream, Role, Store, StoreError, User, UserQuery,
 };
 use crate::domain::Email;
 use crate::telemetry::names;
@@ -174,6 +174,30 @@ impl Store for MeteredStore {
 
     fn feed_mode(&self) -> FeedMode {
         self.inner.feed_mode()
+    }
+
+    async fn snapshot(&self) -> Result<RecordStream, StoreError> {
+        self.timed("snapshot", self.inner.snapshot()).await
+    }
+
+    async fn apply(&self, records: Vec<Record>, mode: ApplyMode) -> Result<u64, StoreError> {
+        self.timed("apply", self.inner.apply(records, mode)).await
+    }
+
+    async fn inventory(&self) -> Result<Inventory, StoreError> {
+        self.timed("inventory", self.inner.inventory()).await
+    }
+
+    async fn stored_messages(&self, ids: Vec<Uuid>) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+        self.timed("stored_messages", self.inner.stored_messages(ids)).await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.timed("setting", self.inner.setting(key)).await
+    }
+
+    async fn put_setting(&self, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        self.timed("put_setting", self.inner.put_setting(key, value)).await
     }
 
     async fn close(&self) {

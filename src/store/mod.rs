@@ -289,6 +289,87 @@ pub struct MessageQuery {
     pub limit: usize,
 }
 
+/// One record of everything a store holds, as export, import and migrate move it (see
+/// [`crate::transfer`]). A snapshot yields them in this order: settings (by key), users (by id), access
+/// tokens (by account id, then id), messages (by id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A setting that must move with the data (the generated token-signing secret).
+    Setting {
+        key: String,
+        value: Vec<u8>,
+    },
+    User(UserRecord),
+    AccessToken(AccessToken),
+    Message(MessageRecord),
+}
+
+/// An account with everything that makes its credentials work: hash, token version, ended sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// `revoked_sessions` is ignored here: `sessions` has them with their expiry.
+    pub user: User,
+    /// Sessions ended one by one, and when their tokens expire anyway.
+    pub sessions: Vec<(Uuid, OffsetDateTime)>,
+}
+
+impl PartialEq for User {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.email == other.email
+            && self.password_hash == other.password_hash
+            && self.token_version == other.token_version
+            && self.created_at == other.created_at
+            && self.last_login_at == other.last_login_at
+            && self.registration_key == other.registration_key
+            && self.role == other.role
+            && self.status == other.status
+    }
+}
+
+impl Eq for User {}
+
+/// A message with what makes its retries replay: the idempotency key and fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub message: Message,
+    pub idempotency: Option<Idempotency>,
+}
+
+/// The settings a snapshot carries: the generated signing secret (tokens issued before a move keep
+/// working after it).
+pub const MOVED_SETTINGS: &[&str] = &["token_secret"];
+
+/// How [`Store::apply`] treats a record whose id is already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyMode {
+    /// Leave the stored one (import `--merge`).
+    Skip,
+    /// Replace the stored account or token with the record (migrate, which makes the target equal the
+    /// source). Messages are never replaced: they do not change.
+    Replace,
+}
+
+/// What a store holds, in counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    pub users: u64,
+    pub access_tokens: u64,
+    pub messages: u64,
+    /// The newest message's id (the largest).
+    pub newest_message: Option<Uuid>,
+}
+
+impl Inventory {
+    /// Holds no account, token or message (settings alone do not count).
+    pub fn is_empty(&self) -> bool {
+        self.users == 0 && self.access_tokens == 0 && self.messages == 0
+    }
+}
+
+/// A snapshot's records, streamed.
+pub type RecordStream = futures::stream::BoxStream<'static, Result<Record, StoreError>>;
+
 /// What can go wrong below the store trait, in the terms callers act on.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -437,6 +518,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// Where other processes' changes come from.
     fn feed_mode(&self) -> FeedMode;
+
+    /// Everything the store holds, as one consistent snapshot where the backend can give one, in
+    /// [`Record`]'s order, streamed (constant memory). Messages of deleted accounts are not in it.
+    async fn snapshot(&self) -> Result<RecordStream, StoreError>;
+
+    /// Writes `records` (of any kinds, in snapshot order) in one batch; a record whose id is stored is
+    /// skipped or replaced per `mode`. Messages must come in id order and, unless stored already, after
+    /// every stored message. Returns how many records changed the store. Change feeds are not told:
+    /// nothing is serving the data being written.
+    async fn apply(&self, records: Vec<Record>, mode: ApplyMode) -> Result<u64, StoreError>;
+
+    /// Counts of what the store holds.
+    async fn inventory(&self) -> Result<Inventory, StoreError>;
+
+    /// Which of `ids` are stored messages.
+    async fn stored_messages(&self, ids: Vec<Uuid>) -> Result<std::collections::HashSet<Uuid>, StoreError>;
+
+    /// A setting's value.
+    async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Sets a setting, replacing any value.
+    async fn put_setting(&self, key: &str, value: Vec<u8>) -> Result<(), StoreError>;
 
     /// Flushes and closes; called once at shutdown.
     async fn close(&self);

@@ -46,9 +46,9 @@ use uuid::Uuid;
 
 use super::feed::{Change, Feed, FeedMode};
 use super::{
-    AccessToken, AccountStatus, Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Mailbox, Message, MessageIds,
-    MessageQuery, NewMessage, NewUser, OpenOptions, Party, Role, Scope, Store, StoreError, User, UserQuery,
-    message_time, to_millis,
+    AccessToken, AccountStatus, ApplyMode, Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Inventory,
+    MOVED_SETTINGS, Mailbox, Message, MessageIds, MessageQuery, MessageRecord, NewMessage, NewUser, OpenOptions, Party,
+    Record, RecordStream, Role, Scope, Store, StoreError, User, UserQuery, UserRecord, message_time, to_millis,
 };
 use crate::domain::{Email, MessageContent};
 use crate::telemetry::names;
@@ -532,6 +532,291 @@ fn regex_escape(text: &str) -> String {
         escaped.push(c);
     }
     escaped
+}
+
+/// Records buffered between the snapshot task and its reader.
+const SNAPSHOT_BUFFER: usize = 1024;
+
+/// A walk of the whole database for [`Store::snapshot`]. Messages are exact up to the newest one stored
+/// when it starts (ids are in commit order, so none can commit before it later); accounts and tokens are
+/// read as they are when the walk reaches them, after the messages' bound is fixed.
+struct Snapshot {
+    db: Database,
+    users: Collection<UserDoc>,
+    messages: Collection<MessageDoc>,
+    timeout: Duration,
+    sender: mpsc::Sender<Result<Record, StoreError>>,
+}
+
+impl Snapshot {
+    async fn send(&self, record: Record) -> bool {
+        self.sender.send(Ok(record)).await.is_ok()
+    }
+
+    async fn run(self) -> Result<(), StoreError> {
+        let raw = self.db.collection::<Document>("messages");
+        let newest = raw.find_one(doc! {}).sort(doc! {"_id": -1}).projection(doc! {"_id": 1});
+        let bound = bounded(self.timeout, newest.into_future()).await?;
+        let settings = self.db.collection::<Document>("settings");
+        let find = settings.find(doc! {"_id": {"$in": MOVED_SETTINGS.to_vec()}}).sort(doc! {"_id": 1});
+        let mut cursor = bounded(self.timeout, find.into_future()).await?;
+        while let Some(doc) = bounded(self.timeout, cursor.try_next()).await? {
+            let key = doc.get_str("_id").map_err(|e| StoreError::Other(e.into()))?.to_owned();
+            let Some(Bson::Binary(value)) = doc.get("value") else {
+                return Err(StoreError::Other(anyhow!("settings.{key} is not binary")));
+            };
+            if !self.send(Record::Setting { key, value: value.bytes.clone() }).await {
+                return Ok(());
+            }
+        }
+        // Accounts, then (a second pass) their tokens: every account comes before any token.
+        let mut cursor = bounded(
+            self.timeout,
+            self.users.find(doc! {}).projection(without_tokens()).sort(doc! {"_id": 1}).into_future(),
+        )
+        .await?;
+        while let Some(doc) = bounded(self.timeout, cursor.try_next()).await? {
+            let sessions = doc
+                .revoked_sessions
+                .iter()
+                .map(|s| Ok((parse_id(&s.id)?, super::from_millis(s.expires_at.timestamp_millis()))))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut sessions = sessions;
+            sessions.sort();
+            if !self.send(Record::User(UserRecord { user: user_from_doc(doc)?, sessions })).await {
+                return Ok(());
+            }
+        }
+        let with_tokens = self.users.find(doc! {"access_tokens.0": {"$exists": true}}).sort(doc! {"_id": 1});
+        let mut cursor = bounded(self.timeout, with_tokens.into_future()).await?;
+        while let Some(doc) = bounded(self.timeout, cursor.try_next()).await? {
+            let owner = parse_id(&doc.id)?;
+            let mut tokens =
+                doc.access_tokens.iter().map(|t| token_from_doc(owner, t)).collect::<Result<Vec<_>, _>>()?;
+            tokens.sort_by_key(|t| t.id.to_string());
+            for token in tokens {
+                if !self.send(Record::AccessToken(token)).await {
+                    return Ok(());
+                }
+            }
+        }
+        let Some(bound) = bound else { return Ok(()) };
+        let bound = bound.get_str("_id").map_err(|e| StoreError::Other(e.into()))?.to_owned();
+        // Erased messages (of deleted accounts) keep only their place in the chain: not records.
+        let filter = doc! {"_id": {"$lte": bound}, "content": {"$exists": true}};
+        let mut cursor = bounded(self.timeout, self.messages.find(filter).sort(doc! {"_id": 1}).into_future()).await?;
+        while let Some(doc) = bounded(self.timeout, cursor.try_next()).await? {
+            let idempotency = match (&doc.idempotency_key, &doc.request_hash) {
+                (Some(key), hash) => {
+                    Some(Idempotency { key: key.clone(), fingerprint: hash.clone().unwrap_or_default() })
+                }
+                (None, _) => None,
+            };
+            let message = message_from_doc(doc)?;
+            if !self.send(Record::Message(MessageRecord { message, idempotency })).await {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MongoStore {
+    /// The newest message of the chain, read now.
+    async fn tail(&self) -> Result<Tail, StoreError> {
+        let raw = self.db.collection::<Document>("messages");
+        let newest = raw.find_one(doc! {}).sort(doc! {"_id": -1}).projection(doc! {"_id": 1});
+        Ok(match self.timed(newest.into_future()).await? {
+            None => Tail::Empty,
+            Some(doc) => Tail::At(parse_id(doc.get_str("_id").map_err(|e| StoreError::Other(e.into()))?)?),
+        })
+    }
+
+    async fn apply_setting(&self, key: String, value: Vec<u8>, mode: ApplyMode) -> Result<u64, StoreError> {
+        let settings = self.db.collection::<Document>("settings");
+        let value = Binary { subtype: BinarySubtype::Generic, bytes: value };
+        let update = match mode {
+            ApplyMode::Replace => doc! {"$set": {"value": value}},
+            ApplyMode::Skip => doc! {"$setOnInsert": {"value": value}},
+        };
+        let result = self.timed(settings.update_one(doc! {"_id": &key}, update).upsert(true).into_future()).await?;
+        Ok(result.modified_count + u64::from(result.upserted_id.is_some()))
+    }
+
+    /// Accounts: inserted when absent, replaced (all but their tokens) when they differ and `mode` says so.
+    async fn apply_users(&self, records: Vec<UserRecord>, mode: ApplyMode) -> Result<u64, StoreError> {
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<String> = records.iter().map(|r| r.user.id.to_string()).collect();
+        let find = self.users.find(doc! {"_id": {"$in": &ids}}).projection(without_tokens());
+        let stored: Vec<UserDoc> = self
+            .timed(async {
+                let cursor = find.await?;
+                cursor.try_collect().await
+            })
+            .await?;
+        let stored: HashMap<String, UserDoc> = stored.into_iter().map(|d| (d.id.clone(), d)).collect();
+        let mut changed = 0;
+        let mut fresh = Vec::new();
+        for record in records {
+            let doc = user_doc(&record);
+            match stored.get(&doc.id) {
+                None => fresh.push(doc),
+                Some(_) if mode == ApplyMode::Skip => {}
+                Some(old) if same_user(old, &doc) => {}
+                Some(_) => {
+                    let mut set = mongodb::bson::to_document(&doc).map_err(|e| StoreError::Other(e.into()))?;
+                    set.remove("_id");
+                    set.remove("access_tokens");
+                    let mut unset = Document::new();
+                    for optional in ["last_login_at", "registration_key", "revoked_sessions"] {
+                        if !set.contains_key(optional) {
+                            unset.insert(optional, "");
+                        }
+                    }
+                    let mut update = doc! {"$set": set};
+                    if !unset.is_empty() {
+                        update.insert("$unset", unset);
+                    }
+                    let replace = self.users.update_one(doc! {"_id": &doc.id}, update);
+                    match insert_bounded(self.timeout, replace.into_future()).await? {
+                        Ok(_) => changed += 1,
+                        Err(e) if is_duplicate_key(&e) => return Err(StoreError::EmailTaken),
+                        Err(e) => return Err(classify(e)),
+                    }
+                }
+            }
+        }
+        if !fresh.is_empty() {
+            let count = fresh.len() as u64;
+            match insert_bounded(self.timeout, self.users.insert_many(fresh).into_future()).await? {
+                Ok(_) => changed += count,
+                Err(e) if is_duplicate_key(&e) => return Err(StoreError::EmailTaken),
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Ok(changed)
+    }
+
+    /// A token, inside its account's document.
+    async fn apply_token(&self, token: AccessToken, mode: ApplyMode) -> Result<u64, StoreError> {
+        let owner = token.user_id.to_string();
+        let id = token.id.to_string();
+        let stored = TokenDoc {
+            id: id.clone(),
+            name: token.name.clone(),
+            digest: token.digest.clone(),
+            scopes: token.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            created_at: DateTime::from_millis(to_millis(token.created_at)),
+            expires_at: token.expires_at.map(|at| DateTime::from_millis(to_millis(at))),
+            last_used_at: token.last_used_at.map(|at| DateTime::from_millis(to_millis(at))),
+        };
+        let stored = mongodb::bson::to_bson(&stored).map_err(|e| StoreError::Other(e.into()))?;
+        if mode == ApplyMode::Replace {
+            let set = self.users.update_one(
+                doc! {"_id": &owner, "access_tokens.id": &id},
+                doc! {"$set": {"access_tokens.$": stored.clone()}},
+            );
+            let result = self.timed(set.into_future()).await?;
+            if result.matched_count > 0 {
+                return Ok(result.modified_count);
+            }
+        }
+        let push = self.users.update_one(
+            doc! {"_id": &owner, "access_tokens.id": {"$ne": &id}, "access_tokens.name": {"$ne": &token.name}},
+            doc! {"$push": {"access_tokens": stored}},
+        );
+        match insert_bounded(self.timeout, push.into_future()).await? {
+            Ok(result) if result.modified_count > 0 => Ok(1),
+            Ok(_) => {
+                // Not pushed: the token is there already (skip), or the account lacks it but has the name.
+                let raw = self.db.collection::<Document>("users");
+                let has = raw.find_one(doc! {"_id": &owner, "access_tokens.id": &id}).projection(doc! {"_id": 1});
+                match self.timed(has.into_future()).await? {
+                    Some(_) => Ok(0),
+                    None => Err(StoreError::NameTaken),
+                }
+            }
+            Err(e) if is_duplicate_key(&e) => Err(StoreError::NameTaken),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Messages not stored yet, linked onto the chain in id order after every stored message.
+    async fn apply_messages(&self, records: Vec<MessageRecord>) -> Result<u64, StoreError> {
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let stored = self.stored_messages(records.iter().map(|r| r.message.id).collect()).await?;
+        let fresh: Vec<&MessageRecord> = records.iter().filter(|r| !stored.contains(&r.message.id)).collect();
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        let mut tail = self.tail().await?;
+        let mut docs = Vec::with_capacity(fresh.len());
+        for record in fresh {
+            if let Tail::At(last) = tail {
+                if record.message.id <= last {
+                    return Err(StoreError::Other(anyhow!(
+                        "message {} is older than the newest stored message {last}: it cannot join the order",
+                        record.message.id
+                    )));
+                }
+            }
+            let mut message = record.message.clone();
+            message.created_at = message_time(message.id);
+            docs.push(MessageDoc::new(&message, &tail.prev(), record.idempotency.as_ref()));
+            tail = Tail::At(message.id);
+        }
+        let count = docs.len() as u64;
+        match insert_bounded(self.timeout, self.messages.insert_many(docs).into_future()).await? {
+            Ok(_) => Ok(count),
+            Err(e) if is_duplicate_key(&e) => Err(StoreError::IdempotencyKeyReused),
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+fn user_doc(record: &UserRecord) -> UserDoc {
+    let user = &record.user;
+    let mut sessions: Vec<SessionDoc> = record
+        .sessions
+        .iter()
+        .map(|(id, at)| SessionDoc { id: id.to_string(), expires_at: DateTime::from_millis(to_millis(*at)) })
+        .collect();
+    sessions.sort_by(|a, b| a.id.cmp(&b.id));
+    UserDoc {
+        id: user.id.to_string(),
+        email: user.email.to_string(),
+        password_hash: user.password_hash.clone(),
+        token_version: i64::from(user.token_version),
+        created_at: DateTime::from_millis(to_millis(user.created_at)),
+        last_login_at: user.last_login_at.map(|at| DateTime::from_millis(to_millis(at))),
+        registration_key: user.registration_key.clone(),
+        revoked_sessions: sessions,
+        role: user.role.as_str().to_owned(),
+        status: user.status.as_str().to_owned(),
+        access_tokens: Vec::new(),
+    }
+}
+
+fn same_user(a: &UserDoc, b: &UserDoc) -> bool {
+    let sessions = |d: &UserDoc| {
+        let mut s: Vec<(String, i64)> =
+            d.revoked_sessions.iter().map(|s| (s.id.clone(), s.expires_at.timestamp_millis())).collect();
+        s.sort();
+        s
+    };
+    a.email == b.email
+        && a.password_hash == b.password_hash
+        && a.token_version == b.token_version
+        && a.created_at == b.created_at
+        && a.last_login_at == b.last_login_at
+        && a.registration_key == b.registration_key
+        && a.role == b.role
+        && a.status == b.status
+        && sessions(a) == sessions(b)
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, StoreError> {
@@ -1242,6 +1527,100 @@ impl Store for MongoStore {
 
     fn feed_mode(&self) -> FeedMode {
         self.feed.mode()
+    }
+
+    async fn snapshot(&self) -> Result<RecordStream, StoreError> {
+        use futures::StreamExt;
+        self.readiness.check()?;
+        let (sender, records) = mpsc::channel(SNAPSHOT_BUFFER);
+        let walk = Snapshot {
+            db: self.db.clone(),
+            users: self.users.clone(),
+            messages: self.messages.clone(),
+            timeout: self.timeout,
+            sender: sender.clone(),
+        };
+        tokio::spawn(async move {
+            if let Err(e) = walk.run().await {
+                let _ = sender.send(Err(e)).await;
+            }
+        });
+        Ok(tokio_stream::wrappers::ReceiverStream::new(records).boxed())
+    }
+
+    async fn apply(&self, records: Vec<Record>, mode: ApplyMode) -> Result<u64, StoreError> {
+        self.readiness.check()?;
+        let mut changed = 0;
+        let mut users = Vec::new();
+        let mut messages = Vec::new();
+        for record in records {
+            match record {
+                Record::Setting { key, value } => changed += self.apply_setting(key, value, mode).await?,
+                Record::User(user) => users.push(user),
+                Record::AccessToken(token) => {
+                    changed += self.apply_users(std::mem::take(&mut users), mode).await?;
+                    changed += self.apply_token(token, mode).await?;
+                }
+                Record::Message(message) => messages.push(message),
+            }
+        }
+        changed += self.apply_users(users, mode).await?;
+        changed += self.apply_messages(messages).await?;
+        Ok(changed)
+    }
+
+    async fn inventory(&self) -> Result<Inventory, StoreError> {
+        let users = self.timed(self.users.count_documents(doc! {}).into_future()).await?;
+        let messages =
+            self.timed(self.messages.count_documents(doc! {"content": {"$exists": true}}).into_future()).await?;
+        let raw = self.db.collection::<Document>("users");
+        let with_tokens =
+            raw.find(doc! {"access_tokens.0": {"$exists": true}}).projection(doc! {"access_tokens.id": 1});
+        let docs: Vec<Document> = self
+            .timed(async {
+                let cursor = with_tokens.await?;
+                cursor.try_collect().await
+            })
+            .await?;
+        let access_tokens = docs.iter().map(|d| d.get_array("access_tokens").map_or(0, Vec::len) as u64).sum();
+        let newest_message = match self.tail().await? {
+            Tail::At(id) => Some(id),
+            _ => None,
+        };
+        Ok(Inventory { users, access_tokens, messages, newest_message })
+    }
+
+    async fn stored_messages(&self, ids: Vec<Uuid>) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+        let raw = self.db.collection::<Document>("messages");
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(1000) {
+            let texts: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
+            let find = raw.find(doc! {"_id": {"$in": texts}}).projection(doc! {"_id": 1});
+            let docs: Vec<Document> = self
+                .timed(async {
+                    let cursor = find.await?;
+                    cursor.try_collect().await
+                })
+                .await?;
+            for d in docs {
+                found.insert(parse_id(d.get_str("_id").map_err(|e| StoreError::Other(e.into()))?)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let settings = self.db.collection::<Document>("settings");
+        let stored = self.timed(settings.find_one(doc! {"_id": key}).into_future()).await?;
+        match stored.as_ref().map(|d| d.get("value")) {
+            None => Ok(None),
+            Some(Some(Bson::Binary(binary))) => Ok(Some(binary.bytes.clone())),
+            Some(_) => Err(StoreError::Other(anyhow!("settings.{key} is not binary"))),
+        }
+    }
+
+    async fn put_setting(&self, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        self.apply_setting(key.to_owned(), value, ApplyMode::Replace).await.map(drop)
     }
 
     async fn close(&self) {

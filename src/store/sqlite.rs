@@ -32,9 +32,10 @@ use uuid::Uuid;
 
 use super::feed::{Change, Feed, FeedMode};
 use super::{
-    AccessToken, AccountStatus, Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Mailbox, Message, MessageIds,
-    MessageQuery, NewMessage, NewUser, OpenOptions, Party, Role, Scope, Store, StoreError, User, UserQuery,
-    from_millis, message_time, now_millis, to_millis,
+    AccessToken, AccountStatus, ApplyMode, Backend, IDEMPOTENCY_WINDOW, Idempotency, Inserted, Inventory,
+    MOVED_SETTINGS, Mailbox, Message, MessageIds, MessageQuery, MessageRecord, NewMessage, NewUser, OpenOptions, Party,
+    Record, RecordStream, Role, Scope, Store, StoreError, User, UserQuery, UserRecord, from_millis, message_time,
+    now_millis, to_millis,
 };
 use crate::domain::{Email, MessageContent};
 
@@ -323,6 +324,22 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError
     // whenever its bound values change, which is every call (bench/run: that cost 40% of a list request).
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(classify)?;
     Ok(conn)
+}
+
+/// Writes a consistent copy of the database at `from` to `to` (an empty file, or none) while other
+/// processes use it: `VACUUM INTO` reads one snapshot, like any reader, and writes a compact database msgd
+/// opens as it is. Returns the copy's size in bytes, once it is on disk.
+pub fn backup(from: &Path, to: &Path) -> Result<u64, StoreError> {
+    let conn = connect(from, READ_BUSY_TIMEOUT)?;
+    let target = to.to_str().ok_or_else(|| anyhow!("the backup path {} is not UTF-8", to.display()))?;
+    conn.execute("VACUUM INTO ?1", [target]).map_err(classify)?;
+    drop(conn);
+    let file = std::fs::File::open(to).with_context(|| format!("opening {}", to.display()))?;
+    file.sync_all().with_context(|| format!("syncing {}", to.display()))?;
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing {}", dir.display()))?;
+    }
+    Ok(file.metadata().map(|m| m.len()).unwrap_or(0))
 }
 
 /// Brings the file to [`SCHEMA_VERSION`], one migration per transaction. The version is read inside each
@@ -956,6 +973,95 @@ impl Store for SqliteStore {
         self.feed.mode()
     }
 
+    async fn snapshot(&self) -> Result<RecordStream, StoreError> {
+        use futures::StreamExt;
+        let conn = connect(&self.path, READ_BUSY_TIMEOUT)?;
+        let (sender, records) = tokio::sync::mpsc::channel(SNAPSHOT_BUFFER);
+        std::thread::Builder::new()
+            .name("sqlite-snapshot".into())
+            .spawn(move || {
+                // A reader gone (the stream dropped) ends the walk at the next record.
+                if let Err(e) = read_snapshot(&conn, &sender) {
+                    let _ = sender.blocking_send(Err(e));
+                }
+            })
+            .context("starting the SQLite snapshot thread")?;
+        Ok(tokio_stream::wrappers::ReceiverStream::new(records).boxed())
+    }
+
+    async fn apply(&self, records: Vec<Record>, mode: ApplyMode) -> Result<u64, StoreError> {
+        self.write(move |conn, ids| {
+            let mut changed = 0;
+            for record in &records {
+                changed += apply_record(conn, ids, record, mode)?;
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn inventory(&self) -> Result<Inventory, StoreError> {
+        self.read(|conn| {
+            let count = |table: &str| -> Result<u64, StoreError> {
+                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                    .map(|n| n as u64)
+                    .map_err(classify)
+            };
+            let newest: Option<String> =
+                conn.query_row("SELECT max(id) FROM messages", [], |r| r.get(0)).map_err(classify)?;
+            Ok(Inventory {
+                users: count("users")?,
+                access_tokens: count("access_tokens")?,
+                messages: count("messages")?,
+                newest_message: newest.as_deref().map(Uuid::parse_str).transpose().map_err(|e| anyhow!(e))?,
+            })
+        })
+        .await
+    }
+
+    async fn stored_messages(&self, ids: Vec<Uuid>) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+        self.read(move |conn| {
+            let mut found = std::collections::HashSet::new();
+            for chunk in ids.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let mut query =
+                    conn.prepare(&format!("SELECT id FROM messages WHERE id IN ({marks})")).map_err(classify)?;
+                let texts: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
+                let rows = query
+                    .query_map(rusqlite::params_from_iter(texts.iter()), |r| parse_uuid(r, 0))
+                    .map_err(classify)?;
+                for id in rows {
+                    found.insert(id.map_err(classify)?);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |conn| {
+            conn.query_row("SELECT value FROM settings WHERE key = ?1", [&key], |r| r.get(0))
+                .optional()
+                .map_err(classify)
+        })
+        .await
+    }
+
+    async fn put_setting(&self, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.write(move |conn, _| {
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(classify)
+        })
+        .await
+    }
+
     async fn close(&self) {
         // The watcher's connection goes first, so the final checkpoint has no reader in its way.
         self.watching.store(false, Ordering::Relaxed);
@@ -969,6 +1075,194 @@ impl Store for SqliteStore {
         }
         self.idle_readers.lock().expect("reader pool lock").clear();
     }
+}
+
+/// Records buffered between the snapshot thread and its reader.
+const SNAPSHOT_BUFFER: usize = 1024;
+
+/// Walks the whole database in one read transaction (one snapshot), sending each record.
+fn read_snapshot(
+    conn: &Connection,
+    sender: &tokio::sync::mpsc::Sender<Result<Record, StoreError>>,
+) -> Result<(), StoreError> {
+    // Every statement below reads the snapshot this transaction starts with.
+    conn.execute_batch("BEGIN").map_err(classify)?;
+    let send = |record: Record| sender.blocking_send(Ok(record)).is_ok();
+    let mut settings = conn.prepare("SELECT key, value FROM settings ORDER BY key").map_err(classify)?;
+    let mut rows = settings.query([]).map_err(classify)?;
+    while let Some(row) = rows.next().map_err(classify)? {
+        let key: String = row.get(0).map_err(classify)?;
+        if MOVED_SETTINGS.contains(&key.as_str())
+            && !send(Record::Setting { key, value: row.get(1).map_err(classify)? })
+        {
+            return Ok(());
+        }
+    }
+    let mut sessions = conn
+        .prepare("SELECT session_id, expires_at FROM revoked_sessions WHERE user_id = ?1 ORDER BY session_id")
+        .map_err(classify)?;
+    let mut users = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id")).map_err(classify)?;
+    let mut rows = users.query([]).map_err(classify)?;
+    while let Some(row) = rows.next().map_err(classify)? {
+        let user = user_from_row(row).map_err(classify)?;
+        let ended = sessions
+            .query_map([user.id.to_string()], |r| Ok((parse_uuid(r, 0)?, from_millis(r.get(1)?))))
+            .map_err(classify)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(classify)?;
+        if !send(Record::User(UserRecord { user, sessions: ended })) {
+            return Ok(());
+        }
+    }
+    let mut tokens = conn
+        .prepare(&format!("SELECT {TOKEN_COLUMNS} FROM access_tokens t ORDER BY t.user_id, t.id"))
+        .map_err(classify)?;
+    let mut rows = tokens.query([]).map_err(classify)?;
+    while let Some(row) = rows.next().map_err(classify)? {
+        if !send(Record::AccessToken(token_from_row(row, 0).map_err(classify)?)) {
+            return Ok(());
+        }
+    }
+    let mut messages = conn
+        .prepare(&format!("SELECT {MESSAGE_COLUMNS}, idempotency_key, request_hash FROM messages ORDER BY id"))
+        .map_err(classify)?;
+    let mut rows = messages.query([]).map_err(classify)?;
+    while let Some(row) = rows.next().map_err(classify)? {
+        let message = message_from_row(row).map_err(classify)?;
+        let key: Option<String> = row.get(6).map_err(classify)?;
+        let fingerprint: Option<String> = row.get(7).map_err(classify)?;
+        let idempotency = key.map(|key| Idempotency { key, fingerprint: fingerprint.unwrap_or_default() });
+        if !send(Record::Message(MessageRecord { message, idempotency })) {
+            return Ok(());
+        }
+    }
+    drop(rows);
+    conn.execute_batch("COMMIT").map_err(classify)
+}
+
+/// Writes one record inside a write transaction; returns 1 if it changed the store.
+fn apply_record(conn: &Connection, ids: &mut MessageIds, record: &Record, mode: ApplyMode) -> Result<u64, StoreError> {
+    let replace = mode == ApplyMode::Replace;
+    let changed = match record {
+        Record::Setting { key, value } => {
+            let sql = if replace {
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value"
+            } else {
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING"
+            };
+            conn.prepare_cached(sql).and_then(|mut q| q.execute(params![key, value])).map_err(classify)?
+        }
+        Record::User(UserRecord { user, sessions }) => {
+            let on_conflict = if replace {
+                "DO UPDATE SET email = excluded.email, password_hash = excluded.password_hash, \
+                 token_version = excluded.token_version, created_at = excluded.created_at, \
+                 last_login_at = excluded.last_login_at, registration_key = excluded.registration_key, \
+                 role = excluded.role, status = excluded.status \
+                 WHERE (email, password_hash, token_version, created_at, last_login_at, registration_key, role, status) \
+                 IS NOT (excluded.email, excluded.password_hash, excluded.token_version, excluded.created_at, \
+                 excluded.last_login_at, excluded.registration_key, excluded.role, excluded.status)"
+            } else {
+                "DO NOTHING"
+            };
+            let id = user.id.to_string();
+            let row = conn
+                .prepare_cached(&format!(
+                    "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                     ON CONFLICT (id) {on_conflict}"
+                ))
+                .and_then(|mut q| {
+                    q.execute(params![
+                        id,
+                        user.email.as_str(),
+                        user.password_hash,
+                        user.token_version,
+                        to_millis(user.created_at),
+                        user.last_login_at.map(to_millis),
+                        user.registration_key,
+                        user.role.as_str(),
+                        user.status.as_str(),
+                    ])
+                })
+                .map_err(|e| if is_unique_violation(&e) { StoreError::EmailTaken } else { classify(e) })?;
+            // The ended sessions follow the account: all of them when it was written now, or replaced
+            // when they differ.
+            let stored: Vec<(Uuid, OffsetDateTime)> = conn
+                .prepare_cached(
+                    "SELECT session_id, expires_at FROM revoked_sessions WHERE user_id = ?1 ORDER BY session_id",
+                )
+                .and_then(|mut q| q.query_map([&id], |r| Ok((parse_uuid(r, 0)?, from_millis(r.get(1)?))))?.collect())
+                .map_err(classify)?;
+            let mut wanted = sessions.clone();
+            wanted.sort();
+            let sessions_changed = stored != wanted && (row == 1 || replace);
+            if sessions_changed {
+                conn.prepare_cached("DELETE FROM revoked_sessions WHERE user_id = ?1")
+                    .and_then(|mut q| q.execute([&id]))
+                    .map_err(classify)?;
+                for (session, expires_at) in &wanted {
+                    conn.prepare_cached(
+                        "INSERT INTO revoked_sessions (user_id, session_id, expires_at) VALUES (?1, ?2, ?3)",
+                    )
+                    .and_then(|mut q| q.execute(params![id, session.to_string(), to_millis(*expires_at)]))
+                    .map_err(classify)?;
+                }
+            }
+            usize::from(row == 1 || sessions_changed)
+        }
+        Record::AccessToken(token) => {
+            let on_conflict = if replace {
+                "DO UPDATE SET user_id = excluded.user_id, name = excluded.name, digest = excluded.digest, \
+                 scopes = excluded.scopes, created_at = excluded.created_at, expires_at = excluded.expires_at, \
+                 last_used_at = excluded.last_used_at \
+                 WHERE (user_id, name, digest, scopes, created_at, expires_at, last_used_at) \
+                 IS NOT (excluded.user_id, excluded.name, excluded.digest, excluded.scopes, excluded.created_at, \
+                 excluded.expires_at, excluded.last_used_at)"
+            } else {
+                "DO NOTHING"
+            };
+            let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
+            conn.prepare_cached(&format!(
+                "INSERT INTO access_tokens (id, user_id, name, digest, scopes, created_at, expires_at, last_used_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) {on_conflict}"
+            ))
+            .and_then(|mut q| {
+                q.execute(params![
+                    token.id.to_string(),
+                    token.user_id.to_string(),
+                    token.name,
+                    token.digest,
+                    scopes.join(","),
+                    to_millis(token.created_at),
+                    token.expires_at.map(to_millis),
+                    token.last_used_at.map(to_millis),
+                ])
+            })
+            .map_err(|e| if is_unique_violation(&e) { StoreError::NameTaken } else { classify(e) })?
+        }
+        Record::Message(MessageRecord { message, idempotency }) => {
+            ids.observe(message.id);
+            conn.prepare_cached(&format!(
+                "INSERT INTO messages ({MESSAGE_COLUMNS}, created_at, idempotency_key, request_hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING"
+            ))
+            .and_then(|mut q| {
+                q.execute(params![
+                    message.id.to_string(),
+                    message.from.id.to_string(),
+                    message.from.email.as_str(),
+                    message.to.id.to_string(),
+                    message.to.email.as_str(),
+                    message.content.as_str(),
+                    to_millis(message_time(message.id)),
+                    idempotency.as_ref().map(|i| i.key.as_str()),
+                    idempotency.as_ref().map(|i| i.fingerprint.as_str()),
+                ])
+            })
+            .map_err(|e| if is_unique_violation(&e) { StoreError::IdempotencyKeyReused } else { classify(e) })?
+        }
+    };
+    Ok(changed as u64)
 }
 
 /// Inside a write transaction: records that `user`'s tokens were revoked, for the other processes' streams,

@@ -24,4 +24,5 @@ mod security;
 mod sqlite_faults;
 mod stream;
 mod tokens;
+mod transfer;
 mod users;

@@ -120,6 +120,14 @@ impl Database {
         self.dir.path().join("data")
     }
 
+    /// This database as a URL for `--to`: its MongoDB URL, or `sqlite://` and the SQLite file.
+    pub fn url(&self) -> String {
+        match &self.mongo_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir().join(msgkit::store::SQLITE_FILE).display()),
+        }
+    }
+
     /// Settings for a server on this database: loopback, any free port, bcrypt cost 4, and no rate limits
     /// (every test client shares 127.0.0.1; the throttling tests switch them on).
     pub fn config(&self) -> Config {
@@ -298,17 +306,20 @@ impl Drop for TestApp {
 
 /// Runs `msgd admin ARGS` on `config`'s database; returns what it printed and its exit status.
 pub fn msgd_admin(config: &Config, args: &[&str]) -> std::process::Output {
+    msgd_command(config).arg("admin").args(args).output().expect("running msgd admin")
+}
+
+/// `msgd` (the real binary) configured for `config`'s database, to run a subcommand with.
+pub fn msgd_command(config: &Config) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_msgd"));
     command
         .env_remove("MONGODB_URL")
         .env("MSGD_DATA_DIR", &config.data_dir)
-        .env("BCRYPT_COST", config.bcrypt_cost.to_string())
-        .arg("admin")
-        .args(args);
+        .env("BCRYPT_COST", config.bcrypt_cost.to_string());
     if let Some(url) = &config.database_url {
         command.env("MONGODB_URL", url);
     }
-    command.output().expect("running msgd admin")
+    command
 }
 
 /// Signs `claims` with `secret` (HS256), for tokens the server would never issue.
