@@ -100,6 +100,9 @@ pub enum MsgdCommand {
         /// Import into a store that is not empty: records it holds already are skipped.
         #[arg(long)]
         merge: bool,
+        /// Records written per batch [default: 10000 into SQLite, 1000 into MongoDB]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch_size: Option<u64>,
         /// Print the summary as one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -112,6 +115,9 @@ pub enum MsgdCommand {
         /// The target: mongodb://…, mongodb+srv://… or sqlite://PATH. Empty, or an earlier copy of this store.
         #[arg(long, value_name = "URL")]
         to: String,
+        /// Records written per batch [default: 10000 into SQLite, 1000 into MongoDB]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch_size: Option<u64>,
         /// Print the summary as one JSON object on stdout.
         #[arg(long)]
         json: bool,

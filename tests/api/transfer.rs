@@ -274,7 +274,7 @@ async fn an_interrupted_migration_completes_when_run_again(backend: Backend) {
 
     // Killed (SIGKILL) as soon as the first messages have landed.
     let child = msgd_command(&source_db.config())
-        .args(["migrate", "--to", &target_db.url()])
+        .args(["migrate", "--batch-size", "500", "--to", &target_db.url()])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
