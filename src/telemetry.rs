@@ -120,6 +120,7 @@ pub mod names {
     pub const FEED_MODE: &str = "msgd_change_feed_mode";
     pub const FEED_CHANGES: &str = "msgd_change_feed_changes_total";
     pub const FEED_RESTARTS: &str = "msgd_change_feed_restarts_total";
+    pub const MONGODB_COMMANDS: &str = "msgd_mongodb_commands_total";
     pub const BUILD_INFO: &str = "msgd_build_info";
 }
 
@@ -191,5 +192,9 @@ fn describe() {
     );
     describe_counter!(names::FEED_CHANGES, "changes published to open streams, by origin (local, database)");
     describe_counter!(names::FEED_RESTARTS, "times the MongoDB change stream was reopened after an interruption");
+    describe_counter!(
+        names::MONGODB_COMMANDS,
+        "commands sent to MongoDB (each a database round trip), by command name"
+    );
     describe_gauge!(names::BUILD_INFO, "always 1; the version label says which msgd this is");
 }

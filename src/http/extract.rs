@@ -228,20 +228,54 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Presented(credential) = Presented::from_request_parts(parts, state).await?;
+        Ok(accepted(state, current_user(state, &credential).await?))
+    }
+}
+
+/// The `Authorization: Bearer` credential as far as it can be checked without the store: a session's
+/// signature, claims and expiry; an access token's digest. For operations that read the account together
+/// with what they serve ([`session_user`] then checks it), the way [`AuthUser`] does on its own.
+pub struct Presented(pub Credential);
+
+impl FromRequestParts<AppState> for Presented {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::TokenMissing)?;
         let token = bearer_token(header.as_bytes()).ok_or(ApiError::TokenInvalid)?;
-        let credential = if token.starts_with(ACCESS_TOKEN_PREFIX) {
+        Ok(Presented(if token.starts_with(ACCESS_TOKEN_PREFIX) {
             Credential::Access(AccessToken { digest: token_digest(token), ..placeholder_token() })
         } else {
             Credential::Session(state.tokens()?.verify(token)?)
-        };
-        let authed = current_user(state, &credential).await?;
-        tracing::Span::current().record("user.id", tracing::field::display(authed.user.id));
-        if let Credential::Access(token) = &authed.credential {
-            note_use(state, token);
-        }
-        Ok(authed)
+        }))
     }
+}
+
+/// A caller who passed the check: named in the request's log span; an access token's use recorded.
+pub fn accepted(state: &AppState, authed: AuthUser) -> AuthUser {
+    tracing::Span::current().record("user.id", tracing::field::display(authed.user.id));
+    if let Credential::Access(token) = &authed.credential {
+        note_use(state, token);
+    }
+    authed
+}
+
+/// Whether a session still counts for its account as read from the store: the same token version, not
+/// ended, the account active.
+pub fn session_user(user: Option<User>, claims: &Claims) -> Result<AuthUser, ApiError> {
+    let user = user.ok_or(ApiError::TokenInvalid)?;
+    if user.token_version != claims.ver || claims.sid.is_some_and(|sid| user.revoked_sessions.contains(&sid)) {
+        return Err(ApiError::TokenRevoked);
+    }
+    active(AuthUser { user, credential: Credential::Session(claims.clone()) })
+}
+
+fn active(authed: AuthUser) -> Result<AuthUser, ApiError> {
+    if authed.user.status == AccountStatus::Deactivated {
+        return Err(ApiError::TokenRevoked);
+    }
+    Ok(authed)
 }
 
 /// An empty access token carrying only a digest, to look the real one up by.
@@ -268,27 +302,17 @@ pub fn token_digest(token: &str) -> String {
 /// token version and ended sessions with it), or an access token with its account. The account must be
 /// active. Streams re-check with it too.
 pub(super) async fn current_user(state: &AppState, credential: &Credential) -> Result<AuthUser, ApiError> {
-    let (user, credential) = match credential {
-        Credential::Session(claims) => {
-            let user = state.store.user_by_id(claims.sub).await?.ok_or(ApiError::TokenInvalid)?;
-            if user.token_version != claims.ver || claims.sid.is_some_and(|sid| user.revoked_sessions.contains(&sid)) {
-                return Err(ApiError::TokenRevoked);
-            }
-            (user, Credential::Session(claims.clone()))
-        }
+    match credential {
+        Credential::Session(claims) => session_user(state.store.user_by_id(claims.sub).await?, claims),
         Credential::Access(token) => {
             // Revoked and never-issued tokens look the same: no such digest.
             let (user, token) = state.store.user_by_access_token(&token.digest).await?.ok_or(ApiError::TokenInvalid)?;
             if token.expires_at.is_some_and(|at| at <= time::OffsetDateTime::now_utc()) {
                 return Err(ApiError::TokenExpired);
             }
-            (user, Credential::Access(token))
+            active(AuthUser { user, credential: Credential::Access(token) })
         }
-    };
-    if user.status == AccountStatus::Deactivated {
-        return Err(ApiError::TokenRevoked);
     }
-    Ok(AuthUser { user, credential })
 }
 
 /// How stale an access token's `last_used_at` may be: it is written at most once per this, in the

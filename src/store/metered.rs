@@ -168,6 +168,14 @@ impl Store for MeteredStore {
         self.timed("list_messages", self.inner.list_messages(query)).await
     }
 
+    async fn user_and_messages(
+        &self,
+        user: Uuid,
+        query: &MessageQuery,
+    ) -> Result<(Option<User>, Vec<Message>), StoreError> {
+        self.timed("user_and_messages", self.inner.user_and_messages(user, query)).await
+    }
+
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.inner.changes()
     }

@@ -512,6 +512,20 @@ pub trait Store: Send + Sync + 'static {
     /// Lists messages, oldest first.
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError>;
 
+    /// The account `user` (as [`Store::user_by_id`]: for checking a session) and a page of messages, read
+    /// together; the page is empty when the account is not there. SQLite reads both in one read
+    /// transaction, so a request's token check and its page come from one snapshot and cost one.
+    async fn user_and_messages(
+        &self,
+        user: Uuid,
+        query: &MessageQuery,
+    ) -> Result<(Option<User>, Vec<Message>), StoreError> {
+        let Some(found) = self.user_by_id(user).await? else {
+            return Ok((None, Vec::new()));
+        };
+        Ok((Some(found), self.list_messages(query).await?))
+    }
+
     /// Subscribes to the change feed: every message stored and every revocation, by this process or any
     /// other on the same database, from now on. A change is a hint to look again; see [`feed`].
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;

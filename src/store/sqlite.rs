@@ -196,6 +196,10 @@ impl SqliteStore {
         let (writer_conn, path) = tokio::task::spawn_blocking(move || {
             prepare_file(&path)?;
             let mut conn = connect(&path, busy_timeout)?;
+            // The writer walks every index an insert touches; with SQLite's default 2 MiB cache, past a
+            // few hundred thousand messages those pages are read back from the file (a `pread` each)
+            // on every insert.
+            conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(classify)?;
             if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
                 tracing::warn!(
                     path = %path.display(),
@@ -259,12 +263,33 @@ impl SqliteStore {
         };
         let result = f(&conn);
         let mut idle = self.idle_readers.lock().expect("reader pool lock");
-        if idle.len() < self.pool_size {
+        // A connection left inside a transaction would keep reading an old snapshot: not reused.
+        if idle.len() < self.pool_size && conn.is_autocommit() {
             idle.push(conn);
         }
         result
     }
 }
+
+fn user_on(conn: &Connection, id: Uuid) -> Result<Option<User>, StoreError> {
+    let sql = format!("SELECT {USER_WITH_SESSIONS} FROM users WHERE id = ?1");
+    let mut query = conn.prepare_cached(&sql).map_err(classify)?;
+    query.query_row([id.to_string()], user_from_row).optional().map_err(classify)
+}
+
+fn messages_on(conn: &Connection, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
+    let (sql, params) = list_sql(query);
+    let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), message_from_row).map_err(classify)?;
+    let mut messages = rows.collect::<Result<Vec<_>, _>>().map_err(classify)?;
+    if query.before.is_some() && query.after.is_none() {
+        messages.reverse();
+    }
+    Ok(messages)
+}
+
+/// The writer connection's page cache, in KiB.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 fn closed() -> StoreError {
     StoreError::Unavailable("the store is closed".into())
@@ -596,12 +621,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
-        self.read(move |conn| {
-            let sql = format!("SELECT {USER_WITH_SESSIONS} FROM users WHERE id = ?1");
-            let mut query = conn.prepare_cached(&sql).map_err(classify)?;
-            query.query_row([id.to_string()], user_from_row).optional().map_err(classify)
-        })
-        .await
+        self.read(move |conn| user_on(conn, id)).await
     }
 
     async fn update_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<User, StoreError> {
@@ -950,17 +970,21 @@ impl Store for SqliteStore {
     }
 
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
-        let query = query.clone();
-        self.read(move |conn| {
-            let (sql, params) = list_sql(&query);
-            let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
-            let rows =
-                statement.query_map(rusqlite::params_from_iter(params.iter()), message_from_row).map_err(classify)?;
-            let mut messages = rows.collect::<Result<Vec<_>, _>>().map_err(classify)?;
-            if query.before.is_some() && query.after.is_none() {
-                messages.reverse();
-            }
-            Ok(messages)
+        self.read(|conn| messages_on(conn, query)).await
+    }
+
+    async fn user_and_messages(
+        &self,
+        user: Uuid,
+        query: &MessageQuery,
+    ) -> Result<(Option<User>, Vec<Message>), StoreError> {
+        self.read(|conn| {
+            // Ended (rolled back: nothing was written) when dropped, whatever happens in between.
+            let _snapshot = conn.unchecked_transaction().map_err(classify)?;
+            let Some(found) = user_on(conn, user)? else {
+                return Ok((None, Vec::new()));
+            };
+            Ok((Some(found), messages_on(conn, query)?))
         })
         .await
     }

@@ -12,16 +12,24 @@ backend_tests!(
     a_token_of_a_deleted_or_unknown_user_is_refused,
 );
 
+/// The answer to a send with `authorization`; reading a page (where the token check and the page are read
+/// together) and reading the sent box must answer the same.
 async fn status_and_code(app: &TestApp, authorization: Option<&str>) -> (StatusCode, String, Option<String>) {
-    let mut request = app.raw().post(app.url("/messages")).json(&json!({"content": "should not be stored"}));
-    if let Some(value) = authorization {
-        request = request.header("authorization", value);
+    let send = app.raw().post(app.url("/messages")).json(&json!({"content": "should not be stored"}));
+    let mut answers = Vec::new();
+    for request in [send, app.raw().get(app.url("/messages")), app.raw().get(app.url("/messages?box=sent&limit=5"))] {
+        let request = match authorization {
+            Some(value) => request.header("authorization", value),
+            None => request,
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+        let body: serde_json::Value = response.json().await.unwrap();
+        answers.push((status, body["code"].as_str().unwrap().to_owned(), challenge));
     }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
-    let body: serde_json::Value = response.json().await.unwrap();
-    (status, body["code"].as_str().unwrap().to_owned(), challenge)
+    assert!(answers.iter().all(|a| *a == answers[0]), "sending and reading answer alike: {answers:?}");
+    answers.swap_remove(0)
 }
 
 fn claims(sub: &str, exp: i64) -> serde_json::Value {
