@@ -11,8 +11,6 @@ use axum::http::{HeaderName, HeaderValue, Method, Response, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Span;
 
 use super::error::ApiError;
@@ -39,50 +37,6 @@ tokio::task_local! {
 /// The id of the request being handled, for error bodies.
 pub fn current_request_id() -> Option<String> {
     CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
-}
-
-/// Refuses requests whose request line and headers exceed [`MAX_HEADER_BYTES`] with a JSON 431.
-pub async fn limit_headers(request: Request, next: Next) -> axum::response::Response {
-    let uri = request.uri();
-    let head = uri.path().len()
-        + uri.query().map_or(0, str::len)
-        + request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum::<usize>();
-    if head > MAX_HEADER_BYTES {
-        return ApiError::HeadersTooLarge.into_response();
-    }
-    next.run(request).await
-}
-
-/// Headers on every answer: nothing is cached (answers carry tokens, passwords and private messages), and
-/// browsers must not guess content types.
-pub fn security_headers() -> (SetResponseHeaderLayer<HeaderValue>, SetResponseHeaderLayer<HeaderValue>) {
-    (
-        SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-    )
-}
-
-/// Drops an incoming `X-Request-Id` that is not 1–128 visible ASCII characters (it would end up in logs),
-/// so that `SetRequestId` replaces it with a fresh uuid.
-pub async fn sanitize_request_id(mut request: Request, next: Next) -> axum::response::Response {
-    let acceptable = request.headers().get(&REQUEST_ID).is_some_and(|value| {
-        let bytes = value.as_bytes();
-        (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic())
-    });
-    if !acceptable {
-        request.headers_mut().remove(&REQUEST_ID);
-    }
-    next.run(request).await
-}
-
-/// Sets a uuid `X-Request-Id` on requests without one.
-pub fn set_request_id() -> SetRequestIdLayer<MakeRequestUuid> {
-    SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)
-}
-
-/// Copies the request's `X-Request-Id` onto the response.
-pub fn propagate_request_id() -> PropagateRequestIdLayer {
-    PropagateRequestIdLayer::new(REQUEST_ID)
 }
 
 fn request_id_of(request: &Request) -> &str {
@@ -124,21 +78,6 @@ pub fn log_response(response: &Response<Body>, latency: Duration, _span: &Span) 
     }
 }
 
-/// Makes the request id available to error bodies, and records the request's metrics.
-pub async fn request_context(request: Request, next: Next) -> axum::response::Response {
-    static IN_FLIGHT: OnceLock<metrics::Gauge> = OnceLock::new();
-    let id = request_id_of(&request).to_owned();
-    let method = method_label(request.method());
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let _in_flight = GaugeGuard::new(IN_FLIGHT.get_or_init(|| metrics::gauge!(names::HTTP_IN_FLIGHT)).clone());
-    let started = Instant::now();
-    let response = CURRENT_REQUEST_ID.scope(id, next.run(request)).await;
-    let (requests, duration) = route_metrics(method, &route, response.status());
-    requests.increment(1);
-    duration.record(started.elapsed().as_secs_f64());
-    response
-}
-
 /// Method names as label values, without allocating (other methods share one label: they only ever
 /// reach the 405 fallback).
 fn method_label(method: &Method) -> &'static str {
@@ -173,15 +112,79 @@ fn route_metrics(method: &'static str, route: &str, status: StatusCode) -> Route
     table.entry(route.to_owned()).or_default().entry(key).or_insert(handles).clone()
 }
 
-/// Answers 503 `timeout` when a request takes longer than `limit` (streams excepted).
-pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> axum::response::Response {
-    if request.uri().path() == STREAM_PATH {
-        return next.run(request).await;
-    }
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Timeout(limit).into_response(),
-    }
+/// What [`per_request`] needs from the settings.
+#[derive(Clone, Copy)]
+pub struct PerRequest {
+    pub request_timeout: Duration,
+    pub trust_forwarded_for: bool,
+}
+
+/// Everything every request passes through, in one pass and one boxed future, outermost first: its id
+/// (an acceptable `X-Request-Id` kept, otherwise a fresh uuid; echoed on the answer), its log span and
+/// access log line, the request id for error bodies and the metrics, the header size limit, the timeout
+/// (streams excepted) and the panic catcher; then `Cache-Control: no-store` (unless set) and `nosniff` on
+/// the answer. (As nine tower layers this was most of what `/healthz` costs beyond a bare hello.)
+pub async fn per_request(State(settings): State<PerRequest>, mut request: Request, next: Next) -> Response<Body> {
+    use futures::FutureExt;
+    use tracing::Instrument;
+
+    static IN_FLIGHT: OnceLock<metrics::Gauge> = OnceLock::new();
+    let started = Instant::now();
+    let id = match request.headers().get(&REQUEST_ID) {
+        Some(value) if acceptable_request_id(value) => value.clone(),
+        _ => {
+            let fresh = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a uuid is ASCII");
+            request.headers_mut().insert(REQUEST_ID, fresh.clone());
+            fresh
+        }
+    };
+    let span = request_span(settings.trust_forwarded_for)(&request);
+    let method = method_label(request.method());
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let too_large = header_bytes(&request) > MAX_HEADER_BYTES;
+    let stream = request.uri().path() == STREAM_PATH;
+    let handled = async move {
+        let _in_flight = GaugeGuard::new(IN_FLIGHT.get_or_init(|| metrics::gauge!(names::HTTP_IN_FLIGHT)).clone());
+        let measured = Instant::now();
+        let response = if too_large {
+            ApiError::HeadersTooLarge.into_response()
+        } else {
+            let run = std::panic::AssertUnwindSafe(next.run(request)).catch_unwind();
+            let outcome = if stream {
+                run.await
+            } else {
+                match tokio::time::timeout(settings.request_timeout, run).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Ok(ApiError::Timeout(settings.request_timeout).into_response()),
+                }
+            };
+            outcome.unwrap_or_else(panic_response)
+        };
+        let (requests, duration) = route_metrics(method, &route, response.status());
+        requests.increment(1);
+        duration.record(measured.elapsed().as_secs_f64());
+        log_response(&response, started.elapsed(), &Span::current());
+        response
+    };
+    let text = id.to_str().unwrap_or("").to_owned();
+    let mut response = CURRENT_REQUEST_ID.scope(text, handled.instrument(span)).await;
+    let headers = response.headers_mut();
+    headers.entry(REQUEST_ID).or_insert(id);
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+fn acceptable_request_id(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic())
+}
+
+fn header_bytes(request: &Request) -> usize {
+    let uri = request.uri();
+    uri.path().len()
+        + uri.query().map_or(0, str::len)
+        + request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum::<usize>()
 }
 
 /// CORS for the configured origins; `None` when CORS is off.
@@ -216,4 +219,65 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_else(|| "unknown panic".to_owned());
     ApiError::Internal(anyhow::anyhow!("handler panicked: {detail}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::http::HeaderMap;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn app(timeout: Duration) -> Router {
+        let settings = PerRequest { request_timeout: timeout, trust_forwarded_for: false };
+        Router::new()
+            .route("/panics", get(panics))
+            .route("/slow", get(|| async { tokio::time::sleep(Duration::from_secs(5)).await }))
+            .route("/ok", get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(settings, per_request))
+    }
+
+    async fn call(app: Router, path: &str, id: Option<&str>) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let mut request = Request::builder().uri(path);
+        if let Some(id) = id {
+            request = request.header(REQUEST_ID, id);
+        }
+        let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    }
+
+    async fn panics() -> &'static str {
+        panic!("on purpose")
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_a_json_500_carrying_the_request_id() {
+        let (status, headers, body) = call(app(Duration::from_secs(5)), "/panics", Some("req-7")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!((body["code"].as_str(), body["request_id"].as_str()), (Some("internal"), Some("req-7")));
+        assert_eq!(headers[&REQUEST_ID], "req-7");
+        assert_eq!(
+            (
+                headers[header::CACHE_CONTROL.as_str()].to_str().unwrap(),
+                headers["x-content-type-options"].to_str().unwrap()
+            ),
+            ("no-store", "nosniff")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_request_is_a_json_503_and_an_unusable_request_id_is_replaced() {
+        let (status, headers, body) = call(app(Duration::from_millis(50)), "/slow", Some("has space")).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("timeout")));
+        let id = headers[&REQUEST_ID].to_str().unwrap();
+        uuid::Uuid::parse_str(id).expect("a fresh uuid replaced the unusable id");
+        assert_eq!(body["request_id"].as_str(), Some(id));
+        let (status, headers, _) = call(app(Duration::from_secs(5)), "/ok", None).await;
+        assert_eq!(status, StatusCode::OK);
+        uuid::Uuid::parse_str(headers[&REQUEST_ID].to_str().unwrap()).unwrap();
+    }
 }

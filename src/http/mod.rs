@@ -21,8 +21,6 @@ use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -170,28 +168,15 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = api(&state.options);
     let app = api.merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi));
     let cors = middleware::cors(state.options.cors_origins.as_ref());
-    // Outermost first. The request id exists before the span that logs it; the span is entered before the
-    // request context, so every line of the request carries the id; CORS answers preflights before the
-    // timeout and the handlers; panics become JSON 500s inside the request context, so they carry the id.
-    let (cache_control, nosniff) = middleware::security_headers();
+    // The request's id, span, context, limits, timeout and panic catcher in one layer; CORS inside it, so
+    // that its answers carry the id and are logged.
+    let settings = middleware::PerRequest {
+        request_timeout: state.options.request_timeout,
+        trust_forwarded_for: state.options.trust_forwarded_for,
+    };
     let layers = ServiceBuilder::new()
-        .layer(cache_control)
-        .layer(nosniff)
-        .layer(axum::middleware::from_fn(middleware::sanitize_request_id))
-        .layer(middleware::set_request_id())
-        .layer(middleware::propagate_request_id())
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(middleware::request_span(state.options.trust_forwarded_for))
-                .on_request(())
-                .on_response(middleware::log_response)
-                .on_failure(()),
-        )
-        .layer(axum::middleware::from_fn(middleware::request_context))
-        .layer(axum::middleware::from_fn(middleware::limit_headers))
-        .option_layer(cors)
-        .layer(axum::middleware::from_fn_with_state(state.options.request_timeout, middleware::timeout))
-        .layer(CatchPanicLayer::custom(middleware::panic_response));
+        .layer(axum::middleware::from_fn_with_state(settings, middleware::per_request))
+        .option_layer(cors);
     app.fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
         ApiError::RouteNotFound { method: method.to_string(), path: shown_path(&uri) }
     })
