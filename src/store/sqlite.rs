@@ -196,10 +196,6 @@ impl SqliteStore {
         let (writer_conn, path) = tokio::task::spawn_blocking(move || {
             prepare_file(&path)?;
             let mut conn = connect(&path, busy_timeout)?;
-            // The writer walks every index an insert touches; with SQLite's default 2 MiB cache, past a
-            // few hundred thousand messages those pages are read back from the file (a `pread` each)
-            // on every insert.
-            conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(classify)?;
             if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
                 tracing::warn!(
                     path = %path.display(),
@@ -287,9 +283,6 @@ fn messages_on(conn: &Connection, query: &MessageQuery) -> Result<Vec<Message>, 
     }
     Ok(messages)
 }
-
-/// The writer connection's page cache, in KiB.
-const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 fn closed() -> StoreError {
     StoreError::Unavailable("the store is closed".into())
