@@ -538,12 +538,13 @@ fn progress(total: Option<u64>, what: &'static str) -> ProgressBar {
     }
     let bar = match total {
         Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()).with_style(
-            ProgressStyle::with_template(&format!("{{spinner}} {{wide_bar}} {{pos}}/{{len}} {what} ({{per_sec}})"))
-                .expect("a valid template"),
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {{wide_bar}} {{human_pos}}/{{human_len}} {what}, {{eta}} left"
+            ))
+            .expect("a valid template"),
         ),
         None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-            ProgressStyle::with_template(&format!("{{spinner}} {{pos}} {what} ({{per_sec}})"))
-                .expect("a valid template"),
+            ProgressStyle::with_template(&format!("{{spinner}} {{human_pos}} {what}")).expect("a valid template"),
         ),
     };
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
