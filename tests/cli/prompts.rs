@@ -1,7 +1,9 @@
 //! The interactive prompts, driven for real in a pseudo-terminal.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use expectrl::process::Termios;
+use expectrl::session::OsSession as PtySession;
 use expectrl::{Eof, Expect, Session};
 
 use crate::Env;
@@ -20,6 +22,18 @@ fn spawn_in_pty(env: &Env, args: &[&str]) -> expectrl::session::OsSession {
     session
 }
 
+/// Types a password at a hidden prompt once msgctl reads it. Turning echo off discards what was typed
+/// before (console's `TCSAFLUSH`), so typing as soon as the prompt's text shows races with it: under load
+/// the password was lost and the test waited out its timeout. Echo off is the sign that the read began.
+fn send_secret(session: &mut PtySession, secret: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while session.is_echo().expect("reading the terminal's echo flag") {
+        assert!(Instant::now() < deadline, "msgctl never turned echo off for its hidden prompt");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    session.send_line(secret).unwrap();
+}
+
 #[test]
 fn login_prompts_for_the_email_and_a_hidden_password() {
     let env = Env::start();
@@ -29,7 +43,7 @@ fn login_prompts_for_the_email_and_a_hidden_password() {
     session.expect("Email").unwrap();
     session.send_line("prompt@example.com").unwrap();
     session.expect("Password").unwrap();
-    session.send_line(&created.generated_password).unwrap();
+    send_secret(&mut session, &created.generated_password);
     let rest = session.expect(Eof).unwrap();
     let rest = String::from_utf8_lossy(rest.get(0).unwrap_or_default()).to_string();
     assert!(rest.contains("Logged in to"), "{rest}");
@@ -47,16 +61,16 @@ fn passwd_asks_twice_for_the_new_password_and_catches_a_mismatch() {
 
     let mut session = spawn_in_pty(&env, &["passwd"]);
     session.expect("Current password").unwrap();
-    session.send_line(&password).unwrap();
+    send_secret(&mut session, &password);
     session.expect("New password").unwrap();
-    session.send_line("first attempt 1").unwrap();
+    send_secret(&mut session, "first attempt 1");
     session.expect("Repeat").unwrap();
-    session.send_line("first attempt 2").unwrap();
+    send_secret(&mut session, "first attempt 2");
     session.expect("do not match").unwrap();
     session.expect("New password").unwrap();
-    session.send_line("Zq7-unique-secret").unwrap();
+    send_secret(&mut session, "Zq7-unique-secret");
     session.expect("Repeat").unwrap();
-    session.send_line("Zq7-unique-secret").unwrap();
+    send_secret(&mut session, "Zq7-unique-secret");
     let rest = session.expect(Eof).unwrap();
     let rest = String::from_utf8_lossy(rest.get(0).unwrap_or_default()).to_string();
     assert!(rest.contains("Password changed"), "{rest}");
@@ -72,14 +86,14 @@ fn passwd_checks_the_new_passwords_rules_before_asking_for_the_repeat() {
     let password = env.register_and_login("rules@example.com");
     let mut session = spawn_in_pty(&env, &["passwd"]);
     session.expect("Current password").unwrap();
-    session.send_line(&password).unwrap();
+    send_secret(&mut session, &password);
     session.expect("New password").unwrap();
-    session.send_line("short").unwrap();
+    send_secret(&mut session, "short");
     session.expect("at least 8 characters").unwrap();
     session.expect("New password").unwrap();
-    session.send_line("long enough now").unwrap();
+    send_secret(&mut session, "long enough now");
     session.expect("Repeat").unwrap();
-    session.send_line("long enough now").unwrap();
+    send_secret(&mut session, "long enough now");
     let rest = session.expect(Eof).unwrap();
     let rest = String::from_utf8_lossy(rest.get(0).unwrap_or_default()).to_string();
     assert!(rest.contains("Password changed"), "{rest}");
@@ -91,10 +105,10 @@ fn login_at_a_terminal_gives_another_try_after_a_wrong_password() {
     let created = env.block_on(env.api().create_user("typo@example.com")).unwrap();
     let mut session = spawn_in_pty(&env, &["login", "--email", "typo@example.com"]);
     session.expect("Password").unwrap();
-    session.send_line("not the password").unwrap();
+    send_secret(&mut session, "not the password");
     session.expect("try again").unwrap();
     session.expect("Password").unwrap();
-    session.send_line(&created.generated_password).unwrap();
+    send_secret(&mut session, &created.generated_password);
     let rest = session.expect(Eof).unwrap();
     let rest = String::from_utf8_lossy(rest.get(0).unwrap_or_default()).to_string();
     assert!(rest.contains("Logged in to"), "{rest}");
