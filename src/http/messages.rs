@@ -156,7 +156,7 @@ async fn list_messages(
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
     let parsed = list_params(uri.query());
-    let (params, before, messages) = match (&credential, parsed) {
+    let (params, before, mut messages) = match (&credential, parsed) {
         // A session reading its own inbox or sent box, the common case: the account (for the token check)
         // and the page are read together, from one snapshot (SQLite: one read transaction).
         (Credential::Session(claims), Ok(params)) if params.with.is_none() => {
@@ -192,7 +192,6 @@ async fn list_messages(
         }
     };
     let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    let mut messages = messages;
     let backwards = before.is_some() && params.after.is_none();
     let more = messages.len() > limit as usize;
     if more {
