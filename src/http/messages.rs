@@ -1,7 +1,6 @@
 //! Messages: send (to oneself or to another account, idempotently) and list (inbox, sent, one
 //! conversation; cursor pages with `Link` headers).
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +15,7 @@ use super::error::ApiError;
 use super::extract::{
     ApiJson, AuthUser, Credential, Presented, accepted, current_user, message_id, query_pairs, session_user,
 };
-use crate::api::{ErrorBody, ListParams, MailboxName, MessageView, SendMessageRequest};
+use crate::api::{ErrorBody, ListParams, MailboxName, MessageView, SendMessageRequest, message_json, messages_json};
 use crate::domain::{Email, MessageContent};
 use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Party, Scope};
 
@@ -97,7 +96,7 @@ async fn send_message(
     } else {
         info!(message.id = %message.id, recipient.id = %message.to.id, "message sent");
     }
-    let mut response = (StatusCode::CREATED, Json(MessageView::from(message))).into_response();
+    let mut response = (StatusCode::CREATED, json_body(message_json(&message))).into_response();
     if replayed {
         response.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
@@ -207,11 +206,16 @@ async fn list_messages(
         (true, _, Some(last)) => Some(page_link(&params, limit, Some(last.id), params.before, "next")),
         _ => None,
     };
-    let mut response = Json(messages.into_iter().map(MessageView::from).collect::<Vec<_>>()).into_response();
+    let mut response = json_body(messages_json(&messages)).into_response();
     if let Some(link) = link {
         response.headers_mut().insert(header::LINK, HeaderValue::from_str(&link).expect("a link is ASCII"));
     }
     Ok(response)
+}
+
+/// A JSON body already written (as `Json` answers it).
+fn json_body(bytes: Vec<u8>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes)
 }
 
 /// The store query for a page of `owner`'s `mailbox`, and the `before` bound it uses. Without a cursor, the

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{AuthUser, current_user, message_id, query_pairs};
-use crate::api::{ErrorBody, MessageView, StreamClose};
+use crate::api::{ErrorBody, StreamClose, message_json};
 use crate::store::Scope;
 use crate::store::{Change, Mailbox, MessageQuery};
 use crate::telemetry::{GaugeGuard, names};
@@ -218,7 +218,7 @@ async fn deliver(state: &AppState, owner: Uuid, cursor: &mut Option<Uuid>, event
         let full = messages.len() == CATCH_UP_PAGE;
         for message in messages {
             let id = message.id;
-            let data = serde_json::to_string(&MessageView::from(message)).expect("messages serialize");
+            let data = String::from_utf8(message_json(&message)).expect("JSON is UTF-8");
             events.send(Ok(Event::default().id(id.to_string()).data(data))).await.map_err(|_| Gone)?;
             *cursor = Some(id);
         }
