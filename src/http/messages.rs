@@ -12,9 +12,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{
-    ApiJson, AuthUser, Credential, Presented, accepted, current_user, message_id, query_pairs, session_user,
-};
+use super::extract::{ApiJson, Credential, Presented, accepted, current_user, message_id, query_pairs, session_user};
 use crate::api::{ErrorBody, ListParams, MailboxName, MessageView, SendMessageRequest, message_json, messages_json};
 use crate::domain::{Email, MessageContent};
 use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Party, Scope};
@@ -60,31 +58,37 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     )
 )]
 async fn send_message(
-    authed: AuthUser,
+    Presented(credential): Presented,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<SendMessageRequest>,
+    body: Result<ApiJson<SendMessageRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
+    let wanted = body.as_ref().ok().map(|ApiJson(body)| recipient(body));
+    // A session sending to another account, the common case: the account (for the token check) and the
+    // recipient are looked up together. Whatever the body, a bad credential answers first.
+    let (authed, found) = match (&credential, &wanted) {
+        (Credential::Session(claims), Some(Ok(Some((_, email))))) => {
+            let (user, found) = state.store.user_and_recipient(claims.sub, email).await?;
+            (session_user(user, claims)?, Some(found))
+        }
+        _ => (current_user(&state, &credential).await?, None),
+    };
+    let authed = accepted(&state, authed);
+    let ApiJson(body) = body?;
     authed.require(Scope::Send)?;
     let user = authed.user;
     let content = MessageContent::parse(body.content, state.options.max_message_bytes)?;
     let key = idempotency_key(&headers)?;
     let me = Party::from(&user);
-    let recipient = match (body.to, body.recipient_email) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::body("recipient_email", "Send the recipient as to or as recipient_email, not both"));
-        }
-        (Some(to), None) => Some(("to", to)),
-        (None, Some(alias)) => Some(("recipient_email", alias)),
-        (None, None) => None,
-    };
-    let to = match recipient {
+    let to = match wanted.expect("the body was read")? {
         None => me.clone(),
-        Some((field, raw)) => {
-            let email = Email::parse(&raw).map_err(|error| ApiError::Recipient { field, error })?;
+        Some((field, email)) => {
             looked_up(&state, user.id, &email)?;
-            let recipient = state.store.user_by_email(&email).await?.ok_or(ApiError::RecipientNotFound(field))?;
-            Party::from(&recipient)
+            let found = match found {
+                Some(found) => found,
+                None => state.store.user_by_email(&email).await?,
+            };
+            Party::from(&found.ok_or(ApiError::RecipientNotFound(field))?)
         }
     };
     let idempotency = key.map(|key| Idempotency { key, fingerprint: fingerprint(&to, &content) });
@@ -101,6 +105,20 @@ async fn send_message(
         response.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// The recipient a send names, and the field it came in; none for a message to oneself.
+fn recipient(body: &SendMessageRequest) -> Result<Option<(&'static str, Email)>, ApiError> {
+    let (field, raw) = match (&body.to, &body.recipient_email) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::body("recipient_email", "Send the recipient as to or as recipient_email, not both"));
+        }
+        (Some(to), None) => ("to", to),
+        (None, Some(alias)) => ("recipient_email", alias),
+        (None, None) => return Ok(None),
+    };
+    let email = Email::parse(raw).map_err(|error| ApiError::Recipient { field, error })?;
+    Ok(Some((field, email)))
 }
 
 /// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.

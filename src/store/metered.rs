@@ -176,6 +176,10 @@ impl Store for MeteredStore {
         self.timed("user_and_messages", self.inner.user_and_messages(user, query)).await
     }
 
+    async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
+        self.timed("user_and_recipient", self.inner.user_and_recipient(user, email)).await
+    }
+
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.inner.changes()
     }

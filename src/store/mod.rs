@@ -526,6 +526,14 @@ pub trait Store: Send + Sync + 'static {
         Ok((Some(found), self.list_messages(query).await?))
     }
 
+    /// The account `user` (as [`Store::user_by_id`]: for checking a session) and the account with `email`
+    /// (a message's recipient), read together: SQLite from one read transaction, MongoDB with both
+    /// lookups in flight at once, so a send waits for one lookup before its insert, not two.
+    async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
+        let found = self.user_by_id(user).await?;
+        Ok((found, self.user_by_email(email).await?))
+    }
+
     /// Subscribes to the change feed: every message stored and every revocation, by this process or any
     /// other on the same database, from now on. A change is a hint to look again; see [`feed`].
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;

@@ -1553,6 +1553,12 @@ impl Store for MongoStore {
         })
     }
 
+    async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
+        // Two round trips, at once. (One `$or` find would be one, but SecantusDB answers `$or` with a
+        // collection scan.)
+        tokio::try_join!(self.user_by_id(user), self.user_by_email(email))
+    }
+
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.feed.subscribe()
     }

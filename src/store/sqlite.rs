@@ -273,6 +273,31 @@ fn user_on(conn: &Connection, id: Uuid) -> Result<Option<User>, StoreError> {
     query.query_row([id.to_string()], user_from_row).optional().map_err(classify)
 }
 
+/// A read transaction: what is read inside comes from one snapshot. Ended (rolled back: nothing was
+/// written) when dropped, whatever happens in between. Its statements are prepared once per connection
+/// (`unchecked_transaction` prepares `BEGIN` on every call).
+struct Snapshot<'c>(&'c Connection);
+
+impl<'c> Snapshot<'c> {
+    fn begin(conn: &'c Connection) -> Result<Self, StoreError> {
+        conn.prepare_cached("BEGIN").and_then(|mut begin| begin.execute([])).map_err(classify)?;
+        Ok(Self(conn))
+    }
+}
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        // Should it fail, the connection is left in the transaction and `read` does not reuse it.
+        let _ = self.0.prepare_cached("ROLLBACK").and_then(|mut rollback| rollback.execute([]));
+    }
+}
+
+fn user_by_email_on(conn: &Connection, email: &Email) -> Result<Option<User>, StoreError> {
+    let sql = format!("SELECT {USER_WITH_SESSIONS} FROM users WHERE email = ?1");
+    let mut query = conn.prepare_cached(&sql).map_err(classify)?;
+    query.query_row([email.as_str()], user_from_row).optional().map_err(classify)
+}
+
 fn messages_on(conn: &Connection, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
     let (sql, params) = list_sql(query);
     let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
@@ -604,13 +629,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        let email = email.as_str().to_owned();
-        self.read(move |conn| {
-            let sql = format!("SELECT {USER_WITH_SESSIONS} FROM users WHERE email = ?1");
-            let mut query = conn.prepare_cached(&sql).map_err(classify)?;
-            query.query_row([email], user_from_row).optional().map_err(classify)
-        })
-        .await
+        self.read(|conn| user_by_email_on(conn, email)).await
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
@@ -972,12 +991,19 @@ impl Store for SqliteStore {
         query: &MessageQuery,
     ) -> Result<(Option<User>, Vec<Message>), StoreError> {
         self.read(|conn| {
-            // Ended (rolled back: nothing was written) when dropped, whatever happens in between.
-            let _snapshot = conn.unchecked_transaction().map_err(classify)?;
+            let _snapshot = Snapshot::begin(conn)?;
             let Some(found) = user_on(conn, user)? else {
                 return Ok((None, Vec::new()));
             };
             Ok((Some(found), messages_on(conn, query)?))
+        })
+        .await
+    }
+
+    async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
+        self.read(|conn| {
+            let _snapshot = Snapshot::begin(conn)?;
+            Ok((user_on(conn, user)?, user_by_email_on(conn, email)?))
         })
         .await
     }
