@@ -276,16 +276,16 @@ fn user_on(conn: &Connection, id: Uuid) -> Result<Option<User>, StoreError> {
 /// A read transaction: what is read inside comes from one snapshot. Ended (rolled back: nothing was
 /// written) when dropped, whatever happens in between. Its statements are prepared once per connection
 /// (`unchecked_transaction` prepares `BEGIN` on every call).
-struct Snapshot<'c>(&'c Connection);
+struct ReadTransaction<'c>(&'c Connection);
 
-impl<'c> Snapshot<'c> {
+impl<'c> ReadTransaction<'c> {
     fn begin(conn: &'c Connection) -> Result<Self, StoreError> {
         conn.prepare_cached("BEGIN").and_then(|mut begin| begin.execute([])).map_err(classify)?;
         Ok(Self(conn))
     }
 }
 
-impl Drop for Snapshot<'_> {
+impl Drop for ReadTransaction<'_> {
     fn drop(&mut self) {
         // Should it fail, the connection is left in the transaction and `read` does not reuse it.
         let _ = self.0.prepare_cached("ROLLBACK").and_then(|mut rollback| rollback.execute([]));
@@ -991,7 +991,7 @@ impl Store for SqliteStore {
         query: &MessageQuery,
     ) -> Result<(Option<User>, Vec<Message>), StoreError> {
         self.read(|conn| {
-            let _snapshot = Snapshot::begin(conn)?;
+            let _read = ReadTransaction::begin(conn)?;
             let Some(found) = user_on(conn, user)? else {
                 return Ok((None, Vec::new()));
             };
@@ -1002,7 +1002,7 @@ impl Store for SqliteStore {
 
     async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
         self.read(|conn| {
-            let _snapshot = Snapshot::begin(conn)?;
+            let _read = ReadTransaction::begin(conn)?;
             Ok((user_on(conn, user)?, user_by_email_on(conn, email)?))
         })
         .await
