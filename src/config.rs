@@ -21,6 +21,10 @@ pub mod defaults {
     pub const DRAIN_TIMEOUT: &str = "10s";
     pub const SHUTDOWN_DELAY: &str = "0s";
     pub const STREAM_RECHECK: &str = "30s";
+    pub const MAX_STREAMS_PER_ACCOUNT: usize = 30;
+    pub const HEADER_TIMEOUT: &str = "10s";
+    pub const IDLE_TIMEOUT: &str = "75s";
+    pub const WRITE_TIMEOUT: &str = "30s";
     pub const LOGIN_FAILURES: u32 = 10;
     pub const ACCOUNT_FAILURES: u32 = 100;
     pub const ADDRESS_FAILURES: u32 = 100;
@@ -205,11 +209,11 @@ pub struct Config {
     pub cors_origins: Option<CorsOrigins>,
 
     /// Longest a request may take before it is answered 503 (the message stream is exempt).
-    #[arg(long, env = "REQUEST_TIMEOUT", default_value = defaults::REQUEST_TIMEOUT, value_parser = parse_request_timeout)]
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = defaults::REQUEST_TIMEOUT, value_parser = parse_duration)]
     pub request_timeout: Duration,
 
     /// At shutdown, how long requests in flight may take to finish before they are cut off.
-    #[arg(long, env = "DRAIN_TIMEOUT", default_value = defaults::DRAIN_TIMEOUT, value_parser = parse_request_timeout)]
+    #[arg(long, env = "DRAIN_TIMEOUT", default_value = defaults::DRAIN_TIMEOUT, value_parser = parse_duration)]
     pub drain_timeout: Duration,
 
     /// Switch off the limits on failed logins and registrations (for load tests only).
@@ -246,7 +250,7 @@ pub struct Config {
     pub rate_limit_lookups: u32,
 
     /// The window the rate limits count in.
-    #[arg(long, env = "RATE_LIMIT_WINDOW", default_value = defaults::RATE_LIMIT_WINDOW, value_parser = parse_request_timeout)]
+    #[arg(long, env = "RATE_LIMIT_WINDOW", default_value = defaults::RATE_LIMIT_WINDOW, value_parser = parse_duration)]
     pub rate_limit_window: Duration,
 
     /// Take the client address from the last X-Forwarded-For entry: set it when msgd is behind exactly one
@@ -265,8 +269,35 @@ pub struct Config {
 
     /// How often an open message stream re-reads the inbox and re-checks its token without being told to:
     /// a safety net, since every instance on the database announces new messages and revocations at once.
-    #[arg(long, env = "STREAM_RECHECK", default_value = defaults::STREAM_RECHECK, value_parser = parse_request_timeout)]
+    #[arg(long, env = "STREAM_RECHECK", default_value = defaults::STREAM_RECHECK, value_parser = parse_duration)]
     pub stream_recheck: Duration,
+
+    /// Open message streams one account may hold on this instance; the next is refused with 429
+    /// `too_many_streams` (ntfy allows 30 per visitor). Per instance: behind N instances, N times this.
+    #[arg(long, env = "MAX_STREAMS_PER_ACCOUNT", default_value_t = defaults::MAX_STREAMS_PER_ACCOUNT,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub max_streams_per_account: usize,
+
+    /// How long a client has to send a complete request head: from connecting, or from the first byte of
+    /// a later request on a kept-alive connection. Then the connection is closed.
+    #[arg(long, env = "HEADER_TIMEOUT", default_value = defaults::HEADER_TIMEOUT, value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// How long a connection with no request in progress is kept open (HTTP/1 keep-alive and HTTP/2
+    /// alike). Streams are requests in progress: they keep their connection with keep-alive comments.
+    #[arg(long, env = "IDLE_TIMEOUT", default_value = defaults::IDLE_TIMEOUT, value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// How long a response may wait for a client that does not read it (its socket buffer full) before
+    /// the connection is closed and the response's memory freed. Streams too.
+    #[arg(long, env = "WRITE_TIMEOUT", default_value = defaults::WRITE_TIMEOUT, value_parser = parse_duration)]
+    pub write_timeout: Duration,
+
+    /// The most client connections held at once; beyond it a new connection gets a 503 JSON answer and is
+    /// closed. Unset: the open-files limit (which msgd raises to its hard limit at start) less a reserve
+    /// for the database and files.
+    #[arg(long, env = "MAX_CONNECTIONS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    pub max_connections: Option<usize>,
 
     /// For tests: shift the clock used for message ids by this much (e.g. -3s), as if this host's clock
     /// were wrong.
@@ -316,7 +347,8 @@ fn parse_cors_origins(raw: &str) -> Result<CorsOrigins, String> {
     Ok(CorsOrigins::List(origins))
 }
 
-fn parse_request_timeout(raw: &str) -> Result<Duration, String> {
+/// A duration of at least 10 ms, e.g. `30s`, `2m`, `75s`.
+fn parse_duration(raw: &str) -> Result<Duration, String> {
     let timeout = humantime::parse_duration(raw).map_err(|e| format!("{e} (examples: 30s, 2m)"))?;
     if timeout < Duration::from_millis(10) {
         return Err("must be at least 10ms".into());
@@ -383,8 +415,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             metrics_addr: None,
             cors_origins: None,
-            request_timeout: parse_request_timeout(defaults::REQUEST_TIMEOUT).expect("default parses"),
-            drain_timeout: parse_request_timeout(defaults::DRAIN_TIMEOUT).expect("default parses"),
+            request_timeout: parse_duration(defaults::REQUEST_TIMEOUT).expect("default parses"),
+            drain_timeout: parse_duration(defaults::DRAIN_TIMEOUT).expect("default parses"),
             shutdown_delay: Duration::ZERO,
             no_rate_limit: false,
             rate_limit_login_failures: defaults::LOGIN_FAILURES,
@@ -394,9 +426,14 @@ impl Default for Config {
             rate_limit_account_failures: defaults::ACCOUNT_FAILURES,
             rate_limit_address_failures: defaults::ADDRESS_FAILURES,
             rate_limit_registrations: defaults::REGISTRATIONS,
-            rate_limit_window: parse_request_timeout(defaults::RATE_LIMIT_WINDOW).expect("default parses"),
+            rate_limit_window: parse_duration(defaults::RATE_LIMIT_WINDOW).expect("default parses"),
             trust_forwarded_for: false,
-            stream_recheck: parse_request_timeout(defaults::STREAM_RECHECK).expect("default parses"),
+            stream_recheck: parse_duration(defaults::STREAM_RECHECK).expect("default parses"),
+            max_streams_per_account: defaults::MAX_STREAMS_PER_ACCOUNT,
+            header_timeout: parse_duration(defaults::HEADER_TIMEOUT).expect("default parses"),
+            idle_timeout: parse_duration(defaults::IDLE_TIMEOUT).expect("default parses"),
+            write_timeout: parse_duration(defaults::WRITE_TIMEOUT).expect("default parses"),
+            max_connections: None,
             registration: Registration::Open,
             clock_offset_ms: 0,
         }
@@ -438,6 +475,15 @@ impl Config {
             ("DRAIN_TIMEOUT", duration(self.drain_timeout)),
             ("SHUTDOWN_DELAY", duration(self.shutdown_delay)),
             ("STREAM_RECHECK", duration(self.stream_recheck)),
+            ("MAX_STREAMS_PER_ACCOUNT", self.max_streams_per_account.to_string()),
+            ("HEADER_TIMEOUT", duration(self.header_timeout)),
+            ("IDLE_TIMEOUT", duration(self.idle_timeout)),
+            ("WRITE_TIMEOUT", duration(self.write_timeout)),
+            (
+                "MAX_CONNECTIONS",
+                self.max_connections
+                    .map_or("(unset: the open-files limit less a reserve)".to_owned(), |n| n.to_string()),
+            ),
             ("REGISTRATION", format!("{:?}", self.registration).to_lowercase()),
             ("TRUST_FORWARDED_FOR", self.trust_forwarded_for.to_string()),
             ("NO_RATE_LIMIT", self.no_rate_limit.to_string()),
@@ -552,16 +598,20 @@ mod tests {
         assert_eq!(declared("max_message_bytes"), config.max_message_bytes.to_string());
         assert_eq!(parse_db_timeout(&declared("db_timeout")).unwrap(), config.db_timeout);
         assert_eq!(declared("log_format"), "text");
-        assert_eq!(parse_request_timeout(&declared("request_timeout")).unwrap(), config.request_timeout);
-        assert_eq!(parse_request_timeout(&declared("drain_timeout")).unwrap(), config.drain_timeout);
+        assert_eq!(parse_duration(&declared("request_timeout")).unwrap(), config.request_timeout);
+        assert_eq!(parse_duration(&declared("drain_timeout")).unwrap(), config.drain_timeout);
         assert_eq!(humantime::parse_duration(&declared("shutdown_delay")).unwrap(), config.shutdown_delay);
         assert_eq!(declared("rate_limit_login_failures"), config.rate_limit_login_failures.to_string());
         assert_eq!(declared("rate_limit_lookups"), config.rate_limit_lookups.to_string());
         assert_eq!(declared("rate_limit_account_failures"), config.rate_limit_account_failures.to_string());
         assert_eq!(declared("rate_limit_address_failures"), config.rate_limit_address_failures.to_string());
         assert_eq!(declared("rate_limit_registrations"), config.rate_limit_registrations.to_string());
-        assert_eq!(parse_request_timeout(&declared("rate_limit_window")).unwrap(), config.rate_limit_window);
-        assert_eq!(parse_request_timeout(&declared("stream_recheck")).unwrap(), config.stream_recheck);
+        assert_eq!(parse_duration(&declared("rate_limit_window")).unwrap(), config.rate_limit_window);
+        assert_eq!(parse_duration(&declared("stream_recheck")).unwrap(), config.stream_recheck);
+        assert_eq!(declared("max_streams_per_account"), config.max_streams_per_account.to_string());
+        assert_eq!(parse_duration(&declared("header_timeout")).unwrap(), config.header_timeout);
+        assert_eq!(parse_duration(&declared("idle_timeout")).unwrap(), config.idle_timeout);
+        assert_eq!(parse_duration(&declared("write_timeout")).unwrap(), config.write_timeout);
         assert_eq!(parse_clock_offset(&declared("clock_offset_ms")).unwrap(), config.clock_offset_ms);
         assert!(config.rate_limits().is_some(), "rate limits are on by default");
     }

@@ -61,6 +61,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         keys,
         lifecycle: Default::default(),
         throttle: crate::throttle::Throttle::new(config.rate_limits()),
+        hub: http::hub::Hub::new(config.max_streams_per_account),
         options: HttpOptions {
             max_message_bytes: config.max_message_bytes,
             request_timeout: config.request_timeout,
@@ -72,6 +73,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             trust_forwarded_for: config.trust_forwarded_for,
             stream_recheck: config.stream_recheck,
             registration_open: config.registration == crate::config::Registration::Open,
+            connections: http::conn::Limits::of(config),
         },
     }))
 }
@@ -97,6 +99,13 @@ async fn load_token_secret(store: Arc<dyn Store>, keys: Arc<SigningKeys>, ttl: s
 /// Runs msgd until SIGINT or SIGTERM, then drains and exits.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     info!(version = env!("CARGO_PKG_VERSION"), "starting msgd: {}", config.summary());
+    // Before the state: the connection limit is derived from the raised limit.
+    match http::conn::raise_open_files_limit() {
+        Ok(((soft, hard), (raised, _))) => {
+            info!(soft, hard, raised, "open-files limit: the soft limit raised to the hard limit")
+        }
+        Err(e) => warn!(error = %e, "the open-files limit could not be raised; connections are limited by it"),
+    }
     let state = build_state(&config).await?;
     let backend = state.store.backend().name();
     let address = (config.host, config.port);
@@ -118,7 +127,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         });
     }
     // The last line of start-up: everything is bound and ready when it appears.
-    info!(address = %listener.local_addr()?, backend, "listening");
+    let max_connections = state.options.connections.max_connections;
+    info!(address = %listener.local_addr()?, backend, max_connections, "listening");
     http::serve(listener, state, shutdown_signal()).await.context("serving")?;
     info!("stopped");
     Ok(())

@@ -117,6 +117,11 @@ pub mod names {
     pub const BCRYPT_DURATION: &str = "msgd_bcrypt_duration_seconds";
     pub const STORE_DURATION: &str = "msgd_store_operation_duration_seconds";
     pub const STREAMS_OPEN: &str = "msgd_streams_open";
+    pub const STREAM_WAKEUPS: &str = "msgd_stream_wakeups_total";
+    pub const STREAM_RECHECKS: &str = "msgd_stream_rechecks_total";
+    pub const CONNECTIONS_OPEN: &str = "msgd_connections_open";
+    pub const CONNECTIONS_LIMIT: &str = "msgd_connections_limit";
+    pub const CONNECTIONS_CLOSED: &str = "msgd_connections_closed_total";
     pub const FEED_MODE: &str = "msgd_change_feed_mode";
     pub const FEED_CHANGES: &str = "msgd_change_feed_changes_total";
     pub const FEED_RESTARTS: &str = "msgd_change_feed_restarts_total";
@@ -186,6 +191,20 @@ fn describe() {
         "store operation latency, by operation, backend and outcome (ok, error)"
     );
     describe_gauge!(names::STREAMS_OPEN, "open /messages/stream connections");
+    describe_counter!(
+        names::STREAM_WAKEUPS,
+        "times an open stream was woken by a change to its own account (a message, a revocation, a re-check)"
+    );
+    describe_counter!(
+        names::STREAM_RECHECKS,
+        "re-checks of an account with open streams here (its credentials and newest message), one per account for all its streams"
+    );
+    describe_gauge!(names::CONNECTIONS_OPEN, "open client connections");
+    describe_gauge!(names::CONNECTIONS_LIMIT, "the most client connections msgd holds at once (MAX_CONNECTIONS)");
+    describe_counter!(
+        names::CONNECTIONS_CLOSED,
+        "connections msgd closed itself, by reason (head_timeout, idle_timeout, write_timeout, over_limit)"
+    );
     describe_gauge!(
         names::FEED_MODE,
         "1 for where other instances' changes come from (file_watch, change_stream, polling, starting), 0 for the rest"

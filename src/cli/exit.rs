@@ -83,6 +83,10 @@ impl From<ClientError> for CliError {
             ClientError::Api { status, code, message, retry_after, .. } => {
                 let exit = exit_for(*status, code);
                 let message = match (exit, retry_after) {
+                    // What to do is in the server's sentence (close a stream); the wait is added.
+                    (Exit::RateLimited, Some(wait)) if code == "too_many_streams" => {
+                        format!("{} (retry in {} s)", message.trim_end_matches('.'), wait.as_secs().max(1))
+                    }
                     (Exit::RateLimited, Some(wait)) => format!("rate-limited, retry in {} s", wait.as_secs().max(1)),
                     (Exit::RateLimited, None) => "rate-limited, retry later".to_owned(),
                     (Exit::Unavailable, _) if code == "unavailable" => {
@@ -110,8 +114,8 @@ pub fn exit_for(status: StatusCode, code: &str) -> Exit {
             Exit::Denied
         }
         "not_found" | "recipient_not_found" | "user_not_found" | "token_not_found" => Exit::NotFound,
-        "rate_limited" => Exit::RateLimited,
-        "unavailable" | "internal" | "timeout" => Exit::Unavailable,
+        "rate_limited" | "too_many_streams" => Exit::RateLimited,
+        "unavailable" | "internal" | "timeout" | "too_many_connections" => Exit::Unavailable,
         _ => match status.as_u16() {
             400 | 413 | 415 | 422 => Exit::Usage,
             401 => Exit::Auth,
@@ -167,6 +171,22 @@ mod tests {
         };
         let e = CliError::from(e);
         assert_eq!((e.exit, e.message.as_str()), (Exit::RateLimited, "rate-limited, retry in 42 s"));
+    }
+
+    #[test]
+    fn too_many_streams_says_what_to_close_and_when_to_retry() {
+        let e = CliError::from(ClientError::Api {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_streams".into(),
+            message: "This account has 30 streams open on this server, the most it may; close one.".into(),
+            field: None,
+            retry_after: Some(Duration::from_secs(30)),
+        });
+        assert_eq!(e.exit, Exit::RateLimited);
+        assert_eq!(
+            e.message,
+            "This account has 30 streams open on this server, the most it may; close one (retry in 30 s)"
+        );
     }
 
     #[test]

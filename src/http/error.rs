@@ -94,8 +94,14 @@ pub enum ApiError {
     Timeout(Duration),
     #[error("The server is shutting down; retry, another instance may answer.")]
     ShuttingDown,
+    #[error("The server holds as many connections as it may; retry shortly, or reuse a connection.")]
+    TooManyConnections,
     #[error("Too many attempts; retry in {} seconds.", retry_secs(.0))]
     RateLimited(Duration),
+    #[error(
+        "This account has {0} streams open on this server, the most it may; close one (each device needs only one)."
+    )]
+    TooManyStreams(usize),
     #[error("The request headers are larger than {} bytes.", super::middleware::MAX_HEADER_BYTES)]
     HeadersTooLarge,
     /// A bug or an unexpected failure; the detail is logged, not sent.
@@ -149,14 +155,14 @@ impl ApiError {
             LastAdmin | NameTaken => StatusCode::CONFLICT,
             IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             IdempotencyConflict => StatusCode::CONFLICT,
-            RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited(_) | TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidCredentials | TokenMissing | TokenInvalid | TokenExpired | TokenRevoked => StatusCode::UNAUTHORIZED,
             RouteNotFound { .. } => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Unavailable(_) | Timeout(_) | ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable(_) | Timeout(_) | ShuttingDown | TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -209,7 +215,9 @@ impl ApiError {
             Unavailable(_) => "unavailable",
             Timeout(_) => "timeout",
             ShuttingDown => "shutting_down",
+            TooManyConnections => "too_many_connections",
             RateLimited(_) => "rate_limited",
+            TooManyStreams(_) => "too_many_streams",
             HeadersTooLarge => "headers_too_large",
             Internal(_) => "internal",
         }
@@ -282,7 +290,9 @@ impl ApiError {
             Unavailable(String::new()),
             Timeout(Duration::from_secs(30)),
             ShuttingDown,
+            TooManyConnections,
             RateLimited(Duration::from_secs(60)),
+            TooManyStreams(30),
             HeadersTooLarge,
             Internal(anyhow::anyhow!("example")),
         ]
@@ -312,6 +322,7 @@ impl IntoResponse for ApiError {
         let request_id = if status.is_server_error() { super::middleware::current_request_id() } else { None };
         let retry_after = match &self {
             ApiError::RateLimited(wait) => Some(retry_secs(wait)),
+            ApiError::TooManyStreams(_) => Some(STREAM_RETRY_SECS),
             _ => None,
         };
         let body = ErrorBody {
@@ -349,6 +360,10 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// What a client refused a stream is told to wait: about the time a stream whose client went away
+/// silently takes to be noticed (its next keep-alive write fails) and give its place back.
+const STREAM_RETRY_SECS: u64 = 30;
 
 /// Whole seconds to wait, rounded up, at least 1.
 fn retry_secs(wait: &Duration) -> u64 {

@@ -2,11 +2,13 @@
 //!
 //! The stream is a loop over one query — "inbox messages after my cursor" — so replaying what was missed
 //! and delivering live are the same code and cannot overlap or leave a hole between them (message ids
-//! grow in commit order, across every instance: see `store`). The store's change feed wakes the loop: a
-//! message for the caller stored by any instance, or a revocation of the caller's tokens by any instance,
-//! which has the token checked again. A change is only a hint, so a lost one costs at most the
-//! re-check interval (`STREAM_RECHECK`) and a duplicated one a query. The stream closes when its token
-//! expires or is revoked, and when msgd shuts down.
+//! grow in commit order, across every instance: see `store`). The store's change feed wakes the loop,
+//! through the hub, which wakes only the streams of the account concerned (see [`super::hub`]): a message
+//! for the caller stored by any instance, or a revocation of the caller's tokens by any instance, which
+//! has the credential checked again (once per account here, for all its streams). A change is only a
+//! hint, so a lost one costs at most the re-check interval (`STREAM_RECHECK`) and a duplicated one a
+//! query. The stream closes when its token expires or is revoked, and when msgd shuts down. An account
+//! may hold `MAX_STREAMS_PER_ACCOUNT` streams open on one instance; the next is refused (429).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -15,20 +17,20 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use serde::Deserialize;
-use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::watch;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{AuthUser, current_user, message_id, query_pairs};
+use super::extract::{AuthUser, Credential, message_id, query_pairs, session_user};
+use super::hub::{Generations, Registration, TooManyStreams};
 use crate::api::{ErrorBody, StreamClose, message_json};
-use crate::store::Scope;
-use crate::store::{Change, Mailbox, MessageQuery};
-use crate::telemetry::{GaugeGuard, names};
+use crate::store::{AccessToken, AccountStatus, Mailbox, Message, MessageQuery, Scope, User};
+use crate::telemetry::names;
 
 /// How often an idle stream sends a keep-alive comment.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -71,6 +73,9 @@ struct StreamParams {
         (status = 400, description = "`after` or `Last-Event-ID` is not a message id (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "An access token without the `read` scope (`insufficient_scope`)", body = ErrorBody),
+        (status = 429, description = "The account has `MAX_STREAMS_PER_ACCOUNT` streams open on this server \
+            (`too_many_streams`); `Retry-After` says when to try again", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
@@ -87,18 +92,37 @@ async fn stream_messages(
         Some(value) => Some(message_id("Last-Event-ID", value.to_str().unwrap_or_default(), None)?),
         None => after,
     };
-    // Subscribe before finding the starting point, so nothing committed in between is missed.
-    let changes = state.store.changes();
+    let owner = authed.user.id;
+    // Registered before finding the starting point, so nothing committed in between is missed.
+    let registration = state.hub.register(owner).map_err(|TooManyStreams(limit)| ApiError::TooManyStreams(limit))?;
+    let mut wake = registration.account().subscribe();
+    let seen = *wake.borrow_and_update();
     let cursor = match resume {
         Some(id) => Some(id),
-        None => newest_in_inbox(&state, authed.user.id).await?,
+        None => newest_in_inbox(&state, owner).await?,
     };
-    let (events, receiver) = mpsc::channel(64);
-    let _ = events.try_send(Ok(Event::default().retry(RETRY).comment("connected")));
     tracing::info!(resume = ?resume, "stream opened");
-    tokio::spawn(run(state, authed, cursor, changes, events));
+    // An access token without expiry: a year is as good as never for one connection.
+    let expires_in =
+        Duration::from_secs(authed.expires().map_or(366 * 24 * 3600, |exp| exp.saturating_sub(unix_now())));
+    let live = Live {
+        closing: state.lifecycle.closing(),
+        state,
+        registration,
+        wake,
+        seen,
+        credential: authed.credential,
+        expires_at: tokio::time::Instant::now() + expires_in,
+        cursor,
+        page: Vec::new().into_iter(),
+        read: resume.is_some(),
+        close: None,
+        done: false,
+    };
+    let connected = futures::stream::once(async { Event::default().retry(RETRY).comment("connected") });
+    let events = connected.chain(futures::stream::unfold(live, Live::next_event)).map(Ok::<_, Infallible>);
     let keep_alive = KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive");
-    let mut response = Sse::new(ReceiverStream::new(receiver)).keep_alive(keep_alive).into_response();
+    let mut response = Sse::new(events).keep_alive(keep_alive).into_response();
     // Reverse proxies (nginx) must pass events on as they come, not buffer them.
     response.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
     Ok(response)
@@ -110,7 +134,7 @@ async fn newest_in_inbox(state: &AppState, owner: Uuid) -> Result<Option<Uuid>, 
 }
 
 /// Why a stream ended, sent as its last event.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Close {
     TokenExpired,
     TokenRevoked,
@@ -129,103 +153,168 @@ impl Close {
         let data = StreamClose { code: code.to_owned(), error: error.to_owned() };
         Event::default().event("close").data(serde_json::to_string(&data).expect("a close notice serializes"))
     }
+
+    fn of(error: ApiError) -> Option<Self> {
+        match error {
+            ApiError::TokenRevoked => Some(Close::TokenRevoked),
+            ApiError::TokenInvalid => Some(Close::TokenInvalid),
+            ApiError::TokenExpired => Some(Close::TokenExpired),
+            _ => None,
+        }
+    }
 }
 
-type Events = mpsc::Sender<Result<Event, Infallible>>;
-
-async fn run(
+/// One open stream: no task and no channel of its own. The response body polls it, so an idle stream
+/// is this struct and a waiting future inside the connection's task; its account's changes wake it
+/// through the hub (see [`super::hub`]).
+struct Live {
     state: AppState,
-    authed: AuthUser,
-    mut cursor: Option<Uuid>,
-    mut changes: broadcast::Receiver<Change>,
-    events: Events,
-) {
-    let _open = GaugeGuard::new(metrics::gauge!(names::STREAMS_OPEN));
-    let mut closing = state.lifecycle.closing();
-    let owner = authed.user.id;
-    // An access token without expiry: a year is as good as never for one connection.
-    let expires_in =
-        Duration::from_secs(authed.expires().map_or(366 * 24 * 3600, |exp| exp.saturating_sub(unix_now())));
-    let expiry = tokio::time::sleep(expires_in);
-    tokio::pin!(expiry);
-    let mut recheck = tokio::time::interval(state.options.stream_recheck);
-    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    recheck.tick().await;
-
-    let close = loop {
-        match deliver(&state, owner, &mut cursor, &events).await {
-            Ok(()) => {}
-            Err(Gone) => return,
-        }
-        // Wait for a reason to look again.
-        let check_token = loop {
-            tokio::select! {
-                change = changes.recv() => match change {
-                    Ok(Change::Mailbox(recipient)) if recipient == owner => break false,
-                    Ok(Change::Revoked(user)) if user == owner => break true,
-                    Ok(Change::Resync) => break true,
-                    Ok(_) => continue,
-                    // Missed changes: look anyway.
-                    Err(broadcast::error::RecvError::Lagged(_)) => break true,
-                    // The store is gone: so is msgd.
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-                _ = recheck.tick() => break true,
-                _ = closing.wait_for(|closing| *closing) => break false,
-                () = &mut expiry => break false,
-                () = events.closed() => return,
-            }
-        };
-        if *closing.borrow() {
-            break Close::ShuttingDown;
-        }
-        if expiry.is_elapsed() {
-            break Close::TokenExpired;
-        }
-        if check_token {
-            match current_user(&state, &authed.credential).await {
-                Ok(_) => {}
-                Err(ApiError::TokenRevoked) => break Close::TokenRevoked,
-                Err(ApiError::TokenInvalid) => break Close::TokenInvalid,
-                // The database is away: keep the stream; the next re-check looks again.
-                Err(e) => tracing::warn!(error = %e, "stream could not re-check its token"),
-            }
-        }
-    };
-    // Whatever arrived just before the end is still delivered.
-    if !matches!(close, Close::TokenRevoked | Close::TokenInvalid) {
-        let _ = deliver(&state, owner, &mut cursor, &events).await;
-    }
-    tracing::info!(reason = ?close, "stream closed");
-    let _ = events.send(Ok(close.event())).await;
+    /// Its place in the hub; dropping it (the client went away) gives the place back.
+    registration: Registration,
+    wake: watch::Receiver<Generations>,
+    /// The generations acted on.
+    seen: Generations,
+    credential: Credential,
+    expires_at: tokio::time::Instant,
+    closing: watch::Receiver<bool>,
+    /// The last message sent (or the starting point).
+    cursor: Option<Uuid>,
+    /// Messages read and not sent yet.
+    page: std::vec::IntoIter<Message>,
+    /// The inbox must be read after the cursor.
+    read: bool,
+    /// Why the stream is ending, once it is: sent when what is to be delivered has been.
+    close: Option<Close>,
+    done: bool,
 }
 
-/// The client has gone away.
-struct Gone;
+/// What woke a waiting stream.
+enum Woken {
+    Changed(Generations),
+    Expired,
+    ShuttingDown,
+}
 
-/// Sends every inbox message after the cursor, advancing it.
-async fn deliver(state: &AppState, owner: Uuid, cursor: &mut Option<Uuid>, events: &Events) -> Result<(), Gone> {
-    loop {
-        let query = MessageQuery { owner, mailbox: Mailbox::Inbox, after: *cursor, before: None, limit: CATCH_UP_PAGE };
-        let messages = match state.store.list_messages(&query).await {
-            Ok(messages) => messages,
-            Err(e) => {
-                // Retried at the next wake; the cursor has not moved, so nothing is skipped.
-                tracing::warn!(error = %e, "stream could not read the inbox");
-                return Ok(());
+impl Live {
+    /// The next event, waiting for one as long as it takes; `None` once the close event has been sent.
+    async fn next_event(mut self) -> Option<(Event, Self)> {
+        loop {
+            if let Some(message) = self.page.next() {
+                self.cursor = Some(message.id);
+                let data = String::from_utf8(message_json(&message)).expect("JSON is UTF-8");
+                return Some((Event::default().id(message.id.to_string()).data(data), self));
             }
-        };
-        let full = messages.len() == CATCH_UP_PAGE;
-        for message in messages {
-            let id = message.id;
-            let data = String::from_utf8(message_json(&message)).expect("JSON is UTF-8");
-            events.send(Ok(Event::default().id(id.to_string()).data(data))).await.map_err(|_| Gone)?;
-            *cursor = Some(id);
-        }
-        if !full {
-            return Ok(());
+            if self.read {
+                self.read_page().await;
+                continue;
+            }
+            if self.done {
+                return None;
+            }
+            if let Some(close) = self.close {
+                tracing::info!(reason = ?close, "stream closed");
+                self.done = true;
+                return Some((close.event(), self));
+            }
+            match self.wait().await {
+                Woken::Changed(now) => {
+                    metrics::counter!(names::STREAM_WAKEUPS).increment(1);
+                    if now.mailbox != self.seen.mailbox {
+                        self.read = true;
+                    }
+                    if now.check != self.seen.check {
+                        self.recheck(now.check).await;
+                    }
+                    self.seen = now;
+                }
+                // Whatever arrived just before the end is still delivered.
+                Woken::Expired => (self.close, self.read) = (Some(Close::TokenExpired), true),
+                Woken::ShuttingDown => (self.close, self.read) = (Some(Close::ShuttingDown), true),
+            }
         }
     }
+
+    async fn wait(&mut self) -> Woken {
+        tokio::select! {
+            changed = self.wake.changed() => match changed {
+                Ok(()) => Woken::Changed(*self.wake.borrow_and_update()),
+                // The hub holds the sender as long as this registration lives.
+                Err(_) => Woken::ShuttingDown,
+            },
+            _ = self.closing.wait_for(|closing| *closing) => Woken::ShuttingDown,
+            () = tokio::time::sleep_until(self.expires_at) => Woken::Expired,
+        }
+    }
+
+    /// Reads one page of the inbox after the cursor; another is due if it was full.
+    async fn read_page(&mut self) {
+        let query = MessageQuery {
+            owner: self.owner(),
+            mailbox: Mailbox::Inbox,
+            after: self.cursor,
+            before: None,
+            limit: CATCH_UP_PAGE,
+        };
+        match self.state.store.list_messages(&query).await {
+            Ok(messages) => {
+                self.read = messages.len() == CATCH_UP_PAGE;
+                self.page = messages.into_iter();
+            }
+            Err(e) => {
+                // Looked at again at the next wake; the cursor has not moved, so nothing is skipped.
+                tracing::warn!(error = %e, "stream could not read the inbox");
+                self.read = false;
+            }
+        }
+    }
+
+    fn owner(&self) -> Uuid {
+        self.registration.account().id()
+    }
+
+    /// Checks the credential again against the account as read once for all its streams here; reads the
+    /// inbox if its newest message is past the cursor.
+    async fn recheck(&mut self, generation: u64) {
+        let store = &*self.state.store;
+        let account = self.registration.account().clone();
+        let checked = match account.checked(store, generation).await {
+            Ok(checked) => checked,
+            // The database is away: keep the stream; the next re-check looks again.
+            Err(e) => return tracing::warn!(error = %e, "stream could not re-check its token"),
+        };
+        let verdict = match &self.credential {
+            Credential::Session(claims) => session_user(checked.user.clone(), claims).map(drop),
+            Credential::Access(token) => match account.access_tokens(store, generation).await {
+                Ok(tokens) => access_still_valid(checked.user.as_ref(), &tokens, &token.digest),
+                Err(e) => return tracing::warn!(error = %e, "stream could not re-check its token"),
+            },
+        };
+        if let Err(error) = verdict {
+            if let Some(close) = Close::of(error) {
+                // Nothing more is delivered to a credential that no longer counts.
+                self.page = Vec::new().into_iter();
+                (self.close, self.read) = (Some(close), false);
+                return;
+            }
+        }
+        if checked.newest.is_some_and(|newest| self.cursor.is_none_or(|cursor| newest > cursor)) {
+            self.read = true;
+        }
+    }
+}
+
+/// Whether the access token with `digest` still counts for `user`: still among its tokens, not expired,
+/// the account active.
+fn access_still_valid(user: Option<&User>, tokens: &[AccessToken], digest: &str) -> Result<(), ApiError> {
+    let user = user.ok_or(ApiError::TokenInvalid)?;
+    let token = tokens.iter().find(|t| t.digest == digest).ok_or(ApiError::TokenInvalid)?;
+    if token.expires_at.is_some_and(|at| at <= time::OffsetDateTime::now_utc()) {
+        return Err(ApiError::TokenExpired);
+    }
+    if user.status == AccountStatus::Deactivated {
+        return Err(ApiError::TokenRevoked);
+    }
+    Ok(())
 }
 
 fn unix_now() -> u64 {

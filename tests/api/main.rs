@@ -7,6 +7,7 @@ mod common;
 mod access_tokens;
 mod admin;
 mod cluster;
+mod connections;
 mod conversations;
 mod crash;
 mod deployment;

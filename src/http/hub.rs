@@ -1,0 +1,322 @@
+//! The stream hub: which accounts have open streams on this instance, and how a change reaches them.
+//!
+//! The store's change feed says what changed (a message stored for an account, an account's credentials
+//! revoked); one dispatcher task hands each change to the hub, which wakes the streams of that account
+//! only — a map keyed by account id, split in [`SHARDS`] locks — so a message costs the same whether
+//! none or fifteen thousand other streams are open (Phoenix.PubSub and Centrifugo keep a registry by
+//! topic for the same reason). Before, every stream received every change and compared ids:
+//! O(open streams) wake-ups per message.
+//!
+//! Each account's streams share one [`Account`]: a `watch` channel that counts its changes (a stream
+//! compares the count with the one it has seen, so a change that lands while the stream is busy is never
+//! lost), and one re-check of the account per generation — the account, its access tokens and its newest
+//! message are read once for all of its streams here, not once per stream. The safety-net re-check that
+//! catches a lost change runs per account, shard by shard across the period (a random start per
+//! instance), never all at once; a `Resync` (the feed was interrupted) or a lagged dispatcher sweeps
+//! every account the same way, quickly but spread out.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OnceCell, broadcast, watch};
+use uuid::Uuid;
+
+use crate::store::{AccessToken, Change, Mailbox, MessageQuery, Store, StoreError, User};
+use crate::telemetry::names;
+
+/// Locks the account map is split into: a send takes one, briefly.
+pub const SHARDS: usize = 64;
+
+/// How long a full sweep after a `Resync` (or a lagged dispatcher) takes: one shard every
+/// `RESYNC_SWEEP / SHARDS`.
+const RESYNC_SWEEP: Duration = Duration::from_secs(2);
+
+/// What has happened to an account since its streams were opened, as counters: a stream has seen the
+/// counts it last acted on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Generations {
+    /// Messages may have been stored for the account: read the inbox after the cursor.
+    pub mailbox: u64,
+    /// The account's credentials may have changed, or a change may have been missed: check the stream's
+    /// credential again, and read the inbox if its newest message is past the stream's cursor.
+    pub check: u64,
+}
+
+/// What a re-check found, shared by every stream of the account for one check generation.
+#[derive(Debug)]
+pub struct Checked {
+    /// The account as stored now; `None` when it is gone.
+    pub user: Option<User>,
+    /// The newest message in the inbox: a stream whose cursor is at it has nothing to read.
+    pub newest: Option<Uuid>,
+}
+
+/// One account with open streams on this instance.
+pub struct Account {
+    id: Uuid,
+    wake: watch::Sender<Generations>,
+    /// The re-check of the current check generation, loaded by the first stream that needs it.
+    check: Mutex<(u64, Arc<Recheck>)>,
+}
+
+#[derive(Default)]
+struct Recheck {
+    checked: OnceCell<Result<Arc<Checked>, String>>,
+    tokens: OnceCell<Result<Arc<Vec<AccessToken>>, String>>,
+}
+
+impl Account {
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// A receiver that wakes on every change to this account.
+    pub fn subscribe(&self) -> watch::Receiver<Generations> {
+        self.wake.subscribe()
+    }
+
+    fn recheck(&self, generation: u64) -> Arc<Recheck> {
+        let mut current = self.check.lock().expect("account check");
+        if current.0 != generation {
+            *current = (generation, Arc::default());
+        }
+        current.1.clone()
+    }
+
+    /// The account as stored and its newest inbox message, read once per check generation for all of
+    /// its streams. `Err` carries the store's error in words (the stream keeps going and looks again).
+    pub async fn checked(&self, store: &dyn Store, generation: u64) -> Result<Arc<Checked>, String> {
+        let recheck = self.recheck(generation);
+        recheck
+            .checked
+            .get_or_init(|| async {
+                metrics::counter!(names::STREAM_RECHECKS).increment(1);
+                let query = MessageQuery {
+                    owner: self.id,
+                    mailbox: Mailbox::Inbox,
+                    after: None,
+                    before: Some(Uuid::max()),
+                    limit: 1,
+                };
+                let (user, newest) = store.user_and_messages(self.id, &query).await.map_err(|e| e.to_string())?;
+                Ok(Arc::new(Checked { user, newest: newest.last().map(|m| m.id) }))
+            })
+            .await
+            .clone()
+    }
+
+    /// The account's access tokens, read once per check generation (only streams opened with an access
+    /// token need them).
+    pub async fn access_tokens(&self, store: &dyn Store, generation: u64) -> Result<Arc<Vec<AccessToken>>, String> {
+        let recheck = self.recheck(generation);
+        recheck
+            .tokens
+            .get_or_init(|| async {
+                store.access_tokens(self.id).await.map(Arc::new).map_err(|e: StoreError| e.to_string())
+            })
+            .await
+            .clone()
+    }
+}
+
+/// The registry of open streams by account.
+pub struct Hub {
+    shards: Box<[Mutex<HashMap<Uuid, Entry>>]>,
+    max_per_account: usize,
+}
+
+struct Entry {
+    account: Arc<Account>,
+    streams: usize,
+}
+
+/// One open stream's place in the hub: dropping it gives the place back.
+pub struct Registration {
+    hub: Arc<Hub>,
+    account: Arc<Account>,
+}
+
+impl Registration {
+    pub fn account(&self) -> &Arc<Account> {
+        &self.account
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut shard = self.hub.shard(self.account.id).lock().expect("hub shard");
+        if let Some(entry) = shard.get_mut(&self.account.id) {
+            entry.streams -= 1;
+            if entry.streams == 0 {
+                shard.remove(&self.account.id);
+            }
+        }
+        metrics::gauge!(names::STREAMS_OPEN).decrement(1.0);
+    }
+}
+
+/// The account already has as many streams open here as it may.
+#[derive(Debug)]
+pub struct TooManyStreams(pub usize);
+
+impl Hub {
+    /// A hub allowing `max_per_account` open streams per account.
+    pub fn new(max_per_account: usize) -> Arc<Self> {
+        let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
+        Arc::new(Self { shards, max_per_account })
+    }
+
+    fn shard(&self, account: Uuid) -> &Mutex<HashMap<Uuid, Entry>> {
+        // Account ids are random (v4): their low bits spread evenly.
+        &self.shards[(account.as_u128() as usize) % SHARDS]
+    }
+
+    /// Takes a place for one more stream of `account`, unless it has [`Hub::max_per_account`] already.
+    pub fn register(self: &Arc<Self>, account: Uuid) -> Result<Registration, TooManyStreams> {
+        let mut shard = self.shard(account).lock().expect("hub shard");
+        let entry = shard.entry(account).or_insert_with(|| Entry {
+            account: Arc::new(Account {
+                id: account,
+                wake: watch::Sender::new(Generations::default()),
+                check: Mutex::new((0, Arc::default())),
+            }),
+            streams: 0,
+        });
+        if entry.streams >= self.max_per_account {
+            return Err(TooManyStreams(self.max_per_account));
+        }
+        entry.streams += 1;
+        metrics::gauge!(names::STREAMS_OPEN).increment(1.0);
+        Ok(Registration { hub: self.clone(), account: entry.account.clone() })
+    }
+
+    /// The most streams one account may hold open here.
+    pub fn max_per_account(&self) -> usize {
+        self.max_per_account
+    }
+
+    /// Wakes the streams of `account` (if it has any here) with `bump` applied to its generations.
+    fn wake(&self, account: Uuid, bump: impl FnOnce(&mut Generations)) {
+        let shard = self.shard(account).lock().expect("hub shard");
+        if let Some(entry) = shard.get(&account) {
+            entry.account.wake.send_modify(bump);
+        }
+    }
+
+    /// Wakes every account of one shard for a re-check: its credentials, and its newest message against
+    /// each stream's cursor.
+    fn sweep_shard(&self, index: usize) {
+        let shard = self.shards[index].lock().expect("hub shard");
+        for entry in shard.values() {
+            entry.account.wake.send_modify(|g| g.check += 1);
+        }
+    }
+
+    /// Applies one change from the feed.
+    pub fn apply(&self, change: Change) {
+        match change {
+            Change::Mailbox(account) => self.wake(account, |g| g.mailbox += 1),
+            Change::Revoked(account) => self.wake(account, |g| g.check += 1),
+            // Unlocks concern the throttle, not streams; a resync is swept by the dispatcher.
+            Change::Unlocked(_) | Change::Resync => {}
+        }
+    }
+}
+
+/// Feeds the store's changes to the hub until the store closes, and runs the safety-net re-check: every
+/// `period`, each account is looked at once, one shard at a time (one every `period / SHARDS`, from a
+/// random shard). A `Resync`, or changes missed because this task fell behind, sweep every shard within
+/// [`RESYNC_SWEEP`].
+pub async fn dispatch(hub: Arc<Hub>, mut changes: broadcast::Receiver<Change>, period: Duration) {
+    let step = (period / SHARDS as u32).max(Duration::from_millis(1));
+    let mut safety_net = tokio::time::interval_at(tokio::time::Instant::now() + step, step);
+    safety_net.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_shard = rand::random_range(0..SHARDS);
+    // Shards still to sweep after a resync, and the pace.
+    let mut resync_left = 0usize;
+    let resync_step = RESYNC_SWEEP / SHARDS as u32;
+    let mut resync = tokio::time::interval(resync_step);
+    loop {
+        tokio::select! {
+            change = changes.recv() => match change {
+                Ok(Change::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if resync_left == 0 {
+                        resync.reset();
+                    }
+                    resync_left = SHARDS;
+                }
+                Ok(change) => hub.apply(change),
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = safety_net.tick() => {
+                hub.sweep_shard(next_shard);
+                next_shard = (next_shard + 1) % SHARDS;
+            }
+            _ = resync.tick(), if resync_left > 0 => {
+                resync_left -= 1;
+                hub.sweep_shard(resync_left);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generations(receiver: &watch::Receiver<Generations>) -> Generations {
+        *receiver.borrow()
+    }
+
+    #[test]
+    fn a_change_wakes_only_the_account_it_concerns() {
+        let hub = Hub::new(30);
+        let (ada, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        let ada_stream = hub.register(ada).unwrap();
+        let bob_streams: Vec<_> = (0..3).map(|_| hub.register(bob).unwrap()).collect();
+        let mut ada_wake = ada_stream.account().subscribe();
+        let mut bob_wakes: Vec<_> = bob_streams.iter().map(|r| r.account().subscribe()).collect();
+        hub.apply(Change::Mailbox(ada));
+        hub.apply(Change::Revoked(ada));
+        assert!(ada_wake.has_changed().unwrap());
+        assert_eq!(generations(&ada_wake), Generations { mailbox: 1, check: 1 });
+        for wake in &mut bob_wakes {
+            assert!(!wake.has_changed().unwrap(), "bob's streams were not woken by ada's changes");
+        }
+        // A change for an account without a stream here costs a lookup and nothing else.
+        hub.apply(Change::Mailbox(Uuid::new_v4()));
+        assert!(!bob_wakes[0].has_changed().unwrap());
+        ada_wake.borrow_and_update();
+        hub.apply(Change::Mailbox(bob));
+        assert!(!ada_wake.has_changed().unwrap());
+        assert!(bob_wakes.iter_mut().all(|w| w.has_changed().unwrap()));
+    }
+
+    #[test]
+    fn an_account_may_hold_only_so_many_streams_and_gets_its_places_back() {
+        let hub = Hub::new(2);
+        let ada = Uuid::new_v4();
+        let first = hub.register(ada).unwrap();
+        let second = hub.register(ada).unwrap();
+        assert!(matches!(hub.register(ada), Err(TooManyStreams(2))));
+        assert!(hub.register(Uuid::new_v4()).is_ok(), "the limit is per account");
+        drop(first);
+        let third = hub.register(ada).unwrap();
+        drop((second, third));
+        assert!(hub.shard(ada).lock().unwrap().get(&ada).is_none(), "an account without streams is forgotten");
+    }
+
+    #[test]
+    fn every_account_is_in_exactly_one_shard_and_a_sweep_reaches_all() {
+        let hub = Hub::new(30);
+        let registrations: Vec<_> = (0..500).map(|_| hub.register(Uuid::new_v4()).unwrap()).collect();
+        let mut wakes: Vec<_> = registrations.iter().map(|r| r.account().subscribe()).collect();
+        for shard in 0..SHARDS {
+            hub.sweep_shard(shard);
+        }
+        for wake in &mut wakes {
+            assert_eq!(*wake.borrow_and_update(), Generations { mailbox: 0, check: 1 });
+        }
+    }
+}
