@@ -22,6 +22,7 @@ pub mod defaults {
     pub const SHUTDOWN_DELAY: &str = "0s";
     pub const STREAM_RECHECK: &str = "30s";
     pub const MAX_STREAMS_PER_ACCOUNT: usize = 30;
+    pub const STREAM_KEEPALIVE: &str = "25s";
     pub const HEADER_TIMEOUT: &str = "10s";
     pub const IDLE_TIMEOUT: &str = "75s";
     pub const WRITE_TIMEOUT: &str = "30s";
@@ -272,6 +273,12 @@ pub struct Config {
     #[arg(long, env = "STREAM_RECHECK", default_value = defaults::STREAM_RECHECK, value_parser = parse_duration)]
     pub stream_recheck: Duration,
 
+    /// How often an idle message stream sends a keep-alive comment: below the idle timeout of every proxy
+    /// on the way (nginx and AWS load balancers: 60 s), and no more often than that needs, since each is a
+    /// write for every open stream (Centrifugo pings every 25 s).
+    #[arg(long, env = "STREAM_KEEPALIVE", default_value = defaults::STREAM_KEEPALIVE, value_parser = parse_duration)]
+    pub stream_keepalive: Duration,
+
     /// Open message streams one account may hold on this instance; the next is refused with 429
     /// `too_many_streams` (ntfy allows 30 per visitor). Per instance: behind N instances, N times this.
     #[arg(long, env = "MAX_STREAMS_PER_ACCOUNT", default_value_t = defaults::MAX_STREAMS_PER_ACCOUNT,
@@ -430,6 +437,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             stream_recheck: parse_duration(defaults::STREAM_RECHECK).expect("default parses"),
             max_streams_per_account: defaults::MAX_STREAMS_PER_ACCOUNT,
+            stream_keepalive: parse_duration(defaults::STREAM_KEEPALIVE).expect("default parses"),
             header_timeout: parse_duration(defaults::HEADER_TIMEOUT).expect("default parses"),
             idle_timeout: parse_duration(defaults::IDLE_TIMEOUT).expect("default parses"),
             write_timeout: parse_duration(defaults::WRITE_TIMEOUT).expect("default parses"),
@@ -475,6 +483,7 @@ impl Config {
             ("DRAIN_TIMEOUT", duration(self.drain_timeout)),
             ("SHUTDOWN_DELAY", duration(self.shutdown_delay)),
             ("STREAM_RECHECK", duration(self.stream_recheck)),
+            ("STREAM_KEEPALIVE", duration(self.stream_keepalive)),
             ("MAX_STREAMS_PER_ACCOUNT", self.max_streams_per_account.to_string()),
             ("HEADER_TIMEOUT", duration(self.header_timeout)),
             ("IDLE_TIMEOUT", duration(self.idle_timeout)),
@@ -609,6 +618,7 @@ mod tests {
         assert_eq!(parse_duration(&declared("rate_limit_window")).unwrap(), config.rate_limit_window);
         assert_eq!(parse_duration(&declared("stream_recheck")).unwrap(), config.stream_recheck);
         assert_eq!(declared("max_streams_per_account"), config.max_streams_per_account.to_string());
+        assert_eq!(parse_duration(&declared("stream_keepalive")).unwrap(), config.stream_keepalive);
         assert_eq!(parse_duration(&declared("header_timeout")).unwrap(), config.header_timeout);
         assert_eq!(parse_duration(&declared("idle_timeout")).unwrap(), config.idle_timeout);
         assert_eq!(parse_duration(&declared("write_timeout")).unwrap(), config.write_timeout);

@@ -72,6 +72,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             metrics_token: config.metrics_token.clone(),
             trust_forwarded_for: config.trust_forwarded_for,
             stream_recheck: config.stream_recheck,
+            stream_keepalive: config.stream_keepalive,
             registration_open: config.registration == crate::config::Registration::Open,
             connections: http::conn::Limits::of(config),
         },

@@ -94,6 +94,8 @@ pub struct HttpOptions {
     pub trust_forwarded_for: bool,
     /// How often an open stream looks again without being told to.
     pub stream_recheck: Duration,
+    /// How often an idle stream sends a keep-alive comment.
+    pub stream_keepalive: Duration,
     /// Anyone may register (`REGISTRATION=open`), or only administrators create accounts.
     pub registration_open: bool,
     /// Bounds on every connection.
@@ -113,6 +115,7 @@ impl Default for HttpOptions {
             metrics_token: None,
             trust_forwarded_for: false,
             stream_recheck: config.stream_recheck,
+            stream_keepalive: config.stream_keepalive,
             registration_open: true,
             connections: conn::Limits::of(&config),
         }

@@ -32,8 +32,6 @@ use crate::api::{ErrorBody, StreamClose, message_json};
 use crate::store::{AccessToken, AccountStatus, Mailbox, Message, MessageQuery, Scope, User};
 use crate::telemetry::names;
 
-/// How often an idle stream sends a keep-alive comment.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Messages per catch-up query.
 const CATCH_UP_PAGE: usize = 500;
 /// What browsers should wait before reconnecting.
@@ -58,7 +56,7 @@ struct StreamParams {
 /// Each event is a message: `id:` is its id, `data:` the message JSON (as in `GET /messages`). Reconnect
 /// with `Last-Event-ID` (or `?after=`) to get what was missed, then live messages, with no gap and no
 /// duplicate. Without either, the stream starts with messages arriving from now on. A comment line keeps
-/// idle connections open every 15 s. The stream ends with an `event: close` whose data is
+/// idle connections open every 25 s (`STREAM_KEEPALIVE`). The stream ends with an `event: close` whose data is
 /// `{"code": "token_expired" | "token_revoked" | "token_invalid" | "shutting_down", "error": …}`.
 #[utoipa::path(
     get, path = "/messages/stream", tag = "messages",
@@ -105,6 +103,7 @@ async fn stream_messages(
     // An access token without expiry: a year is as good as never for one connection.
     let expires_in =
         Duration::from_secs(authed.expires().map_or(366 * 24 * 3600, |exp| exp.saturating_sub(unix_now())));
+    let keep_alive = KeepAlive::new().interval(state.options.stream_keepalive).text("keep-alive");
     let live = Live {
         closing: state.lifecycle.closing(),
         state,
@@ -121,7 +120,6 @@ async fn stream_messages(
     };
     let connected = futures::stream::once(async { Event::default().retry(RETRY).comment("connected") });
     let events = connected.chain(futures::stream::unfold(live, Live::next_event)).map(Ok::<_, Infallible>);
-    let keep_alive = KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive");
     let mut response = Sse::new(events).keep_alive(keep_alive).into_response();
     // Reverse proxies (nginx) must pass events on as they come, not buffer them.
     response.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
