@@ -5,6 +5,8 @@
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# Build settings: mimalloc commits memory on demand (see the file).
+COPY .cargo ./.cargo
 COPY src ./src
 RUN cargo build --release --locked --bin msgd && strip target/release/msgd
 
