@@ -30,11 +30,162 @@ fn init_with(format: LogFormat, default_filter: &str) -> LogFlushGuard {
     let buffer = LogBuffer::start();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(buffer.clone());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match format {
-        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        LogFormat::Text => builder.with_ansi(ansi).init(),
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).init(),
     }
+    if format == LogFormat::Json || !ansi {
+        let _ = ACCESS_SINK.set((format, buffer.clone()));
+    }
     LogFlushGuard(buffer)
+}
+
+/// Where [`write_access`] writes: msgd's own log buffer, in its format (colourless text, or JSON).
+static ACCESS_SINK: OnceLock<(LogFormat, LogBuffer)> = OnceLock::new();
+
+/// What an access log line says: the request's span fields, and how it ended.
+pub struct Access<'a> {
+    pub request_id: &'a str,
+    pub method: &'a str,
+    pub route: &'a str,
+    /// The client's address, written out (see [`ip_text`]).
+    pub client: Option<&'a str>,
+    pub user: Option<uuid::Uuid>,
+    pub status: u16,
+    /// Rounded to hundredths.
+    pub latency_ms: f64,
+}
+
+/// Writes the access log line straight into msgd's log buffer, byte for byte what tracing-subscriber
+/// would write for `request completed` in the request's span, without its generic formatter (measured:
+/// 38 % of a `/healthz`). Returns false when it cannot — another subscriber (msgkit used as a library,
+/// the tests), colours for a terminal — and the caller logs through tracing as usual.
+pub fn write_access(line: &Access<'_>) -> bool {
+    let Some((format, buffer)) = ACCESS_SINK.get() else { return false };
+    let warn = line.status >= 500;
+    buffer.append(|out| match format {
+        LogFormat::Json => access_json(out, line, warn),
+        LogFormat::Text => access_text(out, line, warn),
+    });
+    true
+}
+
+const ACCESS_TARGET: &str = "msgkit::http::middleware";
+
+fn access_text(out: &mut Vec<u8>, line: &Access<'_>, warn: bool) {
+    use std::io::Write;
+    timestamp(out);
+    out.extend_from_slice(if warn { b"  WARN request{request_id=" } else { b"  INFO request{request_id=" });
+    out.extend_from_slice(line.request_id.as_bytes());
+    out.extend_from_slice(b" method=");
+    out.extend_from_slice(line.method.as_bytes());
+    out.extend_from_slice(b" route=");
+    out.extend_from_slice(line.route.as_bytes());
+    if let Some(client) = line.client {
+        out.extend_from_slice(b" client.address=");
+        out.extend_from_slice(client.as_bytes());
+    }
+    if let Some(user) = line.user {
+        out.extend_from_slice(b" user.id=");
+        out.extend_from_slice(user.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).as_bytes());
+    }
+    out.extend_from_slice(b"}: msgkit::http::middleware: request completed status=");
+    digits(out, u32::from(line.status), 3);
+    let _ = writeln!(out, " latency_ms={:?}", line.latency_ms);
+}
+
+fn access_json(out: &mut Vec<u8>, line: &Access<'_>, warn: bool) {
+    use std::io::Write;
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    timestamp(out);
+    out.extend_from_slice(if warn { b"\",\"level\":\"WARN\"" } else { b"\",\"level\":\"INFO\"" });
+    out.extend_from_slice(b",\"message\":\"request completed\",\"status\":");
+    digits(out, u32::from(line.status), 3);
+    let _ = write!(out, ",\"latency_ms\":{:?},\"target\":\"{ACCESS_TARGET}\",\"span\":{{", line.latency_ms);
+    // The span's fields in the order serde_json's map keeps them (sorted), then its name.
+    if let Some(client) = line.client {
+        out.extend_from_slice(b"\"client.address\":\"");
+        out.extend_from_slice(client.as_bytes());
+        out.extend_from_slice(b"\",");
+    }
+    out.extend_from_slice(b"\"method\":");
+    json_string(out, line.method);
+    out.extend_from_slice(b",\"request_id\":");
+    json_string(out, line.request_id);
+    out.extend_from_slice(b",\"route\":");
+    json_string(out, line.route);
+    if let Some(user) = line.user {
+        out.extend_from_slice(b",\"user.id\":\"");
+        out.extend_from_slice(user.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).as_bytes());
+        out.push(b'"');
+    }
+    out.extend_from_slice(b",\"name\":\"request\"}}\n");
+}
+
+/// A JSON string of visible ASCII or any text: quotes, backslashes and control characters escaped.
+fn json_string(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| (b.is_ascii_graphic() && b != b'"' && b != b'\\') || b == b' ') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
+}
+
+/// Now, as tracing-subscriber writes it: RFC 3339 in UTC with microseconds.
+fn timestamp(out: &mut Vec<u8>) {
+    let now = time::OffsetDateTime::now_utc();
+    digits(out, now.year().max(0) as u32, 4);
+    let parts: [(u8, u32, usize); 6] = [
+        (b'-', now.month() as u32, 2),
+        (b'-', u32::from(now.day()), 2),
+        (b'T', u32::from(now.hour()), 2),
+        (b':', u32::from(now.minute()), 2),
+        (b':', u32::from(now.second()), 2),
+        (b'.', now.microsecond(), 6),
+    ];
+    for (separator, value, width) in parts {
+        out.push(separator);
+        digits(out, value, width);
+    }
+    out.push(b'Z');
+}
+
+/// An IP address as `Display` writes it; IPv4 (the common case) without the formatting machinery, which
+/// measured 2,200 instructions an address.
+pub fn ip_text(address: std::net::IpAddr) -> String {
+    match address {
+        std::net::IpAddr::V4(v4) => {
+            let mut out = Vec::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                let width = if octet >= 100 {
+                    3
+                } else if octet >= 10 {
+                    2
+                } else {
+                    1
+                };
+                digits(&mut out, u32::from(octet), width);
+            }
+            String::from_utf8(out).expect("digits and dots")
+        }
+        std::net::IpAddr::V6(_) => address.to_string(),
+    }
+}
+
+/// `value` in `width` decimal digits, zero-padded.
+fn digits(out: &mut Vec<u8>, mut value: u32, width: usize) {
+    let mut buffer = [b'0'; 10];
+    for slot in buffer[..width].iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    out.extend_from_slice(&buffer[..width]);
 }
 
 /// Log lines are appended to a shared buffer, which one thread writes to stderr every
@@ -59,6 +210,18 @@ impl LogBuffer {
             }
         });
         buffer
+    }
+
+    /// Appends what `write` writes, as one piece (written out at once if the buffer is full).
+    pub fn append(&self, write: impl FnOnce(&mut Vec<u8>)) {
+        let full = {
+            let mut buffer = self.0.lock().expect("log buffer");
+            write(&mut buffer);
+            buffer.len() >= Self::LIMIT
+        };
+        if full {
+            self.write_out();
+        }
     }
 
     /// Writes out what is buffered. Takes stderr first, so that two threads writing out at once cannot
@@ -216,4 +379,105 @@ fn describe() {
         "commands sent to MongoDB (each a database round trip), by command name"
     );
     describe_gauge!(names::BUILD_INFO, "always 1; the version label says which msgd this is");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What tracing-subscriber writes for the access line in the request's span, and what
+    /// `write_access` writes, with the timestamps taken out.
+    fn both(
+        format: LogFormat,
+        status: u16,
+        user: Option<uuid::Uuid>,
+        client: Option<std::net::IpAddr>,
+    ) -> (String, String) {
+        let client_text = client.map(ip_text);
+        let buffer = LogBuffer(Default::default());
+        let builder = tracing_subscriber::fmt().with_writer(buffer.clone()).with_ansi(false);
+        let dispatch = match format {
+            LogFormat::Text => tracing::Dispatch::new(builder.finish()),
+            LogFormat::Json => tracing::Dispatch::new(
+                builder.json().flatten_event(true).with_current_span(true).with_span_list(false).finish(),
+            ),
+        };
+        let request_id = r#"req-"7"\x"#;
+        tracing::dispatcher::with_default(&dispatch, || {
+            let span = tracing::info_span!(
+                "request",
+                request_id = %request_id,
+                method = %"POST",
+                route = %"/users",
+                client.address = client.map(tracing::field::display),
+                user.id = tracing::field::Empty,
+            );
+            let _entered = span.enter();
+            if let Some(user) = user {
+                span.record("user.id", tracing::field::display(user));
+            }
+            let latency_ms = 12.5_f64;
+            if status >= 500 {
+                tracing::warn!(target: ACCESS_TARGET, status, latency_ms, "request completed");
+            } else {
+                tracing::info!(target: ACCESS_TARGET, status, latency_ms, "request completed");
+            }
+        });
+        let theirs = String::from_utf8(std::mem::take(&mut *buffer.0.lock().unwrap())).unwrap();
+        let line = Access {
+            request_id,
+            method: "POST",
+            route: "/users",
+            client: client_text.as_deref(),
+            user,
+            status,
+            latency_ms: 12.5,
+        };
+        let mut ours = Vec::new();
+        match format {
+            LogFormat::Json => access_json(&mut ours, &line, status >= 500),
+            LogFormat::Text => access_text(&mut ours, &line, status >= 500),
+        }
+        let ours = String::from_utf8(ours).unwrap();
+        let untimed = |s: &str| match format {
+            LogFormat::Text => s[27..].to_owned(),
+            LogFormat::Json => {
+                let mut value: serde_json::Value = serde_json::from_str(s).unwrap();
+                value["timestamp"] = serde_json::Value::Null;
+                value.to_string()
+            }
+        };
+        assert_eq!(ours.len() - ours.trim_end().len(), 1, "one line: {ours:?}");
+        (untimed(&theirs), untimed(&ours))
+    }
+
+    #[test]
+    fn the_hand_written_access_line_is_what_tracing_subscriber_writes() {
+        let user = Some(uuid::Uuid::new_v4());
+        let client = Some("203.0.113.7".parse().unwrap());
+        let v6 = Some("2001:db8::1".parse().unwrap());
+        for format in [LogFormat::Text, LogFormat::Json] {
+            for (status, user, client) in [(201, user, client), (503, None, v6), (404, None, None)] {
+                let (theirs, ours) = both(format, status, user, client);
+                assert_eq!(theirs, ours, "{format:?} {status}");
+            }
+        }
+    }
+
+    #[test]
+    fn ip_addresses_are_written_as_display_writes_them() {
+        for address in ["0.0.0.0", "9.10.99.100", "127.0.0.1", "255.255.255.255", "::1", "2001:db8::7"] {
+            let ip: std::net::IpAddr = address.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc_3339_with_microseconds() {
+        let mut out = Vec::new();
+        timestamp(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.len(), 27, "{text}");
+        time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).unwrap();
+    }
 }

@@ -254,7 +254,7 @@ impl FromRequestParts<AppState> for Presented {
 
 /// A caller who passed the check: named in the request's log span; an access token's use recorded.
 pub fn accepted(state: &AppState, authed: AuthUser) -> AuthUser {
-    tracing::Span::current().record("user.id", tracing::field::display(authed.user.id));
+    super::middleware::record_user(authed.user.id);
     if let Credential::Access(token) = &authed.credential {
         note_use(state, token);
     }

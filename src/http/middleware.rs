@@ -30,13 +30,27 @@ pub const MAX_HEADER_BUFFER: usize = 2 * 1024 * 1024;
 /// The one route the request timeout does not apply to: a stream is meant to stay open.
 pub const STREAM_PATH: &str = "/messages/stream";
 
+/// What the request being handled is, for its error bodies and its access log line.
+struct Current {
+    id: String,
+    /// The caller, once authenticated.
+    user: std::cell::Cell<Option<uuid::Uuid>>,
+}
+
 tokio::task_local! {
-    static CURRENT_REQUEST_ID: String;
+    static CURRENT: Current;
 }
 
 /// The id of the request being handled, for error bodies.
 pub fn current_request_id() -> Option<String> {
-    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+    CURRENT.try_with(|current| current.id.clone()).ok()
+}
+
+/// Names the caller of the request being handled: in its span (every log line of the request) and its
+/// access line.
+pub fn record_user(id: uuid::Uuid) {
+    Span::current().record("user.id", tracing::field::display(id));
+    let _ = CURRENT.try_with(|current| current.user.set(Some(id)));
 }
 
 fn request_id_of(request: &Request) -> &str {
@@ -52,25 +66,43 @@ fn route_of(request: &Request) -> String {
 /// them (the last `X-Forwarded-For` entry with `trust_forwarded_for`). Handlers are not `#[instrument]`ed:
 /// extractors such as `AuthUser` run before a handler's own span exists, and record `user.id` here
 /// instead.
-pub fn request_span(trust_forwarded_for: bool) -> impl Fn(&Request) -> Span + Clone {
-    move |request: &Request| {
-        let address = super::extract::client_address(request.headers(), request.extensions(), trust_forwarded_for);
-        tracing::info_span!(
-            "request",
-            request_id = %request_id_of(request),
-            method = %request.method(),
-            route = %route_of(request),
-            client.address = address.map(tracing::field::display),
-            user.id = tracing::field::Empty,
-        )
-    }
+pub fn request_span(request: &Request, address: Option<&str>) -> Span {
+    tracing::info_span!(
+        "request",
+        request_id = %request_id_of(request),
+        method = %request.method(),
+        route = %route_of(request),
+        client.address = address.map(tracing::field::display),
+        user.id = tracing::field::Empty,
+    )
 }
 
-/// The access log line, one per request, inside the request's span.
-pub fn log_response(response: &Response<Body>, latency: Duration, _span: &Span) {
+/// The access log line, one per request, inside the request's span: written straight into the log
+/// buffer when msgd's own logger is set up, else through tracing.
+fn log_response(response: &Response<Body>, latency: Duration, request: &AccessFields) {
     let status = response.status().as_u16();
     // Two decimals: a hundredth of a millisecond is the finest anyone reads.
     let latency_ms = (latency.as_secs_f64() * 100_000.0).round() / 100.0;
+    let level = if status >= 500 { tracing::Level::WARN } else { tracing::Level::INFO };
+    let wanted = match level {
+        tracing::Level::WARN => tracing::enabled!(target: "msgkit::http::middleware", tracing::Level::WARN),
+        _ => tracing::enabled!(target: "msgkit::http::middleware", tracing::Level::INFO),
+    };
+    if !wanted {
+        return;
+    }
+    let line = crate::telemetry::Access {
+        request_id: &request.id,
+        method: request.method.as_str(),
+        route: &request.route,
+        client: request.address.as_deref(),
+        user: CURRENT.try_with(|current| current.user.get()).ok().flatten(),
+        status,
+        latency_ms,
+    };
+    if crate::telemetry::write_access(&line) {
+        return;
+    }
     if status >= 500 {
         tracing::warn!(status, latency_ms, "request completed");
     } else {
@@ -112,6 +144,14 @@ fn route_metrics(method: &'static str, route: &str, status: StatusCode) -> Route
     table.entry(route.to_owned()).or_default().entry(key).or_insert(handles).clone()
 }
 
+/// The span fields the access line repeats.
+struct AccessFields {
+    id: String,
+    method: Method,
+    route: String,
+    address: Option<String>,
+}
+
 /// What [`per_request`] needs from the settings.
 #[derive(Clone, Copy)]
 pub struct PerRequest {
@@ -133,14 +173,20 @@ pub async fn per_request(State(settings): State<PerRequest>, mut request: Reques
     let id = match request.headers().get(&REQUEST_ID) {
         Some(value) if acceptable_request_id(value) => value.clone(),
         _ => {
-            let fresh = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a uuid is ASCII");
+            let mut buffer = uuid::Uuid::encode_buffer();
+            let fresh = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+            let fresh = HeaderValue::from_str(fresh).expect("a uuid is ASCII");
             request.headers_mut().insert(REQUEST_ID, fresh.clone());
             fresh
         }
     };
-    let span = request_span(settings.trust_forwarded_for)(&request);
+    let address = super::extract::client_address(request.headers(), request.extensions(), settings.trust_forwarded_for)
+        .map(crate::telemetry::ip_text);
+    let span = request_span(&request, address.as_deref());
     let method = method_label(request.method());
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let text = id.to_str().unwrap_or("").to_owned();
+    let fields = AccessFields { id: text.clone(), method: request.method().clone(), route: route.clone(), address };
     let too_large = header_bytes(&request) > MAX_HEADER_BYTES;
     let stream = request.uri().path() == STREAM_PATH;
     let handled = async move {
@@ -163,11 +209,11 @@ pub async fn per_request(State(settings): State<PerRequest>, mut request: Reques
         let (requests, duration) = route_metrics(method, &route, response.status());
         requests.increment(1);
         duration.record(measured.elapsed().as_secs_f64());
-        log_response(&response, started.elapsed(), &Span::current());
+        log_response(&response, started.elapsed(), &fields);
         response
     };
-    let text = id.to_str().unwrap_or("").to_owned();
-    let mut response = CURRENT_REQUEST_ID.scope(text, handled.instrument(span)).await;
+    let current = Current { id: text, user: std::cell::Cell::new(None) };
+    let mut response = CURRENT.scope(current, handled.instrument(span)).await;
     let headers = response.headers_mut();
     headers.entry(REQUEST_ID).or_insert(id);
     headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use tracing::{Span, field, info, warn};
+use tracing::{info, warn};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -130,7 +130,7 @@ async fn create_user(
     if !replayed && admin.is_none() {
         state.throttle.registration_answered(address);
     }
-    Span::current().record("user.id", field::display(user.id));
+    super::middleware::record_user(user.id);
     info!(replayed, "user created");
     let created = CreatedUser {
         user_id: user.id,
@@ -399,12 +399,12 @@ pub(super) async fn authenticate(
     let matches = state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
     match user {
         Some(user) if matches => {
-            Span::current().record("user.id", field::display(user.id));
+            super::middleware::record_user(user.id);
             state.throttle.credentials_succeeded(account, address);
             Ok(user)
         }
         Some(user) => {
-            Span::current().record("user.id", field::display(user.id));
+            super::middleware::record_user(user.id);
             warn!(client.address = %address, "authentication failed: wrong password");
             state.throttle.credentials_failed(account, address);
             Err(ApiError::InvalidCredentials)
