@@ -268,8 +268,9 @@ pub struct Config {
     #[arg(long, env = "REGISTRATION", value_enum, default_value_t = Registration::Open)]
     pub registration: Registration,
 
-    /// How often an open message stream re-reads the inbox and re-checks its token without being told to:
-    /// a safety net, since every instance on the database announces new messages and revocations at once.
+    /// How often each account with open streams is read again without being told to (its credentials and
+    /// its newest message), its streams woken only if that changed: a safety net, since every instance on
+    /// the database announces new messages and revocations at once.
     #[arg(long, env = "STREAM_RECHECK", default_value = defaults::STREAM_RECHECK, value_parser = parse_duration)]
     pub stream_recheck: Duration,
 

@@ -10,10 +10,11 @@
 //! Each account's streams share one [`Account`]: a `watch` channel that counts its changes (a stream
 //! compares the count with the one it has seen, so a change that lands while the stream is busy is never
 //! lost), and one re-check of the account per generation — the account, its access tokens and its newest
-//! message are read once for all of its streams here, not once per stream. The safety-net re-check that
-//! catches a lost change runs per account, shard by shard across the period (a random start per
-//! instance), never all at once; a `Resync` (the feed was interrupted) or a lagged dispatcher sweeps
-//! every account the same way, quickly but spread out.
+//! message are read once for all of its streams here, not once per stream. The safety net that catches a
+//! lost change reads each account once per `STREAM_RECHECK`, shard by shard across the period (a random
+//! start per instance), never all at once, and wakes the account's streams only if what it read changed
+//! since the last sweep; a `Resync` (the feed was interrupted) or a lagged dispatcher sweeps every
+//! account the same way, quickly but spread out.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -58,6 +59,10 @@ pub struct Account {
     wake: watch::Sender<Generations>,
     /// The re-check of the current check generation, loaded by the first stream that needs it.
     check: Mutex<(u64, Arc<Recheck>)>,
+    /// Streams opened with an access token (the safety net then reads the account's tokens too).
+    access_streams: std::sync::atomic::AtomicUsize,
+    /// What the last safety-net sweep saw of the account: its streams are woken only when it changes.
+    seen: Mutex<Option<u64>>,
 }
 
 #[derive(Default)]
@@ -135,6 +140,7 @@ struct Entry {
 pub struct Registration {
     hub: Arc<Hub>,
     account: Arc<Account>,
+    access: bool,
 }
 
 impl Registration {
@@ -145,6 +151,9 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        if self.access {
+            self.account.access_streams.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut shard = self.hub.shard(self.account.id).lock().expect("hub shard");
         if let Some(entry) = shard.get_mut(&self.account.id) {
             entry.streams -= 1;
@@ -172,14 +181,17 @@ impl Hub {
         &self.shards[(account.as_u128() as usize) % SHARDS]
     }
 
-    /// Takes a place for one more stream of `account`, unless it has [`Hub::max_per_account`] already.
-    pub fn register(self: &Arc<Self>, account: Uuid) -> Result<Registration, TooManyStreams> {
+    /// Takes a place for one more stream of `account` (opened with an access token, or not), unless it
+    /// has [`Hub::max_per_account`] already.
+    pub fn register(self: &Arc<Self>, account: Uuid, access: bool) -> Result<Registration, TooManyStreams> {
         let mut shard = self.shard(account).lock().expect("hub shard");
         let entry = shard.entry(account).or_insert_with(|| Entry {
             account: Arc::new(Account {
                 id: account,
                 wake: watch::Sender::new(Generations::default()),
                 check: Mutex::new((0, Arc::default())),
+                access_streams: Default::default(),
+                seen: Mutex::new(None),
             }),
             streams: 0,
         });
@@ -187,8 +199,11 @@ impl Hub {
             return Err(TooManyStreams(self.max_per_account));
         }
         entry.streams += 1;
+        if access {
+            entry.account.access_streams.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         metrics::gauge!(names::STREAMS_OPEN).increment(1.0);
-        Ok(Registration { hub: self.clone(), account: entry.account.clone() })
+        Ok(Registration { hub: self.clone(), account: entry.account.clone(), access })
     }
 
     /// The most streams one account may hold open here.
@@ -204,13 +219,9 @@ impl Hub {
         }
     }
 
-    /// Wakes every account of one shard for a re-check: its credentials, and its newest message against
-    /// each stream's cursor.
-    fn sweep_shard(&self, index: usize) {
-        let shard = self.shards[index].lock().expect("hub shard");
-        for entry in shard.values() {
-            entry.account.wake.send_modify(|g| g.check += 1);
-        }
+    /// The accounts of one shard.
+    fn shard_accounts(&self, index: usize) -> Vec<Arc<Account>> {
+        self.shards[index].lock().expect("hub shard").values().map(|entry| entry.account.clone()).collect()
     }
 
     /// Applies one change from the feed.
@@ -224,11 +235,62 @@ impl Hub {
     }
 }
 
+/// The safety net for one shard's accounts: reads each (the account, its newest message, and its access
+/// tokens if a stream uses one) and wakes its streams for a re-check only if that differs from what the
+/// last sweep read — or on the first sweep of the account, which has no earlier reading. A missed message
+/// moves the newest id, a missed revocation the token version, ended sessions, status or tokens: either
+/// wakes the streams; an idle account costs its reads and nothing else.
+async fn sweep(store: Arc<dyn Store>, accounts: Vec<Arc<Account>>) {
+    use std::hash::{Hash, Hasher};
+    for account in accounts {
+        let query = MessageQuery {
+            owner: account.id,
+            mailbox: Mailbox::Inbox,
+            after: None,
+            before: Some(Uuid::max()),
+            limit: 1,
+        };
+        let (user, newest) = match store.user_and_messages(account.id, &query).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "the streams' safety net could not read an account; waking its streams");
+                account.wake.send_modify(|g| g.check += 1);
+                continue;
+            }
+        };
+        let mut print = std::collections::hash_map::DefaultHasher::new();
+        newest.last().map(|m| m.id).hash(&mut print);
+        if let Some(user) = &user {
+            (user.token_version, user.status.as_str(), &user.revoked_sessions).hash(&mut print);
+        }
+        if account.access_streams.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+            match store.access_tokens(account.id).await {
+                Ok(tokens) => {
+                    for token in tokens {
+                        (token.id, token.digest, token.expires_at.map(|at| at.unix_timestamp())).hash(&mut print);
+                    }
+                }
+                Err(_) => print.write_u8(1),
+            }
+        }
+        let print = print.finish();
+        let changed = account.seen.lock().expect("account sweep").replace(print) != Some(print);
+        if changed {
+            account.wake.send_modify(|g| g.check += 1);
+        }
+    }
+}
+
 /// Feeds the store's changes to the hub until the store closes, and runs the safety-net re-check: every
 /// `period`, each account is looked at once, one shard at a time (one every `period / SHARDS`, from a
-/// random shard). A `Resync`, or changes missed because this task fell behind, sweep every shard within
-/// [`RESYNC_SWEEP`].
-pub async fn dispatch(hub: Arc<Hub>, mut changes: broadcast::Receiver<Change>, period: Duration) {
+/// random shard; see [`sweep`]). A `Resync`, or changes missed because this task fell behind, sweep every
+/// shard within [`RESYNC_SWEEP`].
+pub async fn dispatch(
+    hub: Arc<Hub>,
+    store: Arc<dyn Store>,
+    mut changes: broadcast::Receiver<Change>,
+    period: Duration,
+) {
     let step = (period / SHARDS as u32).max(Duration::from_millis(1));
     let mut safety_net = tokio::time::interval_at(tokio::time::Instant::now() + step, step);
     safety_net.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -250,12 +312,12 @@ pub async fn dispatch(hub: Arc<Hub>, mut changes: broadcast::Receiver<Change>, p
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = safety_net.tick() => {
-                hub.sweep_shard(next_shard);
+                tokio::spawn(sweep(store.clone(), hub.shard_accounts(next_shard)));
                 next_shard = (next_shard + 1) % SHARDS;
             }
             _ = resync.tick(), if resync_left > 0 => {
                 resync_left -= 1;
-                hub.sweep_shard(resync_left);
+                tokio::spawn(sweep(store.clone(), hub.shard_accounts(resync_left)));
             }
         }
     }
@@ -273,8 +335,8 @@ mod tests {
     fn a_change_wakes_only_the_account_it_concerns() {
         let hub = Hub::new(30);
         let (ada, bob) = (Uuid::new_v4(), Uuid::new_v4());
-        let ada_stream = hub.register(ada).unwrap();
-        let bob_streams: Vec<_> = (0..3).map(|_| hub.register(bob).unwrap()).collect();
+        let ada_stream = hub.register(ada, false).unwrap();
+        let bob_streams: Vec<_> = (0..3).map(|_| hub.register(bob, false).unwrap()).collect();
         let mut ada_wake = ada_stream.account().subscribe();
         let mut bob_wakes: Vec<_> = bob_streams.iter().map(|r| r.account().subscribe()).collect();
         hub.apply(Change::Mailbox(ada));
@@ -297,26 +359,75 @@ mod tests {
     fn an_account_may_hold_only_so_many_streams_and_gets_its_places_back() {
         let hub = Hub::new(2);
         let ada = Uuid::new_v4();
-        let first = hub.register(ada).unwrap();
-        let second = hub.register(ada).unwrap();
-        assert!(matches!(hub.register(ada), Err(TooManyStreams(2))));
-        assert!(hub.register(Uuid::new_v4()).is_ok(), "the limit is per account");
+        let first = hub.register(ada, false).unwrap();
+        let second = hub.register(ada, false).unwrap();
+        assert!(matches!(hub.register(ada, false), Err(TooManyStreams(2))));
+        assert!(hub.register(Uuid::new_v4(), false).is_ok(), "the limit is per account");
         drop(first);
-        let third = hub.register(ada).unwrap();
+        let third = hub.register(ada, false).unwrap();
         drop((second, third));
         assert!(hub.shard(ada).lock().unwrap().get(&ada).is_none(), "an account without streams is forgotten");
     }
 
     #[test]
-    fn every_account_is_in_exactly_one_shard_and_a_sweep_reaches_all() {
+    fn every_account_is_in_exactly_one_shard() {
         let hub = Hub::new(30);
-        let registrations: Vec<_> = (0..500).map(|_| hub.register(Uuid::new_v4()).unwrap()).collect();
-        let mut wakes: Vec<_> = registrations.iter().map(|r| r.account().subscribe()).collect();
-        for shard in 0..SHARDS {
-            hub.sweep_shard(shard);
-        }
-        for wake in &mut wakes {
-            assert_eq!(*wake.borrow_and_update(), Generations { mailbox: 0, check: 1 });
-        }
+        let registrations: Vec<_> = (0..500).map(|_| hub.register(Uuid::new_v4(), false).unwrap()).collect();
+        let mut swept: Vec<Uuid> = (0..SHARDS).flat_map(|shard| hub.shard_accounts(shard)).map(|a| a.id).collect();
+        swept.sort();
+        let mut registered: Vec<Uuid> = registrations.iter().map(|r| r.account().id).collect();
+        registered.sort();
+        assert_eq!(swept, registered);
+    }
+
+    /// A store on a fresh SQLite file with one account in it.
+    async fn store_with_account() -> (tempfile::TempDir, Arc<dyn Store>, crate::store::User) {
+        let dir = tempfile::tempdir().unwrap();
+        let location = crate::store::Location::Sqlite(dir.path().join("hub.sqlite3"));
+        let store =
+            crate::store::open(&location, &crate::store::OpenOptions::new(2, Duration::from_secs(5))).await.unwrap();
+        let user = store
+            .create_user(crate::store::NewUser {
+                id: Uuid::new_v4(),
+                email: crate::domain::Email::parse("ada@example.com").unwrap(),
+                password_hash: "$2b$04$xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".into(),
+                created_at: crate::store::now_millis(),
+                registration_key: None,
+                role: crate::store::Role::User,
+            })
+            .await
+            .unwrap();
+        (dir, store, user)
+    }
+
+    #[tokio::test]
+    async fn the_safety_net_wakes_an_accounts_streams_only_when_something_changed() {
+        let (_dir, store, user) = store_with_account().await;
+        let hub = Hub::new(30);
+        let registration = hub.register(user.id, false).unwrap();
+        let wake = registration.account().subscribe();
+        let sweep_once = || sweep(store.clone(), hub.shard_accounts((user.id.as_u128() as usize) % SHARDS));
+        sweep_once().await;
+        assert_eq!(wake.borrow().check, 1, "the first sweep has nothing to compare with: it wakes");
+        sweep_once().await;
+        sweep_once().await;
+        assert_eq!(wake.borrow().check, 1, "nothing changed: nothing woken");
+        // A message whose change notice was lost (no dispatcher runs here): the next sweep finds it.
+        let me = crate::store::Party::from(&user);
+        let message = crate::store::NewMessage {
+            from: me.clone(),
+            to: me,
+            content: crate::domain::MessageContent::parse("hello", 100).unwrap(),
+            idempotency: None,
+        };
+        store.insert_message(message).await.unwrap();
+        sweep_once().await;
+        assert_eq!(wake.borrow().check, 2, "a missed message wakes the streams");
+        // So does a missed revocation.
+        store.revoke_tokens(user.id).await.unwrap();
+        sweep_once().await;
+        assert_eq!(wake.borrow().check, 3, "a missed revocation wakes the streams");
+        sweep_once().await;
+        assert_eq!(wake.borrow().check, 3);
     }
 }

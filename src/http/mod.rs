@@ -257,7 +257,8 @@ pub async fn serve(
     let (delay, drain) = (state.options.shutdown_delay, state.options.drain_timeout);
     let limits = state.options.connections;
     let unlocks = tokio::spawn(apply_unlocks(state.clone()));
-    let dispatcher = tokio::spawn(hub::dispatch(state.hub.clone(), store.changes(), state.options.stream_recheck));
+    let dispatcher =
+        tokio::spawn(hub::dispatch(state.hub.clone(), store.clone(), store.changes(), state.options.stream_recheck));
     let lifecycle_state = state.clone();
     let app = router(state);
     let mut builder = Builder::new(TokioExecutor::new());

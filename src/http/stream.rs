@@ -92,7 +92,9 @@ async fn stream_messages(
     };
     let owner = authed.user.id;
     // Registered before finding the starting point, so nothing committed in between is missed.
-    let registration = state.hub.register(owner).map_err(|TooManyStreams(limit)| ApiError::TooManyStreams(limit))?;
+    let access = matches!(authed.credential, Credential::Access(_));
+    let registration =
+        state.hub.register(owner, access).map_err(|TooManyStreams(limit)| ApiError::TooManyStreams(limit))?;
     let mut wake = registration.account().subscribe();
     let seen = *wake.borrow_and_update();
     let cursor = match resume {
