@@ -360,7 +360,7 @@ fn describe() {
     );
     describe_counter!(
         names::STREAM_RECHECKS,
-        "re-checks of an account with open streams here (its credentials and newest message), one per account for all its streams"
+        "reads of an account with open streams here (its credentials and newest message), by the safety net or after a revocation; one per account for all its streams"
     );
     describe_gauge!(names::CONNECTIONS_OPEN, "open client connections");
     describe_gauge!(names::CONNECTIONS_LIMIT, "the most client connections msgd holds at once (MAX_CONNECTIONS)");

@@ -358,6 +358,40 @@ pub fn over_limit_answer() -> &'static [u8] {
     })
 }
 
+/// Refuses a connection over `MAX_CONNECTIONS`: the JSON 503 (it fits the socket's empty send buffer),
+/// then, for at most a second, the client's request is read and thrown away before closing — closing a
+/// socket with unread data resets it, and the client could lose the answer (nginx's lingering close). At
+/// most [`MAX_LINGERING`] refusals linger at once; past that they close at once.
+pub fn refuse(stream: tokio::net::TcpStream) {
+    use std::sync::atomic::AtomicUsize;
+    static LINGERING: AtomicUsize = AtomicUsize::new(0);
+    let _ = stream.try_write(over_limit_answer());
+    if LINGERING.fetch_add(1, Ordering::AcqRel) >= MAX_LINGERING {
+        LINGERING.fetch_sub(1, Ordering::AcqRel);
+        return;
+    }
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = stream;
+        let _ = stream.shutdown().await;
+        let mut sink = [0u8; 4096];
+        let drained = async {
+            let mut total = 0;
+            while let Ok(n @ 1..) = stream.read(&mut sink).await {
+                total += n;
+                if total > 64 * 1024 {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), drained).await;
+        LINGERING.fetch_sub(1, Ordering::AcqRel);
+    });
+}
+
+/// Refusals that may read their client's request at once (each holds its descriptor for up to a second).
+const MAX_LINGERING: usize = 64;
+
 /// Counts open connections against the limit, in `msgd_connections_open`.
 #[derive(Debug)]
 pub struct Counter {

@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, broadcast, watch};
 use uuid::Uuid;
 
-use crate::store::{AccessToken, Change, Mailbox, MessageQuery, Store, StoreError, User};
+use crate::store::{AccessToken, Change, MessageQuery, Store, StoreError, User};
 use crate::telemetry::names;
 
 /// Locks the account map is split into: a send takes one, briefly.
@@ -97,13 +97,7 @@ impl Account {
             .checked
             .get_or_init(|| async {
                 metrics::counter!(names::STREAM_RECHECKS).increment(1);
-                let query = MessageQuery {
-                    owner: self.id,
-                    mailbox: Mailbox::Inbox,
-                    after: None,
-                    before: Some(Uuid::max()),
-                    limit: 1,
-                };
+                let query = MessageQuery::newest_in_inbox(self.id);
                 let (user, newest) = store.user_and_messages(self.id, &query).await.map_err(|e| e.to_string())?;
                 Ok(Arc::new(Checked { user, newest: newest.last().map(|m| m.id) }))
             })
@@ -243,13 +237,8 @@ impl Hub {
 async fn sweep(store: Arc<dyn Store>, accounts: Vec<Arc<Account>>) {
     use std::hash::{Hash, Hasher};
     for account in accounts {
-        let query = MessageQuery {
-            owner: account.id,
-            mailbox: Mailbox::Inbox,
-            after: None,
-            before: Some(Uuid::max()),
-            limit: 1,
-        };
+        metrics::counter!(names::STREAM_RECHECKS).increment(1);
+        let query = MessageQuery::newest_in_inbox(account.id);
         let (user, newest) = match store.user_and_messages(account.id, &query).await {
             Ok(found) => found,
             Err(e) => {

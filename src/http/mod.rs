@@ -296,10 +296,8 @@ pub async fn serve(
         };
         while connections.try_join_next().is_some() {}
         let Some(counted) = counter.admit() else {
-            // Over the limit: a JSON 503 and close, without reading the request (the answer fits the
-            // socket's empty send buffer).
             metrics::counter!(crate::telemetry::names::CONNECTIONS_CLOSED, "reason" => "over_limit").increment(1);
-            let _ = stream.try_write(conn::over_limit_answer());
+            conn::refuse(stream);
             continue;
         };
         let _ = stream.set_nodelay(true);

@@ -129,8 +129,7 @@ async fn stream_messages(
 }
 
 async fn newest_in_inbox(state: &AppState, owner: Uuid) -> Result<Option<Uuid>, ApiError> {
-    let query = MessageQuery { owner, mailbox: Mailbox::Inbox, after: None, before: Some(Uuid::max()), limit: 1 };
-    Ok(state.store.list_messages(&query).await?.last().map(|m| m.id))
+    Ok(state.store.list_messages(&MessageQuery::newest_in_inbox(owner)).await?.last().map(|m| m.id))
 }
 
 /// Why a stream ended, sent as its last event.

@@ -289,6 +289,13 @@ pub struct MessageQuery {
     pub limit: usize,
 }
 
+impl MessageQuery {
+    /// The newest message in `owner`'s inbox (a page of one).
+    pub fn newest_in_inbox(owner: Uuid) -> Self {
+        Self { owner, mailbox: Mailbox::Inbox, after: None, before: Some(Uuid::max()), limit: 1 }
+    }
+}
+
 /// One record of everything a store holds, as export, import and migrate move it (see
 /// [`crate::transfer`]). A snapshot yields them in this order: settings (by key), users (by id), access
 /// tokens (by account id, then id), messages (by id).

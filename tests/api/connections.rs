@@ -208,6 +208,8 @@ async fn connections_over_the_limit_get_a_json_503_and_the_rest_are_served() {
     // The three are accepted (the count is taken at accept): the fourth is told and closed.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut fourth = connect(app.address).await;
+    // As a client does: the request first. The answer must not be lost to a reset for unread data.
+    fourth.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let (answer, closed) = read_until_closed(&mut fourth).await;
     let answer = String::from_utf8(answer).unwrap();
     assert!(closed && answer.starts_with("HTTP/1.1 503 "), "{answer}");
