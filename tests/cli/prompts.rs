@@ -18,6 +18,10 @@ fn spawn_in_pty(env: &Env, args: &[&str]) -> expectrl::session::OsSession {
         .env("TERM", "xterm")
         .env("TZ", "UTC");
     let mut session = Session::spawn(command).expect("spawning msgctl in a pty");
+    // ptyprocess starts the child with echo off; a terminal has it on. Without this, msgctl's hidden prompt
+    // has nothing to turn off, `send_secret` cannot tell when the read began, and a secret typed before
+    // it is discarded by the prompt's own TCSAFLUSH (this failed about one run in three).
+    session.set_echo(true).expect("turning the pty's echo on");
     session.set_expect_timeout(Some(Duration::from_secs(20)));
     session
 }
