@@ -278,3 +278,58 @@ async fn msgd_raises_a_low_open_files_limit_and_holds_1500_connections() {
     assert_eq!(connections.len(), 1500);
     assert_eq!(metric(&msgd, "msgd_connections_open").await as usize, 1501, "the 1,500 and the scrape itself");
 }
+
+/// An HTTP/2 connection (prior knowledge, as a proxy speaking h2c would) to `address`: the request
+/// sender, and the connection's own future, which ends when the server closes it.
+async fn h2_connect(address: SocketAddr) -> (h2::client::SendRequest<bytes::Bytes>, tokio::task::JoinHandle<()>) {
+    let (sender, connection) = h2::client::handshake(connect(address).await).await.expect("an HTTP/2 handshake");
+    let driven = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (sender, driven)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_http2_connection_is_closed_but_one_carrying_a_stream_is_not() {
+    let (app, _db) = spawn_app_with(Backend::Sqlite, |c| {
+        c.idle_timeout = Duration::from_secs(1);
+        c.header_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let ada = app.user("ada@example.com").await;
+    let get = |path: &str, token: Option<&str>| {
+        let mut request = axum::http::Request::get(format!("http://{}{path}", app.address));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.body(()).unwrap()
+    };
+
+    // Idle: one request, then nothing. HTTP/2's own frames (settings, their acknowledgements) start no
+    // request-head clock; the idle timeout closes it.
+    let (mut sender, connection) = h2_connect(app.address).await;
+    let (response, _) = sender.send_request(get("/healthz", None), true).unwrap();
+    assert_eq!(response.await.unwrap().status(), 200);
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("an idle HTTP/2 connection is closed after IDLE_TIMEOUT")
+        .unwrap();
+
+    // Carrying a stream: still open well past the idle timeout, and the stream delivers.
+    let (mut sender, connection) = h2_connect(app.address).await;
+    let (response, _) = sender.send_request(get("/messages/stream", Some(&ada.token)), true).unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(!connection.is_finished(), "a connection carrying a stream is not idle");
+    let sent = ada.client.send_message("over h2").await.unwrap();
+    let mut received = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !String::from_utf8_lossy(&received).contains(&sent.id.to_string()) {
+        let chunk =
+            tokio::time::timeout_at(deadline, body.data()).await.expect("the message arrives").unwrap().unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+        received.extend_from_slice(&chunk);
+    }
+}
