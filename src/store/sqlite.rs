@@ -292,9 +292,16 @@ impl Drop for ReadTransaction<'_> {
     }
 }
 
+/// The account with an email. `COLLATE NOCASE`, as the unique index is: without it the comparison is the
+/// column's (binary) and SQLite cannot use the index — every login, send to another account and `with=`
+/// read scanned every account (measured: a send to another account at 9,100 req/s beside 38,000 to
+/// oneself with 2,000 accounts stored; the same rate once the index is used).
+fn user_by_email_sql() -> String {
+    format!("SELECT {USER_WITH_SESSIONS} FROM users WHERE email = ?1 COLLATE NOCASE")
+}
+
 fn user_by_email_on(conn: &Connection, email: &Email) -> Result<Option<User>, StoreError> {
-    let sql = format!("SELECT {USER_WITH_SESSIONS} FROM users WHERE email = ?1");
-    let mut query = conn.prepare_cached(&sql).map_err(classify)?;
+    let mut query = conn.prepare_cached(&user_by_email_sql()).map_err(classify)?;
     query.query_row([email.as_str()], user_from_row).optional().map_err(classify)
 }
 
@@ -1496,6 +1503,23 @@ fn list_sql(query: &MessageQuery) -> (String, Vec<String>) {
 mod tests {
     use super::*;
     use crate::domain::MessageContent;
+
+    #[test]
+    fn an_account_is_found_by_email_through_its_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        for migration in MIGRATIONS {
+            conn.execute_batch(migration).unwrap();
+        }
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", user_by_email_sql()))
+            .unwrap()
+            .query_map(["ada@example.com"], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(plan.iter().any(|step| step.contains("USING INDEX users_email")), "{plan:?}");
+        assert!(!plan.iter().any(|step| step.starts_with("SCAN users")), "{plan:?}");
+    }
 
     #[tokio::test]
     async fn a_version_1_database_is_migrated_with_its_data() {
