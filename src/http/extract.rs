@@ -307,12 +307,18 @@ pub(super) async fn current_user(state: &AppState, credential: &Credential) -> R
         Credential::Access(token) => {
             // Revoked and never-issued tokens look the same: no such digest.
             let (user, token) = state.store.user_by_access_token(&token.digest).await?.ok_or(ApiError::TokenInvalid)?;
-            if token.expires_at.is_some_and(|at| at <= time::OffsetDateTime::now_utc()) {
-                return Err(ApiError::TokenExpired);
-            }
-            active(AuthUser { user, credential: Credential::Access(token) })
+            access_user(user, token)
         }
     }
+}
+
+/// Whether an access token still counts for its account as read from the store: not expired, the account
+/// active.
+pub fn access_user(user: User, token: AccessToken) -> Result<AuthUser, ApiError> {
+    if token.expires_at.is_some_and(|at| at <= time::OffsetDateTime::now_utc()) {
+        return Err(ApiError::TokenExpired);
+    }
+    active(AuthUser { user, credential: Credential::Access(token) })
 }
 
 /// How stale an access token's `last_used_at` may be: it is written at most once per this, in the

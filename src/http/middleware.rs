@@ -57,21 +57,16 @@ fn request_id_of(request: &Request) -> &str {
     request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
-fn route_of(request: &Request) -> String {
-    // Route templates, not raw paths: bounded label sets in metrics, no ids in access logs.
-    request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned())
-}
-
 /// One span per request, holding everything its log lines should carry — the client's address among
 /// them (the last `X-Forwarded-For` entry with `trust_forwarded_for`). Handlers are not `#[instrument]`ed:
 /// extractors such as `AuthUser` run before a handler's own span exists, and record `user.id` here
 /// instead.
-pub fn request_span(request: &Request, address: Option<&str>) -> Span {
+pub fn request_span(request: &Request, route: &str, address: Option<&str>) -> Span {
     tracing::info_span!(
         "request",
         request_id = %request_id_of(request),
         method = %request.method(),
-        route = %route_of(request),
+        route = %route,
         client.address = address.map(tracing::field::display),
         user.id = tracing::field::Empty,
     )
@@ -182,9 +177,10 @@ pub async fn per_request(State(settings): State<PerRequest>, mut request: Reques
     };
     let address = super::extract::client_address(request.headers(), request.extensions(), settings.trust_forwarded_for)
         .map(crate::telemetry::ip_text);
-    let span = request_span(&request, address.as_deref());
-    let method = method_label(request.method());
+    // Route templates, not raw paths: bounded label sets in metrics, no ids in access logs.
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let span = request_span(&request, &route, address.as_deref());
+    let method = method_label(request.method());
     let text = id.to_str().unwrap_or("").to_owned();
     let fields = AccessFields { id: text.clone(), method: request.method().clone(), route: route.clone(), address };
     let too_large = header_bytes(&request) > MAX_HEADER_BYTES;

@@ -26,10 +26,10 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{AuthUser, Credential, message_id, query_pairs, session_user};
+use super::extract::{AuthUser, Credential, access_user, message_id, query_pairs, session_user};
 use super::hub::{Generations, Registration, TooManyStreams};
 use crate::api::{ErrorBody, StreamClose, message_json};
-use crate::store::{AccessToken, AccountStatus, Mailbox, Message, MessageQuery, Scope, User};
+use crate::store::{Mailbox, Message, MessageQuery, Scope};
 use crate::telemetry::names;
 
 /// Messages per catch-up query.
@@ -284,7 +284,11 @@ impl Live {
         let verdict = match &self.credential {
             Credential::Session(claims) => session_user(checked.user.clone(), claims).map(drop),
             Credential::Access(token) => match account.access_tokens(store, generation).await {
-                Ok(tokens) => access_still_valid(checked.user.as_ref(), &tokens, &token.digest),
+                Ok(tokens) => {
+                    let user = checked.user.clone().ok_or(ApiError::TokenInvalid);
+                    let token = tokens.iter().find(|t| t.digest == token.digest).cloned().ok_or(ApiError::TokenInvalid);
+                    user.and_then(|user| access_user(user, token?)).map(drop)
+                }
                 Err(e) => return tracing::warn!(error = %e, "stream could not re-check its token"),
             },
         };
@@ -300,20 +304,6 @@ impl Live {
             self.read = true;
         }
     }
-}
-
-/// Whether the access token with `digest` still counts for `user`: still among its tokens, not expired,
-/// the account active.
-fn access_still_valid(user: Option<&User>, tokens: &[AccessToken], digest: &str) -> Result<(), ApiError> {
-    let user = user.ok_or(ApiError::TokenInvalid)?;
-    let token = tokens.iter().find(|t| t.digest == digest).ok_or(ApiError::TokenInvalid)?;
-    if token.expires_at.is_some_and(|at| at <= time::OffsetDateTime::now_utc()) {
-        return Err(ApiError::TokenExpired);
-    }
-    if user.status == AccountStatus::Deactivated {
-        return Err(ApiError::TokenRevoked);
-    }
-    Ok(())
 }
 
 fn unix_now() -> u64 {

@@ -13,6 +13,7 @@ backend_tests!(
     a_stream_delivers_new_messages_live,
     a_resumed_stream_replays_what_was_missed_with_no_gap_or_duplicate,
     a_stream_closes_when_its_token_is_revoked,
+    a_stream_opened_with_an_access_token_closes_when_that_token_is_revoked,
     a_stream_closes_when_its_token_expires,
     a_stream_ends_cleanly_at_shutdown,
     a_stream_needs_a_valid_token_and_cursor,
@@ -137,4 +138,16 @@ async fn a_stream_needs_a_valid_token_and_cursor(backend: Backend) {
     assert_eq!(response.status(), 400);
     let after_unknown = bob.client.stream(Some(Uuid::nil())).await;
     assert!(after_unknown.is_ok(), "any id is a valid cursor");
+}
+
+async fn a_stream_opened_with_an_access_token_closes_when_that_token_is_revoked(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let ada = app.user("ada@example.com").await;
+    let reader = ada.client.create_token("reader", &[msgkit::api::ScopeName::Read], None, &ada.password).await.unwrap();
+    let mut stream = app.client.clone().with_token(&reader.token).stream(None).await.unwrap();
+    let sent = ada.client.send_message("to the token's stream").await.unwrap();
+    assert_eq!(next_message(&mut stream).await, sent, "the token's stream delivers");
+    ada.client.revoke_token(reader.view.id).await.unwrap();
+    // A revoked access token looks like one never issued.
+    assert_eq!(next_close(&mut stream).await, "token_invalid");
 }
