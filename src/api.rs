@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::store::Message;
+use crate::domain::{Message, rfc3339_millis};
 
 /// The `message` of a successful [`CreatedUser`], as in the original API.
 pub const STORE_PASSWORD_NOTICE: &str = "Please store your password securely";
@@ -35,27 +35,27 @@ pub struct CreateUserRequest {
 }
 
 /// An account's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum RoleName {
     User,
     Admin,
 }
 
-impl From<crate::store::Role> for RoleName {
-    fn from(role: crate::store::Role) -> Self {
+impl From<crate::domain::Role> for RoleName {
+    fn from(role: crate::domain::Role) -> Self {
         match role {
-            crate::store::Role::User => RoleName::User,
-            crate::store::Role::Admin => RoleName::Admin,
+            crate::domain::Role::User => RoleName::User,
+            crate::domain::Role::Admin => RoleName::Admin,
         }
     }
 }
 
-impl From<RoleName> for crate::store::Role {
+impl From<RoleName> for crate::domain::Role {
     fn from(role: RoleName) -> Self {
         match role {
-            RoleName::User => crate::store::Role::User,
-            RoleName::Admin => crate::store::Role::Admin,
+            RoleName::User => crate::domain::Role::User,
+            RoleName::Admin => crate::domain::Role::Admin,
         }
     }
 }
@@ -68,11 +68,11 @@ pub enum StatusName {
     Deactivated,
 }
 
-impl From<crate::store::AccountStatus> for StatusName {
-    fn from(status: crate::store::AccountStatus) -> Self {
+impl From<crate::domain::AccountStatus> for StatusName {
+    fn from(status: crate::domain::AccountStatus) -> Self {
         match status {
-            crate::store::AccountStatus::Active => StatusName::Active,
-            crate::store::AccountStatus::Deactivated => StatusName::Deactivated,
+            crate::domain::AccountStatus::Active => StatusName::Active,
+            crate::domain::AccountStatus::Deactivated => StatusName::Deactivated,
         }
     }
 }
@@ -94,8 +94,8 @@ pub struct AdminUser {
     pub last_login_at: Option<OffsetDateTime>,
 }
 
-impl From<&crate::store::User> for AdminUser {
-    fn from(user: &crate::store::User) -> Self {
+impl From<&crate::domain::User> for AdminUser {
+    fn from(user: &crate::domain::User) -> Self {
         Self {
             user_id: user.id,
             email: user.email.to_string(),
@@ -146,22 +146,22 @@ pub enum ScopeName {
     Admin,
 }
 
-impl From<ScopeName> for crate::store::Scope {
+impl From<ScopeName> for crate::domain::Scope {
     fn from(scope: ScopeName) -> Self {
         match scope {
-            ScopeName::Read => crate::store::Scope::Read,
-            ScopeName::Send => crate::store::Scope::Send,
-            ScopeName::Admin => crate::store::Scope::Admin,
+            ScopeName::Read => crate::domain::Scope::Read,
+            ScopeName::Send => crate::domain::Scope::Send,
+            ScopeName::Admin => crate::domain::Scope::Admin,
         }
     }
 }
 
-impl From<crate::store::Scope> for ScopeName {
-    fn from(scope: crate::store::Scope) -> Self {
+impl From<crate::domain::Scope> for ScopeName {
+    fn from(scope: crate::domain::Scope) -> Self {
         match scope {
-            crate::store::Scope::Read => ScopeName::Read,
-            crate::store::Scope::Send => ScopeName::Send,
-            crate::store::Scope::Admin => ScopeName::Admin,
+            crate::domain::Scope::Read => ScopeName::Read,
+            crate::domain::Scope::Send => ScopeName::Send,
+            crate::domain::Scope::Admin => ScopeName::Admin,
         }
     }
 }
@@ -210,8 +210,8 @@ pub struct TokenView {
     pub last_used_at: Option<OffsetDateTime>,
 }
 
-impl From<&crate::store::AccessToken> for TokenView {
-    fn from(token: &crate::store::AccessToken) -> Self {
+impl From<&crate::domain::AccessToken> for TokenView {
+    fn from(token: &crate::domain::AccessToken) -> Self {
         Self {
             id: token.id,
             name: token.name.clone(),
@@ -553,94 +553,6 @@ impl ListParams {
     }
 }
 
-/// RFC 3339 timestamps in UTC with exactly three fractional digits, e.g. `2026-11-23T22:43:05.123Z`.
-pub mod rfc3339_millis {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use time::format_description::well_known::Rfc3339;
-    use time::macros::format_description;
-    use time::{OffsetDateTime, UtcOffset};
-
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-
-    /// Formats `t` in UTC.
-    pub fn format(t: OffsetDateTime) -> String {
-        let mut out = [0; 24];
-        match format_into(t, &mut out) {
-            Some(text) => text.to_owned(),
-            None => format_slowly(t),
-        }
-    }
-
-    pub fn serialize<S: Serializer>(t: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
-        with_text(*t, |text| serializer.serialize_str(text))
-    }
-
-    /// Calls `f` with `t` formatted in UTC, without allocating for years 0 to 9999.
-    pub(super) fn with_text<R>(t: OffsetDateTime, f: impl FnOnce(&str) -> R) -> R {
-        let mut out = [0; 24];
-        match format_into(t, &mut out) {
-            Some(text) => f(text),
-            None => f(&format_slowly(t)),
-        }
-    }
-
-    /// Writes years 0 to 9999 digit by digit into `out` (every list answer formats one per message, and
-    /// the general formatter costs more than the rest of the message); `None` for any other year.
-    fn format_into(t: OffsetDateTime, out: &mut [u8; 24]) -> Option<&str> {
-        let t = t.to_offset(UtcOffset::UTC);
-        let year = u32::try_from(t.year()).ok().filter(|year| *year <= 9999)?;
-        out.copy_from_slice(b"0000-00-00T00:00:00.000Z");
-        let fields = [
-            (year, 0..4),
-            (u32::from(u8::from(t.month())), 5..7),
-            (u32::from(t.day()), 8..10),
-            (u32::from(t.hour()), 11..13),
-            (u32::from(t.minute()), 14..16),
-            (u32::from(t.second()), 17..19),
-            (u32::from(t.millisecond()), 20..23),
-        ];
-        for (mut value, digits) in fields {
-            for digit in out[digits].iter_mut().rev() {
-                *digit = b'0' + (value % 10) as u8;
-                value /= 10;
-            }
-        }
-        std::str::from_utf8(out).ok()
-    }
-
-    pub(super) fn format_slowly(t: OffsetDateTime) -> String {
-        t.to_offset(UtcOffset::UTC).format(FORMAT).expect("every UTC time formats")
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        OffsetDateTime::parse(&raw, &Rfc3339).map_err(serde::de::Error::custom)
-    }
-
-    /// The same for an optional time (`null` when absent).
-    pub mod option {
-        use serde::{Deserialize, Deserializer, Serializer};
-        use time::OffsetDateTime;
-
-        pub fn serialize<S: Serializer>(t: &Option<OffsetDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
-            match t {
-                Some(t) => super::serialize(t, serializer),
-                None => serializer.serialize_none(),
-            }
-        }
-
-        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<OffsetDateTime>, D::Error> {
-            match Option::<String>::deserialize(deserializer)? {
-                None => Ok(None),
-                Some(raw) => OffsetDateTime::parse(&raw, &time::format_description::well_known::Rfc3339)
-                    .map(Some)
-                    .map_err(serde::de::Error::custom),
-            }
-        }
-    }
-}
-
 /// `Debug` for a wire type, with its secret fields shown as `<redacted>`.
 macro_rules! redacted_debug {
     ($ty:ident { $($field:ident),* } secret { $($secret:ident),* }) => {
@@ -689,8 +601,8 @@ mod tests {
 
     #[test]
     fn message_json_is_the_bytes_serde_json_writes_for_the_view() {
+        use crate::domain::Party;
         use crate::domain::{Email, MessageContent};
-        use crate::store::Party;
         let every_ascii: String = (0u8..=0x7f).map(char::from).collect();
         let contents = [
             String::new(),

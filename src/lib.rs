@@ -1,30 +1,30 @@
 //! msgkit: the `msgd` messaging API server and the `msgctl` command-line client, over one library.
 //!
-//! # Layout
-//! - [`config`]: msgd's settings and subcommands, `clap` structs that are also the `--help` reference.
-//! - [`admin`]: account administration shared by the admin API and `msgd admin …`.
-//! - [`domain`]: validated values (`Email`, `Password`, `NewPassword`, `MessageContent`).
-//! - [`auth`]: generated passwords, bcrypt gated to the cores, HS256 login tokens.
-//! - [`store`]: the `Store` trait and its backends (`sqlite`, `mongo`); the database URL picks one at start-up.
-//! - [`api`]: the JSON bodies of the HTTP API, shared by server, client and OpenAPI description.
-//! - [`throttle`]: failure and registration counters for rate limiting, per account and per address.
-//! - [`http`]: router, handlers, extractors, `ApiError`, OpenAPI, `serve(listener, state, shutdown)`.
-//! - [`server`]: from a `Config` to a running server; signals and shutdown.
-//! - [`telemetry`]: log set-up.
-//! - [`client`]: a typed HTTP client for the API, used by `msgctl` and by the tests.
-//! - [`cli`]: msgctl's commands, token cache, prompts and exit codes.
+//! # Layers
+//! Each imports only from the layers above it in this list (`scripts/check-layers` keeps it so):
+//! 1. [`domain`]: validated values and entities (`Email`, `User`, `Message`, message ids, times).
+//! 2. [`telemetry`] (logs, metrics), [`api`] (the JSON bodies of the HTTP API, shared by server, client and
+//!    OpenAPI description), [`exit`] (exit codes of the command-line programs).
+//! 3. [`store`] (the `Store` trait and its backends), [`auth`] (passwords, bcrypt, tokens), [`throttle`]
+//!    (rate-limit counters), [`client`] (a typed HTTP client for the API).
+//! 4. [`config`] (msgd's settings), [`app`] (the use cases: accounts, sessions, messages, admin, streams,
+//!    transfer).
+//! 5. [`http`] (router, handlers, `ApiError`, OpenAPI, `serve`) and [`cli`] (msgctl).
+//! 6. [`msgd`]: msgd's command line, start-up and shutdown, and its commands' front ends.
+//!
+//! `src/bin/msgd.rs` and `src/bin/msgctl.rs` only parse and call [`msgd`] and [`cli`].
 #![forbid(unsafe_code)]
 
-pub mod admin;
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod domain;
+pub mod exit;
 pub mod http;
-pub mod server;
+pub mod msgd;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;
-pub mod transfer;

@@ -6,9 +6,10 @@ use super::exit::CliError;
 use super::session::{Session, token_expiry};
 use super::terminal::read_stdin_lines;
 use super::{Ctx, TOKEN_VAR, TokenSource};
-use crate::api::{RoleName, rfc3339_millis};
+use crate::api::RoleName;
 use crate::auth::ACCESS_TOKEN_PREFIX;
 use crate::domain::Email;
+use crate::domain::rfc3339_millis;
 
 impl Ctx {
     pub(super) async fn register(&self, email: Option<String>, login: bool) -> Result<(), CliError> {

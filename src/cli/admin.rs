@@ -8,18 +8,9 @@ use serde_json::json;
 use super::account::normalized;
 use super::exit::{CliError, Exit};
 use super::terminal::{read_stdin_text, visible};
-use super::{AdminCommand, AdminUsersCommand, Ctx, RoleArg, TokenSource};
+use super::{AdminCommand, AdminUsersCommand, Ctx, TokenSource};
 use crate::api::{AdminUser, RoleName, StatusName};
 use crate::client::{Client, UserFilter};
-
-impl From<RoleArg> for RoleName {
-    fn from(role: RoleArg) -> Self {
-        match role {
-            RoleArg::User => RoleName::User,
-            RoleArg::Admin => RoleName::Admin,
-        }
-    }
-}
 
 fn role_word(role: RoleName) -> &'static str {
     match role {
@@ -91,7 +82,7 @@ impl Ctx {
             }
             AdminCommand::SetRole { email, role } => {
                 let user = self.account(&client, &email).await?;
-                let user = client.admin().set_role(user.user_id, role.into()).await?;
+                let user = client.admin().set_role(user.user_id, role).await?;
                 self.changed(&user, "Changed", &format!("role {}", role_word(user.role)))
             }
         };

@@ -291,7 +291,7 @@ pub enum AdminCommand {
     SetRole {
         email: String,
         #[arg(value_enum)]
-        role: RoleArg,
+        role: crate::api::RoleName,
     },
 }
 
@@ -317,13 +317,6 @@ pub enum AdminUsersCommand {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         limit: Option<u32>,
     },
-}
-
-/// A role, as `set-role` takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RoleArg {
-    User,
-    Admin,
 }
 
 /// The clap command, for completions and documentation.
@@ -399,7 +392,7 @@ impl Ctx {
         if let Some(token) = std::env::var(TOKEN_VAR).ok().filter(|t| !t.trim().is_empty()) {
             return Ok((token.trim().to_owned(), TokenSource::Env));
         }
-        let session = self.sessions.get(&self.server)?.ok_or_else(|| CliError::not_logged_in(&self.server))?;
+        let session = self.sessions.get(&self.server)?.ok_or_else(|| exit::not_logged_in(&self.server))?;
         Ok((session.token, TokenSource::Cache))
     }
 

@@ -5,7 +5,8 @@ use serde_json::json;
 use super::exit::{CliError, Exit};
 use super::terminal::{read_stdin_lines, visible};
 use super::{Ctx, ScopeArg, TokenSource, TokensCommand};
-use crate::api::{ScopeName, TokenView, rfc3339_millis};
+use crate::api::{ScopeName, TokenView};
+use crate::domain::rfc3339_millis;
 
 impl From<ScopeArg> for ScopeName {
     fn from(scope: ScopeArg) -> Self {

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, AuthUser, PathId, query_pairs};
-use crate::admin::{self, AdminError};
 use crate::api::{AdminUser, ErrorBody, GeneratedPassword, StatusName, UpdateUserRequest};
+use crate::app::admin::{self, AdminError};
 use crate::auth;
 use crate::store::{AccountStatus, Role, Scope, User, UserQuery};
 

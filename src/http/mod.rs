@@ -4,7 +4,7 @@ mod admin;
 pub mod conn;
 mod error;
 mod extract;
-pub mod hub;
+
 mod messages;
 pub mod middleware;
 mod openapi;
@@ -49,7 +49,7 @@ pub struct Shared {
     /// Failed-login and registration counters.
     pub throttle: Throttle,
     /// Open streams, by account.
-    pub hub: Arc<hub::Hub>,
+    pub hub: Arc<crate::app::live::Hub>,
 }
 
 impl AppState {
@@ -257,8 +257,12 @@ pub async fn serve(
     let (delay, drain) = (state.options.shutdown_delay, state.options.drain_timeout);
     let limits = state.options.connections;
     let unlocks = tokio::spawn(apply_unlocks(state.clone()));
-    let dispatcher =
-        tokio::spawn(hub::dispatch(state.hub.clone(), store.clone(), store.changes(), state.options.stream_recheck));
+    let dispatcher = tokio::spawn(crate::app::live::dispatch(
+        state.hub.clone(),
+        store.clone(),
+        store.changes(),
+        state.options.stream_recheck,
+    ));
     let lifecycle_state = state.clone();
     let app = router(state);
     let mut builder = Builder::new(TokioExecutor::new());

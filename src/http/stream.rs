@@ -3,7 +3,7 @@
 //! The stream is a loop over one query — "inbox messages after my cursor" — so replaying what was missed
 //! and delivering live are the same code and cannot overlap or leave a hole between them (message ids
 //! grow in commit order, across every instance: see `store`). The store's change feed wakes the loop,
-//! through the hub, which wakes only the streams of the account concerned (see [`super::hub`]): a message
+//! through the hub, which wakes only the streams of the account concerned (see [`crate::app::live`]): a message
 //! for the caller stored by any instance, or a revocation of the caller's tokens by any instance, which
 //! has the credential checked again (once per account here, for all its streams). A change is only a
 //! hint, so a lost one costs at most the re-check interval (`STREAM_RECHECK`) and a duplicated one a
@@ -27,8 +27,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{AuthUser, Credential, access_user, message_id, query_pairs, session_user};
-use super::hub::{Generations, Registration, TooManyStreams};
 use crate::api::{ErrorBody, StreamClose, message_json};
+use crate::app::live::{Generations, Registration, TooManyStreams};
 use crate::store::{Mailbox, Message, MessageQuery, Scope};
 use crate::telemetry::names;
 
@@ -165,7 +165,7 @@ impl Close {
 
 /// One open stream: no task and no channel of its own. The response body polls it, so an idle stream
 /// is this struct and a waiting future inside the connection's task; its account's changes wake it
-/// through the hub (see [`super::hub`]).
+/// through the hub (see [`crate::app::live`]).
 struct Live {
     state: AppState,
     /// Its place in the hub; dropping it (the client went away) gives the place back.

@@ -5,7 +5,6 @@ pub mod metered;
 pub mod mongo;
 pub mod sqlite;
 
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,132 +13,11 @@ use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{Email, MessageContent};
+pub use crate::domain::{
+    AccessToken, AccountStatus, Email, Message, MessageContent, MessageIds, Party, Role, Scope, User, from_millis,
+    message_time, now_millis, to_millis,
+};
 pub use feed::{Change, FeedMode};
-
-/// A registered account.
-#[derive(Clone)]
-pub struct User {
-    pub id: Uuid,
-    pub email: Email,
-    pub password_hash: String,
-    /// Bumped to revoke every token issued before.
-    pub token_version: u32,
-    pub created_at: OffsetDateTime,
-    /// The last successful login; `None` if the account never logged in.
-    pub last_login_at: Option<OffsetDateTime>,
-    /// SHA-256 (hex) of the `Idempotency-Key` the account was registered with, if any.
-    pub registration_key: Option<String>,
-    /// Sessions ended one by one (a logout of one device) whose tokens have not expired yet.
-    pub revoked_sessions: Vec<Uuid>,
-    pub role: Role,
-    pub status: AccountStatus,
-}
-
-/// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Role {
-    #[default]
-    User,
-    /// May use the admin API and `POST /users` when registration is closed.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "user" => Some(Role::User),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-/// Whether an account may log in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AccountStatus {
-    #[default]
-    Active,
-    /// Refused everywhere until an administrator activates it again.
-    Deactivated,
-}
-
-impl AccountStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "active",
-            AccountStatus::Deactivated => "deactivated",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "active" => Some(AccountStatus::Active),
-            "deactivated" => Some(AccountStatus::Deactivated),
-            _ => None,
-        }
-    }
-}
-
-/// What an access token allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Scope {
-    /// `GET /messages`, the stream, `GET /users/me`.
-    Read,
-    /// `POST /messages`.
-    Send,
-    /// The admin API, while the owner is an administrator.
-    Admin,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Send, Scope::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Send => "send",
-            Scope::Admin => "admin",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
-}
-
-/// A personal access token, as stored: never the secret, only its SHA-256.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    /// Unique per account.
-    pub name: String,
-    /// SHA-256 of the token, hex.
-    pub digest: String,
-    pub scopes: Vec<Scope>,
-    pub created_at: OffsetDateTime,
-    pub expires_at: Option<OffsetDateTime>,
-    pub last_used_at: Option<OffsetDateTime>,
-}
-
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("id", &self.id)
-            .field("user_id", &self.user_id)
-            .field("name", &self.name)
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Which accounts an administrator lists: by id, after a cursor.
 #[derive(Debug, Clone, Default)]
@@ -149,16 +27,6 @@ pub struct UserQuery {
     pub status: Option<AccountStatus>,
     /// Only emails starting with this (normalized: lower case).
     pub email_prefix: Option<String>,
-}
-
-impl fmt::Debug for User {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("User")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .field("token_version", &self.token_version)
-            .finish_non_exhaustive()
-    }
 }
 
 /// An account to create.
@@ -188,32 +56,6 @@ impl NewUser {
             status: AccountStatus::Active,
         }
     }
-}
-
-/// One end of a message: an account id and its email.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Party {
-    pub id: Uuid,
-    pub email: Email,
-}
-
-impl From<&User> for Party {
-    fn from(user: &User) -> Self {
-        Self { id: user.id, email: user.email.clone() }
-    }
-}
-
-/// A stored message. Its id is a UUIDv7 assigned by the store in commit order — across every process
-/// writing to the database, whatever their clocks say — so a cursor never passes a message that commits
-/// later (see [`MessageIds`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub id: Uuid,
-    pub from: Party,
-    pub to: Party,
-    pub content: MessageContent,
-    /// The id's timestamp, in milliseconds.
-    pub created_at: OffsetDateTime,
 }
 
 /// A message to store; the store assigns its id and time.
@@ -636,134 +478,9 @@ pub async fn open(location: &Location, options: &OpenOptions) -> Result<Arc<dyn 
     Ok(Arc::new(metered::MeteredStore::new(store)))
 }
 
-/// Assigns message ids that only grow: UUIDv7 from the clock, or one more than the last id when the clock
-/// has not moved past it (same millisecond, a clock step backwards, or another process with a clock ahead
-/// of ours). Like a hybrid logical clock, an id's time is never earlier than the id before it.
-///
-/// Growing within one process is not enough when several write to one database; each backend also makes
-/// sure the id it stores is greater than every id already committed, at commit time (SQLite: the writer
-/// holds the file's write lock and reads the largest id first; MongoDB: the `prev` chain, see
-/// [`mongo`]).
-#[derive(Debug, Default)]
-pub struct MessageIds {
-    last: Option<Uuid>,
-    clock_offset_ms: i64,
-}
-
-const V7_COUNTER_BITS: u32 = 74;
-const V7_COUNTER_MASK: u128 = (1 << V7_COUNTER_BITS) - 1;
-
-impl MessageIds {
-    /// Ids from a clock `clock_offset_ms` off the real one (0 in production).
-    pub fn with_clock_offset(clock_offset_ms: i64) -> Self {
-        Self { last: None, clock_offset_ms }
-    }
-
-    /// Makes sure later ids sort after `id` (e.g. the largest id already stored).
-    pub fn observe(&mut self, id: Uuid) {
-        if self.last.is_none_or(|last| id > last) {
-            self.last = Some(id);
-        }
-    }
-
-    /// The next id, greater than every id observed or issued.
-    pub fn next_id(&mut self) -> Uuid {
-        let fresh = if self.clock_offset_ms == 0 { Uuid::now_v7() } else { self.skewed_v7() };
-        let id = match self.last {
-            Some(last) if fresh <= last => {
-                let (ms, counter) = v7_split(last);
-                if counter == V7_COUNTER_MASK { v7_join(ms + 1, 0) } else { v7_join(ms, counter + 1) }
-            }
-            _ => fresh,
-        };
-        self.last = Some(id);
-        id
-    }
-}
-
-impl MessageIds {
-    fn skewed_v7(&self) -> Uuid {
-        let now = to_millis(OffsetDateTime::now_utc()).saturating_add(self.clock_offset_ms).max(0) as u64;
-        let mut random = [0u8; 16];
-        rand::fill(&mut random[..]);
-        v7_join(now, u128::from_le_bytes(random) & V7_COUNTER_MASK)
-    }
-}
-
-/// Splits a UUIDv7 into its millisecond timestamp and its 74 bits of counter/random (`rand_a` ++ `rand_b`).
-fn v7_split(id: Uuid) -> (u64, u128) {
-    let bits = id.as_u128();
-    let ms = (bits >> 80) as u64;
-    let rand_a = (bits >> 64) & 0xfff;
-    let rand_b = bits & ((1 << 62) - 1);
-    (ms, (rand_a << 62) | rand_b)
-}
-
-fn v7_join(ms: u64, counter: u128) -> Uuid {
-    let rand_a = (counter >> 62) & 0xfff;
-    let rand_b = counter & ((1 << 62) - 1);
-    Uuid::from_u128((u128::from(ms) << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)
-}
-
-/// The creation time encoded in a message id.
-pub fn message_time(id: Uuid) -> OffsetDateTime {
-    let (ms, _) = v7_split(id);
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// Milliseconds since the epoch, the resolution both backends store times at.
-pub fn to_millis(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// The inverse of [`to_millis`].
-pub fn from_millis(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// Now, truncated to milliseconds so that what is returned equals what is stored.
-pub fn now_millis() -> OffsetDateTime {
-    from_millis(to_millis(OffsetDateTime::now_utc()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn message_ids_only_grow_even_within_one_millisecond() {
-        let mut ids = MessageIds::default();
-        let mut previous = ids.next_id();
-        for _ in 0..10_000 {
-            let id = ids.next_id();
-            assert!(id > previous);
-            assert_eq!(id.get_version_num(), 7);
-            previous = id;
-        }
-    }
-
-    #[test]
-    fn message_ids_stay_ahead_of_an_id_from_the_future() {
-        let mut ids = MessageIds::default();
-        // A day ahead (another process with a fast clock), with its counter exhausted: the carry moves on to
-        // the next millisecond.
-        let tomorrow = to_millis(OffsetDateTime::now_utc()) as u64 + 86_400_000;
-        let future = v7_join(tomorrow, V7_COUNTER_MASK);
-        ids.observe(future);
-        let next = ids.next_id();
-        assert!(next > future);
-        assert_eq!(next.get_version_num(), 7);
-        assert_eq!(next.get_variant(), uuid::Variant::RFC4122);
-        assert_eq!(v7_split(next), (tomorrow + 1, 0));
-    }
-
-    #[test]
-    fn a_message_id_carries_its_creation_time() {
-        let before = to_millis(OffsetDateTime::now_utc());
-        let id = MessageIds::default().next_id();
-        let at = to_millis(message_time(id));
-        assert!(at >= before && at <= to_millis(OffsetDateTime::now_utc()));
-    }
 
     #[test]
     fn the_database_url_picks_the_backend() {

@@ -214,7 +214,7 @@ impl TestApp {
     /// the server is ready when this returns.
     pub async fn start(config: Config) -> Self {
         init_logs();
-        let state = msgkit::server::build_state(&config).await.expect("building the server state");
+        let state = msgkit::msgd::server::build_state(&config).await.expect("building the server state");
         let listener = TcpListener::bind((config.host, config.port)).await.expect("binding 127.0.0.1:0");
         let address = listener.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();

@@ -61,7 +61,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         keys,
         lifecycle: Default::default(),
         throttle: crate::throttle::Throttle::new(config.rate_limits()),
-        hub: http::hub::Hub::new(config.max_streams_per_account),
+        hub: crate::app::live::Hub::new(config.max_streams_per_account),
         options: HttpOptions {
             max_message_bytes: config.max_message_bytes,
             request_timeout: config.request_timeout,
