@@ -273,6 +273,13 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
+/// Largest request line plus headers accepted, in bytes; more is answered 431. (The connection reads up to
+/// [`MAX_HEADER_BUFFER`] so that such requests reach this check and get a JSON answer.)
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// What hyper may buffer while reading a request head. Beyond it hyper itself answers an empty 431.
+pub const MAX_HEADER_BUFFER: usize = 2 * 1024 * 1024;
+
 /// Request bodies larger than this are refused with 413 before they are read whole.
 pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 

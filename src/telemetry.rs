@@ -48,6 +48,39 @@ fn init_with(format: LogFormat, default_filter: &str) -> LogFlushGuard {
     LogFlushGuard(buffer)
 }
 
+/// The request being handled, for its error bodies and its access log line.
+struct Current {
+    id: String,
+    /// The caller, once authenticated.
+    user: std::cell::Cell<Option<uuid::Uuid>>,
+}
+
+tokio::task_local! {
+    static CURRENT: Current;
+}
+
+/// Runs `work` as the request `id`: [`record_user`] and [`current_request_id`] inside it refer to it.
+pub async fn in_request<F: std::future::Future>(id: String, work: F) -> F::Output {
+    CURRENT.scope(Current { id, user: std::cell::Cell::new(None) }, work).await
+}
+
+/// The id of the request being handled, for error bodies.
+pub fn current_request_id() -> Option<String> {
+    CURRENT.try_with(|current| current.id.clone()).ok()
+}
+
+/// The caller of the request being handled, once known.
+pub fn current_user() -> Option<uuid::Uuid> {
+    CURRENT.try_with(|current| current.user.get()).ok().flatten()
+}
+
+/// Names the caller of the request being handled: in its span (every log line of the request) and its
+/// access line.
+pub fn record_user(id: uuid::Uuid) {
+    tracing::Span::current().record("user.id", tracing::field::display(id));
+    let _ = CURRENT.try_with(|current| current.user.set(Some(id)));
+}
+
 /// Where [`write_access`] writes: msgd's own log buffer, in its format (colourless text, or JSON).
 static ACCESS_SINK: OnceLock<(LogFormat, LogBuffer)> = OnceLock::new();
 

@@ -1,86 +1,85 @@
-//! Account administration, shared by the admin API (`/admin/…`) and `msgd admin …`: the operations that
-//! must keep an active administrator.
-//!
-//! **The last administrator.** Without transactions (MongoDB standalone servers have none) a check before
-//! a change cannot see a concurrent one, so a demotion or a deactivation is checked again once made and
-//! undone if no active administrator is left: two administrators demoting each other at once end with
-//! one of them still an administrator, never with none. A deletion cannot be undone, so it is only
-//! checked before; should two administrators delete each other at the same moment,
-//! `msgd admin create-user --admin` makes a new one.
+//! Accounts as an administrator sees them: list, deactivate and activate, reset a password, unlock,
+//! change the role, delete. Every use case needs the admin scope and an administrator; the changes that
+//! must keep an active administrator go through [`super::last_admin`].
 
-use crate::domain::{AccountStatus, Role, User};
-use crate::store::{Store, StoreError};
+use tracing::info;
+use uuid::Uuid;
 
-/// Why an administrative change was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    #[error("this is the last active administrator: make another administrator first")]
-    LastAdmin,
-    #[error("no such account")]
-    NotFound,
-    #[error(transparent)]
-    Store(#[from] StoreError),
+use super::context::App;
+use super::error::AppError;
+use super::identity::Caller;
+use super::last_admin;
+use crate::auth;
+use crate::domain::{AccountStatus, NewPassword, Role, Scope, User};
+use crate::store::UserQuery;
+
+/// Accounts on a page unless the administrator asks for another number.
+pub const DEFAULT_PAGE: usize = 100;
+/// The most accounts on a page.
+pub const MAX_PAGE: usize = 1000;
+
+/// The account `id` names, for an administrator (`None`: an id that cannot be one).
+async fn target(app: &App, caller: &Caller, id: Option<Uuid>) -> Result<User, AppError> {
+    caller.require(Scope::Admin)?;
+    let id = id.ok_or(AppError::AccountNotFound)?;
+    app.store.user_by_id(id).await?.ok_or(AppError::AccountNotFound)
 }
 
-/// The store's `NotFound` as this module's: the account is gone.
-pub(crate) fn not_found(e: StoreError) -> AdminError {
-    match e {
-        StoreError::NotFound => AdminError::NotFound,
-        other => AdminError::Store(other),
-    }
+/// A page of accounts (`query.limit` of them at most), in id order; `true`: more follow.
+pub async fn list_users(app: &App, caller: &Caller, mut query: UserQuery) -> Result<(Vec<User>, bool), AppError> {
+    caller.require(Scope::Admin)?;
+    let limit = query.limit;
+    query.limit += 1;
+    let mut users = app.store.list_users(&query).await?;
+    let more = users.len() > limit;
+    users.truncate(limit);
+    Ok((users, more))
 }
 
-fn is_active_admin(user: &User) -> bool {
-    user.role == Role::Admin && user.status == AccountStatus::Active
-}
-
-/// Refuses a change that would leave no active administrator, before it is made.
-async fn keep_an_admin(store: &dyn Store, user: &User) -> Result<(), AdminError> {
-    if is_active_admin(user) && store.count_active_admins().await? <= 1 {
-        return Err(AdminError::LastAdmin);
-    }
-    Ok(())
-}
-
-/// After a change: if no active administrator is left (a concurrent change got there too), undo it.
-async fn still_an_admin<F, Fut>(store: &dyn Store, undo: F) -> Result<(), AdminError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<User, StoreError>>,
-{
-    if store.count_active_admins().await? == 0 {
-        undo().await?;
-        return Err(AdminError::LastAdmin);
-    }
-    Ok(())
-}
-
-/// Gives `user` `role`, keeping an active administrator.
-pub async fn set_role(store: &dyn Store, user: &User, role: Role) -> Result<User, AdminError> {
-    if role == Role::User {
-        keep_an_admin(store, user).await?;
-    }
-    let updated = store.set_role(user.id, role).await.map_err(not_found)?;
-    if role == Role::User && user.role == Role::Admin {
-        still_an_admin(store, || store.set_role(user.id, Role::Admin)).await?;
+/// Deactivates an account (every session and access token of it revoked) or activates it again.
+pub async fn set_status(app: &App, caller: &Caller, id: Option<Uuid>, status: AccountStatus) -> Result<User, AppError> {
+    let user = target(app, caller, id).await?;
+    let updated = last_admin::set_status(app.store.as_ref(), &user, status).await?;
+    match status {
+        AccountStatus::Deactivated => info!(target_user.id = %user.id, "account deactivated by an administrator"),
+        AccountStatus::Active => info!(target_user.id = %user.id, "account activated by an administrator"),
     }
     Ok(updated)
 }
 
-/// Deactivates (every session and access token revoked) or activates `user`, keeping an active
-/// administrator.
-pub async fn set_status(store: &dyn Store, user: &User, status: AccountStatus) -> Result<User, AdminError> {
-    if status == AccountStatus::Active {
-        return store.set_status(user.id, status).await.map_err(not_found);
-    }
-    keep_an_admin(store, user).await?;
-    let updated = store.set_status(user.id, status).await.map_err(not_found)?;
-    still_an_admin(store, || store.set_status(user.id, AccountStatus::Active)).await?;
+/// Gives an account `role` (`None`: changes nothing), keeping an active administrator.
+pub async fn set_role(app: &App, caller: &Caller, id: Option<Uuid>, role: Option<Role>) -> Result<User, AppError> {
+    let user = target(app, caller, id).await?;
+    let Some(role) = role else { return Ok(user) };
+    let updated = last_admin::set_role(app.store.as_ref(), &user, role).await?;
+    info!(target_user.id = %user.id, role = role.as_str(), "role changed by an administrator");
     Ok(updated)
 }
 
-/// Erases `user` and everything of it, unless it is the last active administrator.
-pub async fn delete(store: &dyn Store, user: &User) -> Result<(), AdminError> {
-    keep_an_admin(store, user).await?;
-    store.delete_user(user.id).await.map_err(not_found)
+/// Gives an account a new generated password; every session of it is revoked.
+pub async fn reset_password(app: &App, caller: &Caller, id: Option<Uuid>) -> Result<(Uuid, NewPassword), AppError> {
+    caller.require(Scope::Admin)?;
+    let id = id.ok_or(AppError::AccountNotFound)?;
+    let password = auth::generate_password();
+    let hash = app.hasher.hash(&password).await?;
+    app.store.reset_password(id, hash).await.map_err(|e| AppError::from(last_admin::not_found(e)))?;
+    info!(target_user.id = %id, "password reset by an administrator; sessions revoked");
+    Ok((id, password))
+}
+
+/// Clears an account's failed-login counters, on every instance (each clears its own when the change
+/// feed brings the unlock, see [`super::accounts::apply_unlocks`]).
+pub async fn unlock(app: &App, caller: &Caller, id: Option<Uuid>) -> Result<(), AppError> {
+    let user = target(app, caller, id).await?;
+    app.store.unlock(user.id).await?;
+    info!(target_user.id = %user.id, "account unlocked by an administrator");
+    Ok(())
+}
+
+/// Erases an account and everything of it, unless it is the last active administrator.
+pub async fn delete(app: &App, caller: &Caller, id: Option<Uuid>) -> Result<(), AppError> {
+    let user = target(app, caller, id).await?;
+    last_admin::delete(app.store.as_ref(), &user).await?;
+    info!(target_user.id = %user.id, "account deleted by an administrator");
+    Ok(())
 }

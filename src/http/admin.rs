@@ -1,24 +1,23 @@
 //! `/admin/…`: accounts as an administrator sees them — list, deactivate and activate, reset a password,
 //! unlock, change the role, delete. Every route needs the admin scope and an administrator (401 without a
 //! token, 403 `forbidden` for anyone else). The changes that must keep an active administrator are
-//! [`crate::admin`]'s, shared with `msgd admin`.
+//! [`crate::app::admin`]'s.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tracing::info;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
-use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, AuthUser, PathId, query_pairs};
+use super::extract::{ApiJson, PathId, query_pairs};
+use super::state::AppState;
 use crate::api::{AdminUser, ErrorBody, GeneratedPassword, StatusName, UpdateUserRequest};
-use crate::app::admin::{self, AdminError};
-use crate::auth;
-use crate::store::{AccountStatus, Role, Scope, User, UserQuery};
+use crate::app::admin::{self, DEFAULT_PAGE, MAX_PAGE};
+use crate::app::identity::Caller;
+use crate::domain::{AccountStatus, Role, Scope};
+use crate::store::UserQuery;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,30 +30,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Page size of the account list when the request names none, and the largest allowed.
-const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 1000;
-
-/// An administrator, or a refusal: 401 without credentials, 403 for anyone else.
-fn admin(authed: &AuthUser) -> Result<(), ApiError> {
-    authed.require(Scope::Admin)
-}
-
-async fn target(state: &AppState, id: Option<Uuid>) -> Result<User, ApiError> {
-    let id = id.ok_or(ApiError::AccountNotFound)?;
-    state.store.user_by_id(id).await?.ok_or(ApiError::AccountNotFound)
-}
-
-impl From<AdminError> for ApiError {
-    fn from(e: AdminError) -> Self {
-        match e {
-            AdminError::LastAdmin => ApiError::LastAdmin,
-            AdminError::NotFound => ApiError::AccountNotFound,
-            AdminError::Store(e) => e.into(),
-        }
-    }
-}
-
-/// List accounts, in id order, a page at a time.
 #[utoipa::path(
     get, path = "/admin/users", tag = "admin",
     security(("bearer" = [])),
@@ -73,12 +48,9 @@ impl From<AdminError> for ApiError {
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-async fn list_users(
-    authed: AuthUser,
-    State(state): State<AppState>,
-    uri: axum::http::Uri,
-) -> Result<Response, ApiError> {
-    admin(&authed)?;
+async fn list_users(caller: Caller, State(state): State<AppState>, uri: axum::http::Uri) -> Result<Response, ApiError> {
+    // Who asks first: a stranger learns nothing from the query's mistakes.
+    caller.require(Scope::Admin)?;
     let mut pairs = query_pairs(uri.query(), &["limit", "after", "status", "email"])?;
     let limit = match pairs.remove("limit") {
         None => DEFAULT_PAGE,
@@ -99,10 +71,8 @@ async fn list_users(
         ),
     };
     let email_prefix = pairs.remove("email").map(|e| e.trim().to_lowercase());
-    let query = UserQuery { after, limit: limit + 1, status, email_prefix: email_prefix.clone() };
-    let mut users = state.store.list_users(&query).await?;
-    let more = users.len() > limit;
-    users.truncate(limit);
+    let query = UserQuery { after, limit, status, email_prefix: email_prefix.clone() };
+    let (users, more) = admin::list_users(&state.app, &caller, query).await?;
     let mut response = Json(users.iter().map(AdminUser::from).collect::<Vec<_>>()).into_response();
     if let (true, Some(last)) = (more, users.last()) {
         let mut next = url::form_urlencoded::Serializer::new(String::new());
@@ -135,14 +105,11 @@ async fn list_users(
     )
 )]
 async fn deactivate(
-    authed: AuthUser,
+    caller: Caller,
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> Result<Json<AdminUser>, ApiError> {
-    admin(&authed)?;
-    let user = target(&state, id).await?;
-    let updated = admin::set_status(state.store.as_ref(), &user, AccountStatus::Deactivated).await?;
-    info!(target_user.id = %user.id, "account deactivated by an administrator");
+    let updated = admin::set_status(&state.app, &caller, id, AccountStatus::Deactivated).await?;
     Ok(Json(AdminUser::from(&updated)))
 }
 
@@ -160,14 +127,11 @@ async fn deactivate(
     )
 )]
 async fn activate(
-    authed: AuthUser,
+    caller: Caller,
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> Result<Json<AdminUser>, ApiError> {
-    admin(&authed)?;
-    let user = target(&state, id).await?;
-    let updated = admin::set_status(state.store.as_ref(), &user, AccountStatus::Active).await?;
-    info!(target_user.id = %user.id, "account activated by an administrator");
+    let updated = admin::set_status(&state.app, &caller, id, AccountStatus::Active).await?;
     Ok(Json(AdminUser::from(&updated)))
 }
 
@@ -185,17 +149,12 @@ async fn activate(
     )
 )]
 async fn reset_password(
-    authed: AuthUser,
+    caller: Caller,
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> Result<Json<GeneratedPassword>, ApiError> {
-    admin(&authed)?;
-    let id = id.ok_or(ApiError::AccountNotFound)?;
-    let password = auth::generate_password();
-    let hash = state.hasher.hash(&password).await?;
-    state.store.reset_password(id, hash).await.map_err(|e| ApiError::from(admin::not_found(e)))?;
-    info!(target_user.id = %id, "password reset by an administrator; sessions revoked");
-    Ok(Json(GeneratedPassword { user_id: id, generated_password: password.expose().to_owned() }))
+    let (user_id, password) = admin::reset_password(&state.app, &caller, id).await?;
+    Ok(Json(GeneratedPassword { user_id, generated_password: password.expose().to_owned() }))
 }
 
 /// Clear the account's failed-login counters, on every instance: an owner locked out by someone else's
@@ -212,12 +171,8 @@ async fn reset_password(
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-async fn unlock(authed: AuthUser, State(state): State<AppState>, PathId(id): PathId) -> Result<StatusCode, ApiError> {
-    admin(&authed)?;
-    let user = target(&state, id).await?;
-    // Every instance (this one included) clears its counters when the change feed brings the unlock.
-    state.store.unlock(user.id).await?;
-    info!(target_user.id = %user.id, "account unlocked by an administrator");
+async fn unlock(caller: Caller, State(state): State<AppState>, PathId(id): PathId) -> Result<StatusCode, ApiError> {
+    admin::unlock(&state.app, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -238,16 +193,12 @@ async fn unlock(authed: AuthUser, State(state): State<AppState>, PathId(id): Pat
     )
 )]
 async fn update_user(
-    authed: AuthUser,
+    caller: Caller,
     State(state): State<AppState>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<AdminUser>, ApiError> {
-    admin(&authed)?;
-    let user = target(&state, id).await?;
-    let Some(role) = body.role.map(Role::from) else { return Ok(Json(AdminUser::from(&user))) };
-    let updated = admin::set_role(state.store.as_ref(), &user, role).await?;
-    info!(target_user.id = %user.id, role = role.as_str(), "role changed by an administrator");
+    let updated = admin::set_role(&state.app, &caller, id, body.role.map(Role::from)).await?;
     Ok(Json(AdminUser::from(&updated)))
 }
 
@@ -267,18 +218,10 @@ async fn update_user(
     )
 )]
 async fn delete_user(
-    authed: AuthUser,
+    caller: Caller,
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    admin(&authed)?;
-    let user = target(&state, id).await?;
-    delete_account(&state, &user).await?;
-    info!(target_user.id = %user.id, "account deleted by an administrator");
+    admin::delete(&state.app, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Erases `user` unless it is the last active administrator (also `DELETE /users/me`).
-pub(super) async fn delete_account(state: &AppState, user: &User) -> Result<(), ApiError> {
-    Ok(admin::delete(state.store.as_ref(), user).await?)
 }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
 use crate::api::ErrorBody;
-use crate::auth::{HashError, TokenError};
+use crate::app::AppError;
 use crate::domain::{ContentError, EmailError, PasswordError};
 use crate::store::StoreError;
 
@@ -102,7 +102,7 @@ pub enum ApiError {
         "This account has {0} streams open on this server, the most it may; close one (each device needs only one)."
     )]
     TooManyStreams(usize),
-    #[error("The request headers are larger than {} bytes.", super::middleware::MAX_HEADER_BYTES)]
+    #[error("The request headers are larger than {} bytes.", crate::config::MAX_HEADER_BYTES)]
     HeadersTooLarge,
     /// A bug or an unexpected failure; the detail is logged, not sent.
     #[error("Something went wrong on the server; it has been logged (see request_id).")]
@@ -319,7 +319,7 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         // 5xx bodies name the request, so a report can be matched with the log lines that explain it.
-        let request_id = if status.is_server_error() { super::middleware::current_request_id() } else { None };
+        let request_id = if status.is_server_error() { crate::telemetry::current_request_id() } else { None };
         let retry_after = match &self {
             ApiError::RateLimited(wait) => Some(retry_secs(wait)),
             ApiError::TooManyStreams(_) => Some(STREAM_RETRY_SECS),
@@ -370,31 +370,46 @@ fn retry_secs(wait: &Duration) -> u64 {
     (wait.as_millis().div_ceil(1000) as u64).max(1)
 }
 
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Invalid { field, problem } => ApiError::body(field, problem),
+            AppError::Email(e) => ApiError::Email(e),
+            AppError::EmailTaken => ApiError::EmailTaken,
+            AppError::Required(field) => ApiError::Required(field),
+            AppError::NewPassword(e) => ApiError::NewPassword(e),
+            AppError::PasswordUnchanged => ApiError::PasswordUnchanged,
+            AppError::InvalidCredentials => ApiError::InvalidCredentials,
+            AppError::TokenInvalid => ApiError::TokenInvalid,
+            AppError::TokenExpired => ApiError::TokenExpired,
+            AppError::TokenRevoked => ApiError::TokenRevoked,
+            AppError::Content(e) => ApiError::Content(e),
+            AppError::Recipient { field, error } => ApiError::Recipient { field, error },
+            AppError::RecipientNotFound(field) => ApiError::RecipientNotFound(field),
+            AppError::UserNotFound => ApiError::UserNotFound,
+            AppError::AccountNotFound => ApiError::AccountNotFound,
+            AppError::TokenNotFound => ApiError::TokenNotFound,
+            AppError::Forbidden => ApiError::Forbidden,
+            AppError::InsufficientScope(scope) => ApiError::InsufficientScope(scope),
+            AppError::SessionRequired => ApiError::SessionRequired,
+            AppError::RegistrationClosed => ApiError::RegistrationClosed,
+            AppError::AccountDeactivated => ApiError::AccountDeactivated,
+            AppError::LastAdmin => ApiError::LastAdmin,
+            AppError::NameTaken => ApiError::NameTaken,
+            AppError::InvalidIdempotencyKey => ApiError::InvalidIdempotencyKey,
+            AppError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
+            AppError::IdempotencyConflict => ApiError::IdempotencyConflict,
+            AppError::RateLimited(wait) => ApiError::RateLimited(wait),
+            AppError::TooManyStreams(limit) => ApiError::TooManyStreams(limit),
+            AppError::Unavailable(detail) => ApiError::Unavailable(detail),
+            AppError::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::EmailTaken => ApiError::EmailTaken,
-            StoreError::NameTaken => ApiError::NameTaken,
-            StoreError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
-            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
-            StoreError::NotFound => ApiError::Internal(anyhow::anyhow!("unexpected NotFound from the store")),
-            StoreError::Other(e) => ApiError::Internal(e),
-        }
-    }
-}
-
-impl From<HashError> for ApiError {
-    fn from(e: HashError) -> Self {
-        ApiError::Internal(e.into())
-    }
-}
-
-impl From<TokenError> for ApiError {
-    fn from(e: TokenError) -> Self {
-        match e {
-            TokenError::Expired => ApiError::TokenExpired,
-            TokenError::Invalid => ApiError::TokenInvalid,
-        }
+        AppError::from(e).into()
     }
 }
 

@@ -8,10 +8,10 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::AppState;
 use super::error::ApiError;
-use crate::auth::Claims;
-use crate::store::{AccessToken, AccountStatus, Role, Scope, User};
+use super::state::AppState;
+use crate::app::AppError;
+use crate::app::identity::{self, Caller, Credential};
 
 /// A JSON object body, answering bad bodies with the JSON error contract.
 ///
@@ -175,67 +175,19 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// The caller, authenticated by `Authorization: Bearer <token>`: a login session (a JWT: signature,
 /// algorithm, issuer, audience and expiry checked, the account's token version and ended sessions read in
 /// one lookup) or a personal access token (`msgk_…`: found by its digest, with its account, in one
-/// lookup). Either way the account must be active.
-pub struct AuthUser {
-    pub user: User,
-    pub credential: Credential,
-}
-
-/// How the caller authenticated.
-#[derive(Debug, Clone)]
-pub enum Credential {
-    /// A login session; its claims (expiry and version matter to long-lived streams).
-    Session(Claims),
-    /// A personal access token.
-    Access(AccessToken),
-}
-
-pub use crate::auth::ACCESS_TOKEN_PREFIX;
-
-impl AuthUser {
-    /// Fails unless the caller may do what `scope` covers: a session may do anything its account may, an
-    /// access token only what its scopes say. The admin scope also needs an administrator.
-    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if let Credential::Access(token) = &self.credential {
-            if !token.scopes.contains(&scope) {
-                return Err(ApiError::InsufficientScope(scope.as_str()));
-            }
-        }
-        if scope == Scope::Admin && self.user.role != Role::Admin {
-            return Err(ApiError::Forbidden);
-        }
-        Ok(())
-    }
-
-    /// The session's claims; an access token may not do what only its owner, logged in, may.
-    pub fn session(&self) -> Result<&Claims, ApiError> {
-        match &self.credential {
-            Credential::Session(claims) => Ok(claims),
-            Credential::Access(_) => Err(ApiError::SessionRequired),
-        }
-    }
-
-    /// When the credential stops working by itself, seconds since the epoch.
-    pub fn expires(&self) -> Option<u64> {
-        match &self.credential {
-            Credential::Session(claims) => Some(claims.exp),
-            Credential::Access(token) => token.expires_at.map(|at| at.unix_timestamp().max(0) as u64),
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for AuthUser {
+/// lookup). Either way the account must be active. See [`crate::app::identity`].
+impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Presented(credential) = Presented::from_request_parts(parts, state).await?;
-        Ok(accepted(state, current_user(state, &credential).await?))
+        let caller = identity::current(&state.app, &credential).await?;
+        Ok(identity::accepted(&state.app, caller))
     }
 }
 
-/// The `Authorization: Bearer` credential as far as it can be checked without the store: a session's
-/// signature, claims and expiry; an access token's digest. For operations that read the account together
-/// with what they serve ([`session_user`] then checks it), the way [`AuthUser`] does on its own.
+/// The `Authorization: Bearer` credential as far as it can be checked without the store, for operations
+/// that read the account together with what they serve (the way [`Caller`] does on its own).
 pub struct Presented(pub Credential);
 
 impl FromRequestParts<AppState> for Presented {
@@ -244,113 +196,32 @@ impl FromRequestParts<AppState> for Presented {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::TokenMissing)?;
         let token = bearer_token(header.as_bytes()).ok_or(ApiError::TokenInvalid)?;
-        Ok(Presented(if token.starts_with(ACCESS_TOKEN_PREFIX) {
-            Credential::Access(AccessToken { digest: token_digest(token), ..placeholder_token() })
-        } else {
-            Credential::Session(state.tokens()?.verify(token)?)
-        }))
+        Ok(Presented(identity::presented(&state.app, token)?))
     }
-}
-
-/// A caller who passed the check: named in the request's log span; an access token's use recorded.
-pub fn accepted(state: &AppState, authed: AuthUser) -> AuthUser {
-    super::middleware::record_user(authed.user.id);
-    if let Credential::Access(token) = &authed.credential {
-        note_use(state, token);
-    }
-    authed
-}
-
-/// Whether a session still counts for its account as read from the store: the same token version, not
-/// ended, the account active.
-pub fn session_user(user: Option<User>, claims: &Claims) -> Result<AuthUser, ApiError> {
-    let user = user.ok_or(ApiError::TokenInvalid)?;
-    if user.token_version != claims.ver || claims.sid.is_some_and(|sid| user.revoked_sessions.contains(&sid)) {
-        return Err(ApiError::TokenRevoked);
-    }
-    active(AuthUser { user, credential: Credential::Session(claims.clone()) })
-}
-
-fn active(authed: AuthUser) -> Result<AuthUser, ApiError> {
-    if authed.user.status == AccountStatus::Deactivated {
-        return Err(ApiError::TokenRevoked);
-    }
-    Ok(authed)
-}
-
-/// An empty access token carrying only a digest, to look the real one up by.
-fn placeholder_token() -> AccessToken {
-    AccessToken {
-        id: uuid::Uuid::nil(),
-        user_id: uuid::Uuid::nil(),
-        name: String::new(),
-        digest: String::new(),
-        scopes: Vec::new(),
-        created_at: time::OffsetDateTime::UNIX_EPOCH,
-        expires_at: None,
-        last_used_at: None,
-    }
-}
-
-/// SHA-256 of an access token, hex: all that is stored of it.
-pub fn token_digest(token: &str) -> String {
-    use sha2::{Digest, Sha256};
-    format!("{:x}", Sha256::digest(token.as_bytes()))
-}
-
-/// Whether a credential still counts, and whose it is — one lookup either way: a session's account (its
-/// token version and ended sessions with it), or an access token with its account. The account must be
-/// active. Streams re-check with it too.
-pub(super) async fn current_user(state: &AppState, credential: &Credential) -> Result<AuthUser, ApiError> {
-    match credential {
-        Credential::Session(claims) => session_user(state.store.user_by_id(claims.sub).await?, claims),
-        Credential::Access(token) => {
-            // Revoked and never-issued tokens look the same: no such digest.
-            let (user, token) = state.store.user_by_access_token(&token.digest).await?.ok_or(ApiError::TokenInvalid)?;
-            access_user(user, token)
-        }
-    }
-}
-
-/// Whether an access token still counts for its account as read from the store: not expired, the account
-/// active.
-pub fn access_user(user: User, token: AccessToken) -> Result<AuthUser, ApiError> {
-    if token.expires_at.is_some_and(|at| at <= time::OffsetDateTime::now_utc()) {
-        return Err(ApiError::TokenExpired);
-    }
-    active(AuthUser { user, credential: Credential::Access(token) })
-}
-
-/// How stale an access token's `last_used_at` may be: it is written at most once per this, in the
-/// background, so using a token costs no write per request.
-const LAST_USED_RESOLUTION: std::time::Duration = std::time::Duration::from_secs(60);
-
-fn note_use(state: &AppState, token: &AccessToken) {
-    let now = time::OffsetDateTime::now_utc();
-    if token.last_used_at.is_some_and(|at| now - at < LAST_USED_RESOLUTION) {
-        return;
-    }
-    let (store, user, id) = (state.store.clone(), token.user_id, token.id);
-    tokio::spawn(async move {
-        if let Err(e) = store.touch_access_token(user, id, now).await {
-            tracing::debug!(error = %e, "recording an access token's use failed");
-        }
-    });
 }
 
 /// An `Authorization` header, if the request has one: for operations open to anyone that an
 /// administrator may do more with (`POST /users`).
 /// An invalid one is handed over as its error, for the operation to decide whether it matters.
-pub struct MaybeAuthUser(pub Option<Result<AuthUser, ApiError>>);
+pub struct MaybeCaller(pub Option<Result<Caller, AppError>>);
 
-impl FromRequestParts<AppState> for MaybeAuthUser {
+impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if parts.headers.get(AUTHORIZATION).is_none() {
-            return Ok(MaybeAuthUser(None));
-        }
-        Ok(MaybeAuthUser(Some(AuthUser::from_request_parts(parts, state).await)))
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return Ok(MaybeCaller(None));
+        };
+        let Some(token) = bearer_token(header.as_bytes()) else {
+            return Ok(MaybeCaller(Some(Err(AppError::TokenInvalid))));
+        };
+        let checked = match identity::presented(&state.app, token) {
+            Ok(credential) => {
+                identity::current(&state.app, &credential).await.map(|caller| identity::accepted(&state.app, caller))
+            }
+            Err(e) => Err(e),
+        };
+        Ok(MaybeCaller(Some(checked)))
     }
 }
 

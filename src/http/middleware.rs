@@ -20,38 +20,8 @@ use crate::telemetry::{GaugeGuard, names};
 /// `X-Request-Id`.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Largest request line plus headers accepted, in bytes; more is answered 431. (The connection reads up to
-/// [`MAX_HEADER_BUFFER`] so that such requests reach this check and get a JSON answer.)
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
-
-/// What hyper may buffer while reading a request head. Beyond it hyper itself answers an empty 431.
-pub const MAX_HEADER_BUFFER: usize = 2 * 1024 * 1024;
-
 /// The one route the request timeout does not apply to: a stream is meant to stay open.
 pub const STREAM_PATH: &str = "/messages/stream";
-
-/// What the request being handled is, for its error bodies and its access log line.
-struct Current {
-    id: String,
-    /// The caller, once authenticated.
-    user: std::cell::Cell<Option<uuid::Uuid>>,
-}
-
-tokio::task_local! {
-    static CURRENT: Current;
-}
-
-/// The id of the request being handled, for error bodies.
-pub fn current_request_id() -> Option<String> {
-    CURRENT.try_with(|current| current.id.clone()).ok()
-}
-
-/// Names the caller of the request being handled: in its span (every log line of the request) and its
-/// access line.
-pub fn record_user(id: uuid::Uuid) {
-    Span::current().record("user.id", tracing::field::display(id));
-    let _ = CURRENT.try_with(|current| current.user.set(Some(id)));
-}
 
 fn request_id_of(request: &Request) -> &str {
     request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("")
@@ -91,7 +61,7 @@ fn log_response(response: &Response<Body>, latency: Duration, request: &AccessFi
         method: request.method.as_str(),
         route: &request.route,
         client: request.address.as_deref(),
-        user: CURRENT.try_with(|current| current.user.get()).ok().flatten(),
+        user: crate::telemetry::current_user(),
         status,
         latency_ms,
     };
@@ -183,7 +153,7 @@ pub async fn per_request(State(settings): State<PerRequest>, mut request: Reques
     let method = method_label(request.method());
     let text = id.to_str().unwrap_or("").to_owned();
     let fields = AccessFields { id: text.clone(), method: request.method().clone(), route: route.clone(), address };
-    let too_large = header_bytes(&request) > MAX_HEADER_BYTES;
+    let too_large = header_bytes(&request) > crate::config::MAX_HEADER_BYTES;
     let stream = request.uri().path() == STREAM_PATH;
     let handled = async move {
         let _in_flight = GaugeGuard::new(IN_FLIGHT.get_or_init(|| metrics::gauge!(names::HTTP_IN_FLIGHT)).clone());
@@ -208,8 +178,7 @@ pub async fn per_request(State(settings): State<PerRequest>, mut request: Reques
         log_response(&response, started.elapsed(), &fields);
         response
     };
-    let current = Current { id: text, user: std::cell::Cell::new(None) };
-    let mut response = CURRENT.scope(current, handled.instrument(span)).await;
+    let mut response = crate::telemetry::in_request(text, handled.instrument(span)).await;
     let headers = response.headers_mut();
     headers.entry(REQUEST_ID).or_insert(id);
     headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));

@@ -70,8 +70,8 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>, Api
     if state.lifecycle.is_shutting_down() {
         return Err(ApiError::ShuttingDown);
     }
-    state.tokens()?;
-    match tokio::time::timeout(READINESS_TIMEOUT, state.store.ping()).await {
+    state.app.tokens()?;
+    match tokio::time::timeout(READINESS_TIMEOUT, state.app.store.ping()).await {
         Ok(Ok(())) => Ok(Json(HealthStatus::ok())),
         Ok(Err(e)) => Err(ApiError::Unavailable(format!("readiness ping failed: {e}"))),
         Err(_) => Err(ApiError::Unavailable(format!("readiness ping got no answer within {READINESS_TIMEOUT:?}"))),

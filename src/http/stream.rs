@@ -24,10 +24,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::AppState;
 use super::error::ApiError;
-use super::extract::{AuthUser, Credential, access_user, message_id, query_pairs, session_user};
+use super::extract::{message_id, query_pairs};
+use super::state::AppState;
 use crate::api::{ErrorBody, StreamClose, message_json};
+use crate::app::App;
+use crate::app::identity::{self, Caller, Credential};
 use crate::app::live::{Generations, Registration, TooManyStreams};
 use crate::store::{Mailbox, Message, MessageQuery, Scope};
 use crate::telemetry::names;
@@ -78,7 +80,7 @@ struct StreamParams {
     )
 )]
 async fn stream_messages(
-    authed: AuthUser,
+    authed: Caller,
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: axum::http::Uri,
@@ -99,7 +101,7 @@ async fn stream_messages(
     let seen = *wake.borrow_and_update();
     let cursor = match resume {
         Some(id) => Some(id),
-        None => newest_in_inbox(&state, owner).await?,
+        None => newest_in_inbox(&state.app, owner).await?,
     };
     tracing::info!(resume = ?resume, "stream opened");
     // An access token without expiry: a year is as good as never for one connection.
@@ -128,8 +130,8 @@ async fn stream_messages(
     Ok(response)
 }
 
-async fn newest_in_inbox(state: &AppState, owner: Uuid) -> Result<Option<Uuid>, ApiError> {
-    Ok(state.store.list_messages(&MessageQuery::newest_in_inbox(owner)).await?.last().map(|m| m.id))
+async fn newest_in_inbox(app: &App, owner: Uuid) -> Result<Option<Uuid>, ApiError> {
+    Ok(app.store.list_messages(&MessageQuery::newest_in_inbox(owner)).await?.last().map(|m| m.id))
 }
 
 /// Why a stream ended, sent as its last event.
@@ -254,7 +256,7 @@ impl Live {
             before: None,
             limit: CATCH_UP_PAGE,
         };
-        match self.state.store.list_messages(&query).await {
+        match self.state.app.store.list_messages(&query).await {
             Ok(messages) => {
                 self.read = messages.len() == CATCH_UP_PAGE;
                 self.page = messages.into_iter();
@@ -274,26 +276,24 @@ impl Live {
     /// Checks the credential again against the account as read once for all its streams here; reads the
     /// inbox if its newest message is past the cursor.
     async fn recheck(&mut self, generation: u64) {
-        let store = &*self.state.store;
+        let store = &*self.state.app.store;
         let account = self.registration.account().clone();
         let checked = match account.checked(store, generation).await {
             Ok(checked) => checked,
             // The database is away: keep the stream; the next re-check looks again.
             Err(e) => return tracing::warn!(error = %e, "stream could not re-check its token"),
         };
-        let verdict = match &self.credential {
-            Credential::Session(claims) => session_user(checked.user.clone(), claims).map(drop),
-            Credential::Access(token) => match account.access_tokens(store, generation).await {
-                Ok(tokens) => {
-                    let user = checked.user.clone().ok_or(ApiError::TokenInvalid);
-                    let token = tokens.iter().find(|t| t.digest == token.digest).cloned().ok_or(ApiError::TokenInvalid);
-                    user.and_then(|user| access_user(user, token?)).map(drop)
-                }
+        let tokens = match &self.credential {
+            Credential::Session(_) => None,
+            Credential::Access(_) => match account.access_tokens(store, generation).await {
+                Ok(tokens) => Some(tokens),
                 Err(e) => return tracing::warn!(error = %e, "stream could not re-check its token"),
             },
         };
+        let verdict =
+            identity::still_counts(&self.credential, checked.user.clone(), tokens.as_deref().map(Vec::as_slice));
         if let Err(error) = verdict {
-            if let Some(close) = Close::of(error) {
+            if let Some(close) = Close::of(error.into()) {
                 // Nothing more is delivered to a credential that no longer counts.
                 self.page = Vec::new().into_iter();
                 (self.close, self.read) = (Some(close), false);

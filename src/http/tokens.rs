@@ -1,33 +1,22 @@
-//! `/tokens`: personal access tokens for scripts. Minting one takes a login session **and** the
-//! account's password, so neither an access token nor a stolen session alone can; the token is shown
-//! once, starts with `msgk_` (so secret scanners find it) and only its SHA-256 is stored. Tokens are
-//! listed (without secrets) and revoked one by one; a password change or a logout everywhere leaves them
-//! alone, deactivation and deletion remove them.
-
-use std::time::Duration;
+//! `/tokens`: personal access tokens for scripts (the rules: [`crate::app::tokens`]).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rand::distr::{Alphanumeric, SampleString};
-use tracing::info;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
-use super::AppState;
 use super::error::ApiError;
-use super::extract::{ACCESS_TOKEN_PREFIX, ApiJson, AuthUser, ClientAddr, PathId, token_digest};
+use super::extract::{ApiJson, ClientAddr, PathId};
+use super::state::AppState;
 use crate::api::{CreateTokenRequest, CreatedToken, ErrorBody, TokenView};
-use crate::domain::Password;
-use crate::store::{AccessToken, Role, Scope, StoreError, now_millis};
+use crate::app::identity::Caller;
+use crate::app::tokens;
+use crate::domain::Scope;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_token, list_tokens)).routes(routes!(revoke_token))
 }
-
-/// Random characters after the prefix: 40 alphanumerics, about 238 bits.
-const SECRET_LEN: usize = 40;
 
 /// Create an access token.
 #[utoipa::path(
@@ -48,59 +37,19 @@ const SECRET_LEN: usize = 40;
     )
 )]
 async fn create_token(
-    authed: AuthUser,
+    caller: Caller,
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     ApiJson(body): ApiJson<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    authed.session()?;
-    let name = body.name;
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::body("name", "The name must be 1 to 64 characters, without control characters"));
-    }
-    let mut scopes: Vec<Scope> = body.scopes.iter().copied().map(Scope::from).collect();
-    scopes.sort();
-    scopes.dedup();
-    if scopes.is_empty() {
-        return Err(ApiError::body("scopes", "The token needs at least one scope: read, send or admin"));
-    }
-    if scopes.contains(&Scope::Admin) && authed.user.role != Role::Admin {
-        return Err(ApiError::Forbidden);
-    }
-    let lifetime = body.expires_in.as_deref().map(parse_lifetime).transpose()?;
-    if body.password.is_empty() {
-        return Err(ApiError::Required("password"));
-    }
-    let email = authed.user.email.clone();
-    super::users::authenticate(&state, email.as_str(), Some(email.clone()), &Password::new(body.password), address)
-        .await?;
-    let secret = format!("{ACCESS_TOKEN_PREFIX}{}", Alphanumeric.sample_string(&mut rand::rng(), SECRET_LEN));
-    let created_at = now_millis();
-    let token = AccessToken {
-        id: Uuid::new_v4(),
-        user_id: authed.user.id,
-        name,
-        digest: token_digest(&secret),
-        scopes,
-        created_at,
-        expires_at: lifetime.map(|l| created_at + l),
-        last_used_at: None,
+    let new = tokens::NewToken {
+        name: body.name,
+        scopes: body.scopes.iter().copied().map(Scope::from).collect(),
+        expires_in: body.expires_in,
+        password: body.password,
     };
-    state.store.create_access_token(token.clone()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::TokenInvalid,
-        other => other.into(),
-    })?;
-    info!(token.id = %token.id, "access token created");
+    let (token, secret) = tokens::create(&state.app, &caller, new, address).await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { view: TokenView::from(&token), token: secret })))
-}
-
-fn parse_lifetime(raw: &str) -> Result<Duration, ApiError> {
-    crate::domain::token_lifetime(raw).ok_or_else(|| {
-        ApiError::body(
-            "expires_in",
-            "The field expires_in must be a number and a unit: m (minutes), h, d, w or y, such as 30d; or null",
-        )
-    })
 }
 
 /// The account's access tokens, without their secrets.
@@ -114,9 +63,8 @@ fn parse_lifetime(raw: &str) -> Result<Duration, ApiError> {
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-async fn list_tokens(authed: AuthUser, State(state): State<AppState>) -> Result<Json<Vec<TokenView>>, ApiError> {
-    authed.session()?;
-    let tokens = state.store.access_tokens(authed.user.id).await?;
+async fn list_tokens(caller: Caller, State(state): State<AppState>) -> Result<Json<Vec<TokenView>>, ApiError> {
+    let tokens = tokens::list(&state.app, &caller).await?;
     Ok(Json(tokens.iter().map(TokenView::from).collect()))
 }
 
@@ -134,16 +82,10 @@ async fn list_tokens(authed: AuthUser, State(state): State<AppState>) -> Result<
     )
 )]
 async fn revoke_token(
-    authed: AuthUser,
+    caller: Caller,
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    authed.session()?;
-    let id = id.ok_or(ApiError::TokenNotFound)?;
-    state.store.revoke_access_token(authed.user.id, id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::TokenNotFound,
-        other => other.into(),
-    })?;
-    info!(token.id = %id, "access token revoked");
+    tokens::revoke(&state.app, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

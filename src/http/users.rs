@@ -2,23 +2,22 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use tracing::{info, warn};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
-use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, AuthUser, ClientAddr, MaybeAuthUser};
+use super::extract::{ApiJson, ClientAddr, MaybeCaller};
+use super::messages::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
+use super::state::AppState;
 use crate::api::{
     ChangePasswordRequest, CreateUserRequest, CreatedUser, DeleteAccountRequest, ErrorBody, LoginRequest, Me,
     PASSWORD_UPDATED, STORE_PASSWORD_NOTICE, StatusMessage, TokenResponse,
 };
-use crate::auth;
-use crate::domain::{Email, NewPassword, Password};
-use crate::store::{AccountStatus, NewUser, Role, Scope, StoreError, User, now_millis};
+use crate::app::identity::Caller;
+use crate::app::{accounts, messages};
+use crate::domain::{Role, Scope};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -29,9 +28,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logout_everywhere))
         .routes(routes!(end_session))
 }
-
-/// How long a retried registration (same `Idempotency-Key`) gets the account, with a new password.
-pub const REGISTRATION_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Create an account with a server-generated password.
 ///
@@ -70,106 +66,32 @@ pub const REGISTRATION_RETRY_WINDOW: std::time::Duration = std::time::Duration::
 async fn create_user(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
-    MaybeAuthUser(credential): MaybeAuthUser,
-    headers: axum::http::HeaderMap,
+    MaybeCaller(credential): MaybeCaller,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CreateUserRequest>,
-) -> Result<axum::response::Response, ApiError> {
-    // An administrator (a Bearer with the admin scope) may register whoever, with a role, whether or not
-    // registration is open; anyone else only themselves, while it is open.
-    // Anyone else's Bearer, even an expired one, changes nothing while registration is open and no role is
-    // asked for: the spec's registration takes none, and clients that send theirs on every request keep
-    // working.
-    let open = state.options.registration_open;
-    let asks_role = body.role.is_some();
-    let admin = match credential {
-        Some(Ok(user)) => match user.require(Scope::Admin) {
-            Ok(()) => Some(user),
-            Err(_) if open && !asks_role => None,
-            Err(e) if asks_role => return Err(e),
-            Err(_) => return Err(ApiError::RegistrationClosed),
-        },
-        Some(Err(_)) if open && !asks_role => None,
-        Some(Err(e)) => return Err(e),
-        None if !open => return Err(ApiError::RegistrationClosed),
-        None if asks_role => return Err(ApiError::Forbidden),
-        None => None,
-    };
+) -> Result<Response, ApiError> {
+    let admin = accounts::registrar(&state.app, credential, body.role.is_some())?;
     // Validate first: a mistake teaches an enumerator nothing, so it does not count against the address.
-    let key = super::messages::idempotency_key(&headers)?.map(|key| digest(&key));
-    let email = Email::parse(&body.email).map_err(ApiError::Email)?;
-    if admin.is_none() {
-        state.throttle.check_registration(address).map_err(|wait| {
-            warn!(client.address = %address, retry_after_secs = wait.as_secs(), "registration refused: rate-limited");
-            ApiError::RateLimited(wait)
-        })?;
-    }
-    let password = auth::generate_password();
-    let password_hash = state.hasher.hash(&password).await?;
-    let new = NewUser {
-        id: Uuid::new_v4(),
-        email: email.clone(),
-        password_hash: password_hash.clone(),
-        created_at: now_millis(),
-        registration_key: key.clone(),
-        role: body.role.map_or(Role::User, Role::from),
+    let key = messages::idempotency_key(headers.get(&IDEMPOTENCY_KEY).map(HeaderValue::as_bytes))?;
+    let registration = accounts::Registration {
+        email: &body.email,
+        role: body.role.map(Role::from),
+        key: key.as_deref(),
+        by_admin: admin.is_some(),
+        address,
     };
-    let (user, replayed) = match state.store.create_user(new).await {
-        Ok(user) => (user, false),
-        Err(StoreError::EmailTaken) => match &key {
-            Some(key) => (retried_registration(&state, &email, key, password_hash).await?, true),
-            None => {
-                if admin.is_none() {
-                    state.throttle.registration_answered(address);
-                }
-                info!("registration refused: email already registered");
-                return Err(ApiError::EmailTaken);
-            }
-        },
-        Err(e) => return Err(e.into()),
-    };
-    if !replayed && admin.is_none() {
-        state.throttle.registration_answered(address);
-    }
-    super::middleware::record_user(user.id);
-    info!(replayed, "user created");
+    let registered = accounts::register(&state.app, registration).await?;
     let created = CreatedUser {
-        user_id: user.id,
-        email: user.email.to_string(),
-        generated_password: password.expose().to_owned(),
+        user_id: registered.user.id,
+        email: registered.user.email.to_string(),
+        generated_password: registered.password.expose().to_owned(),
         message: STORE_PASSWORD_NOTICE.to_owned(),
     };
     let mut response = (StatusCode::CREATED, Json(created)).into_response();
-    if replayed {
-        response
-            .headers_mut()
-            .insert(super::messages::IDEMPOTENT_REPLAYED, axum::http::HeaderValue::from_static("true"));
+    if registered.replayed {
+        response.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(response)
-}
-
-/// A registration retried with the same key: the same account, with `new_hash` as its password, if it
-/// was registered with this key less than [`REGISTRATION_RETRY_WINDOW`] ago and never logged in.
-async fn retried_registration(state: &AppState, email: &Email, key: &str, new_hash: String) -> Result<User, ApiError> {
-    let existing = state.store.user_by_email(email).await?;
-    let cutoff = now_millis() - REGISTRATION_RETRY_WINDOW;
-    let Some(existing) = existing
-        .filter(|u| u.registration_key.as_deref() == Some(key) && u.created_at > cutoff && u.last_login_at.is_none())
-    else {
-        info!("registration refused: email already registered");
-        return Err(ApiError::EmailTaken);
-    };
-    match state.store.reissue_password(existing.id, key, &existing.password_hash, cutoff, new_hash).await {
-        Ok(user) => Ok(user),
-        // Another retry replaced the password first (or the account logged in meanwhile).
-        Err(StoreError::NotFound) => Err(ApiError::IdempotencyConflict),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// SHA-256 of an idempotency key, hex: what is stored to recognize it.
-fn digest(key: &str) -> String {
-    use sha2::{Digest, Sha256};
-    format!("{:x}", Sha256::digest(key.as_bytes()))
 }
 
 /// Exchange email and password for a bearer token.
@@ -196,17 +118,7 @@ async fn login(
     ClientAddr(address): ClientAddr,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let (email, password) = credentials(&body.email, &body.password, "password")?;
-    let user = authenticate(&state, &body.email, email, &password, address).await?;
-    // Only the owner — who knows the password — learns the account is deactivated.
-    if user.status == AccountStatus::Deactivated {
-        warn!(client.address = %address, "login refused: the account is deactivated");
-        return Err(ApiError::AccountDeactivated);
-    }
-    let token = state.tokens()?.issue(user.id, user.token_version);
-    // Durable before the 200: a retried registration must not hand out this account again.
-    state.store.record_login(user.id, now_millis()).await?;
-    info!("login succeeded");
+    let token = accounts::login(&state.app, &body.email, &body.password, address).await?;
     Ok(Json(TokenResponse { token }))
 }
 
@@ -233,27 +145,7 @@ async fn change_password(
     ClientAddr(address): ClientAddr,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> Result<Json<StatusMessage>, ApiError> {
-    let (email, current) = credentials(&body.email, &body.current_password, "current_password")?;
-    if body.new_password.is_empty() {
-        return Err(ApiError::Required("new_password"));
-    }
-    // Credentials first: only the account's owner learns why a new password is refused.
-    let user = authenticate(&state, &body.email, email, &current, address).await?;
-    let new = NewPassword::parse(body.new_password)?;
-    if new.as_password() == &current {
-        return Err(ApiError::PasswordUnchanged);
-    }
-    let new_hash = state.hasher.hash(&new).await?;
-    match state.store.update_password(user.id, &user.password_hash, new_hash).await {
-        Ok(_) => {}
-        // The password changed (or the account vanished) between our check and our write.
-        Err(StoreError::NotFound) => {
-            warn!("password change refused: the password changed concurrently");
-            return Err(ApiError::InvalidCredentials);
-        }
-        Err(e) => return Err(e.into()),
-    }
-    info!("password changed; older tokens revoked");
+    accounts::change_password(&state.app, &body.email, &body.current_password, body.new_password, address).await?;
     Ok(Json(StatusMessage { message: PASSWORD_UPDATED.to_owned() }))
 }
 
@@ -267,14 +159,8 @@ async fn change_password(
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-async fn logout_everywhere(authed: AuthUser, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
-    authed.session()?;
-    let user = authed.user;
-    match state.store.revoke_tokens(user.id).await {
-        Ok(()) | Err(StoreError::NotFound) => {}
-        Err(e) => return Err(e.into()),
-    }
-    info!("logged out everywhere: every token revoked");
+async fn logout_everywhere(caller: Caller, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
+    accounts::logout_everywhere(&state.app, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -289,20 +175,8 @@ async fn logout_everywhere(authed: AuthUser, State(state): State<AppState>) -> R
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-async fn end_session(authed: AuthUser, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
-    let (user, claims) = (&authed.user, authed.session()?);
-    match claims.sid {
-        Some(session) => match state.store.revoke_session(user.id, session, claims.expires_at()).await {
-            Ok(()) | Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        },
-        // A token from before sessions existed can only be ended with the rest of the account's.
-        None => match state.store.revoke_tokens(user.id).await {
-            Ok(()) | Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        },
-    }
-    info!("logged out: this session ended");
+async fn end_session(caller: Caller, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
+    accounts::end_session(&state.app, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -316,9 +190,9 @@ async fn end_session(authed: AuthUser, State(state): State<AppState>) -> Result<
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-async fn me(authed: AuthUser) -> Result<Json<Me>, ApiError> {
-    authed.require(Scope::Read)?;
-    let user = authed.user;
+async fn me(caller: Caller) -> Result<Json<Me>, ApiError> {
+    caller.require(Scope::Read)?;
+    let user = caller.user;
     Ok(Json(Me {
         user_id: user.id,
         email: user.email.to_string(),
@@ -344,75 +218,11 @@ async fn me(authed: AuthUser) -> Result<Json<Me>, ApiError> {
     )
 )]
 async fn delete_me(
-    authed: AuthUser,
+    caller: Caller,
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     ApiJson(body): ApiJson<DeleteAccountRequest>,
 ) -> Result<StatusCode, ApiError> {
-    authed.session()?;
-    if body.password.is_empty() {
-        return Err(ApiError::Required("password"));
-    }
-    let email = authed.user.email.clone();
-    authenticate(&state, email.as_str(), Some(email.clone()), &Password::new(body.password), address).await?;
-    super::admin::delete_account(&state, &authed.user).await?;
-    info!("account deleted by its owner");
+    accounts::delete_own(&state.app, &caller, body.password, address).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Reads the credentials of a login-like body. A missing field is a malformed body (400); an email that
-/// cannot be an account's is simply not found, which `authenticate` answers like any wrong credentials.
-fn credentials(
-    raw_email: &str,
-    raw_password: &str,
-    password_field: &'static str,
-) -> Result<(Option<Email>, Password), ApiError> {
-    let email = match Email::parse(raw_email) {
-        Ok(email) => Some(email),
-        Err(crate::domain::EmailError::Empty) => return Err(ApiError::Email(crate::domain::EmailError::Empty)),
-        Err(_) => None,
-    };
-    if raw_password.is_empty() {
-        return Err(ApiError::Required(password_field));
-    }
-    Ok((email, Password::new(raw_password)))
-}
-
-/// Checks credentials, throttled per account and per address before any hashing. An unknown email is
-/// verified against a dummy hash, so it costs what a wrong password costs and gets the same answer.
-pub(super) async fn authenticate(
-    state: &AppState,
-    raw_email: &str,
-    email: Option<Email>,
-    password: &Password,
-    address: std::net::IpAddr,
-) -> Result<User, ApiError> {
-    let account = email.as_ref().map_or(raw_email, Email::as_str);
-    state.throttle.check_credentials(account, address).map_err(|wait| {
-        warn!(client.address = %address, retry_after_secs = wait.as_secs(), "authentication refused: rate-limited");
-        ApiError::RateLimited(wait)
-    })?;
-    let user = match &email {
-        Some(email) => state.store.user_by_email(email).await?,
-        None => None,
-    };
-    let matches = state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
-    match user {
-        Some(user) if matches => {
-            super::middleware::record_user(user.id);
-            state.throttle.credentials_succeeded(account, address);
-            Ok(user)
-        }
-        Some(user) => {
-            super::middleware::record_user(user.id);
-            warn!(client.address = %address, "authentication failed: wrong password");
-            state.throttle.credentials_failed(account, address);
-            Err(ApiError::InvalidCredentials)
-        }
-        None => {
-            warn!(client.address = %address, "authentication failed: unknown email");
-            state.throttle.credentials_failed(account, address);
-            Err(ApiError::InvalidCredentials)
-        }
-    }
 }

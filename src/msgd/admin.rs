@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::store::{open_store, store_error};
 use crate::api::RoleName;
-use crate::app::admin::{self, AdminError};
+use crate::app::last_admin::{self as admin, AdminError};
 use crate::auth::{self, PasswordHasher};
 use crate::config::Config;
 use crate::domain::{AccountStatus, Email, Role, User, now_millis};

@@ -6,10 +6,13 @@ use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
+use crate::app::live::Hub;
+use crate::app::{App, Policy};
 use crate::auth::{self, PasswordHasher, SigningKeys, TokenKeys};
-use crate::config::Config;
+use crate::config::{Config, Registration};
 use crate::http::{self, AppState, HttpOptions, Shared};
 use crate::store::{self, Location, OpenOptions, Store, StoreError};
+use crate::throttle::Throttle;
 
 /// Opens the store and prepares everything the handlers need.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
@@ -55,15 +58,21 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let hasher = PasswordHasher::new(config.bcrypt_cost, cores).await?;
-    Ok(AppState::new(Shared {
+    let app = App {
         store,
         hasher,
         keys,
-        lifecycle: Default::default(),
-        throttle: crate::throttle::Throttle::new(config.rate_limits()),
-        hub: crate::app::live::Hub::new(config.max_streams_per_account),
-        options: HttpOptions {
+        throttle: Throttle::new(config.rate_limits()),
+        policy: Policy {
+            registration_open: config.registration == Registration::Open,
             max_message_bytes: config.max_message_bytes,
+        },
+    };
+    Ok(AppState::new(Shared {
+        app: Arc::new(app),
+        lifecycle: Default::default(),
+        hub: Hub::new(config.max_streams_per_account),
+        options: HttpOptions {
             request_timeout: config.request_timeout,
             drain_timeout: config.drain_timeout,
             shutdown_delay: config.shutdown_delay,
@@ -73,7 +82,6 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             trust_forwarded_for: config.trust_forwarded_for,
             stream_recheck: config.stream_recheck,
             stream_keepalive: config.stream_keepalive,
-            registration_open: config.registration == crate::config::Registration::Open,
             connections: http::conn::Limits::of(config),
         },
     }))
@@ -108,7 +116,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Err(e) => warn!(error = %e, "the open-files limit could not be raised; connections are limited by it"),
     }
     let state = build_state(&config).await?;
-    let backend = state.store.backend().name();
+    let backend = state.app.store.backend().name();
     let address = (config.host, config.port);
     let listener =
         TcpListener::bind(address).await.with_context(|| format!("listening on {}:{}", config.host, config.port))?;

@@ -1,0 +1,300 @@
+//! Accounts: who may register, a retried registration, credential checks (throttled), login, password
+//! change, logging out, and deleting one's own account.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use super::context::App;
+use super::error::AppError;
+use super::identity::{Caller, token_digest};
+use super::last_admin;
+use crate::auth;
+use crate::domain::{AccountStatus, Email, EmailError, NewPassword, Password, Role, Scope, User, now_millis};
+use crate::store::{NewUser, StoreError};
+
+/// How long a retried registration (same idempotency key) gets the account, with a new password.
+pub const REGISTRATION_RETRY_WINDOW: Duration = Duration::from_secs(600);
+
+/// Who asks for an account: an administrator (any role, whether or not registration is open), or anyone
+/// else while registration is open. `credential` is the request's credential if it had one, checked
+/// (`Err`: it did not count); `asks_role`: the request sets a role.
+///
+/// Anyone else's credential, even an expired one, changes nothing while registration is open and no role
+/// is asked for: the original API's registration takes none, and clients that send theirs on every
+/// request keep working.
+pub fn registrar(
+    app: &App,
+    credential: Option<Result<Caller, AppError>>,
+    asks_role: bool,
+) -> Result<Option<Caller>, AppError> {
+    let open = app.policy.registration_open;
+    match credential {
+        Some(Ok(caller)) => match caller.require(Scope::Admin) {
+            Ok(()) => Ok(Some(caller)),
+            Err(_) if open && !asks_role => Ok(None),
+            Err(e) if asks_role => Err(e),
+            Err(_) => Err(AppError::RegistrationClosed),
+        },
+        Some(Err(_)) if open && !asks_role => Ok(None),
+        Some(Err(e)) => Err(e),
+        None if !open => Err(AppError::RegistrationClosed),
+        None if asks_role => Err(AppError::Forbidden),
+        None => Ok(None),
+    }
+}
+
+/// A registration to make.
+pub struct Registration<'a> {
+    pub email: &'a str,
+    pub role: Option<Role>,
+    /// The request's idempotency key, if any: a retry with it within [`REGISTRATION_RETRY_WINDOW`] gets
+    /// the same account with a new password.
+    pub key: Option<&'a str>,
+    /// An administrator registers (not throttled).
+    pub by_admin: bool,
+    pub address: IpAddr,
+}
+
+/// A registered account with its generated password, shown once.
+pub struct Registered {
+    pub user: User,
+    pub password: NewPassword,
+    /// A retry of an earlier registration answered.
+    pub replayed: bool,
+}
+
+/// Creates an account with a generated password. A mistake in the request teaches an enumerator
+/// nothing, so it does not count against the address.
+pub async fn register(app: &App, request: Registration<'_>) -> Result<Registered, AppError> {
+    let key = request.key.map(token_digest);
+    let email = Email::parse(request.email).map_err(AppError::Email)?;
+    let throttled = !request.by_admin;
+    if throttled {
+        app.throttle.check_registration(request.address).map_err(|wait| {
+            warn!(client.address = %request.address, retry_after_secs = wait.as_secs(), "registration refused: rate-limited");
+            AppError::RateLimited(wait)
+        })?;
+    }
+    let password = auth::generate_password();
+    let password_hash = app.hasher.hash(&password).await?;
+    let new = NewUser {
+        id: Uuid::new_v4(),
+        email: email.clone(),
+        password_hash: password_hash.clone(),
+        created_at: now_millis(),
+        registration_key: key.clone(),
+        role: request.role.unwrap_or(Role::User),
+    };
+    let (user, replayed) = match app.store.create_user(new).await {
+        Ok(user) => (user, false),
+        Err(StoreError::EmailTaken) => match &key {
+            Some(key) => (retried_registration(app, &email, key, password_hash).await?, true),
+            None => {
+                if throttled {
+                    app.throttle.registration_answered(request.address);
+                }
+                info!("registration refused: email already registered");
+                return Err(AppError::EmailTaken);
+            }
+        },
+        Err(e) => return Err(e.into()),
+    };
+    if !replayed && throttled {
+        app.throttle.registration_answered(request.address);
+    }
+    crate::telemetry::record_user(user.id);
+    info!(replayed, "user created");
+    Ok(Registered { user, password, replayed })
+}
+
+/// A registration retried with the same key: the same account, with `new_hash` as its password, if it
+/// was registered with this key less than [`REGISTRATION_RETRY_WINDOW`] ago and never logged in.
+async fn retried_registration(app: &App, email: &Email, key: &str, new_hash: String) -> Result<User, AppError> {
+    let existing = app.store.user_by_email(email).await?;
+    let cutoff = now_millis() - REGISTRATION_RETRY_WINDOW;
+    let Some(existing) = existing
+        .filter(|u| u.registration_key.as_deref() == Some(key) && u.created_at > cutoff && u.last_login_at.is_none())
+    else {
+        info!("registration refused: email already registered");
+        return Err(AppError::EmailTaken);
+    };
+    match app.store.reissue_password(existing.id, key, &existing.password_hash, cutoff, new_hash).await {
+        Ok(user) => Ok(user),
+        // Another retry replaced the password first (or the account logged in meanwhile).
+        Err(StoreError::NotFound) => Err(AppError::IdempotencyConflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The credentials of a login-like request. A missing field is refused; an email that cannot be an
+/// account's is simply not found, which [`authenticate`] answers like any wrong credentials.
+pub fn credentials(
+    raw_email: &str,
+    raw_password: &str,
+    password_field: &'static str,
+) -> Result<(Option<Email>, Password), AppError> {
+    let email = match Email::parse(raw_email) {
+        Ok(email) => Some(email),
+        Err(EmailError::Empty) => return Err(AppError::Email(EmailError::Empty)),
+        Err(_) => None,
+    };
+    if raw_password.is_empty() {
+        return Err(AppError::Required(password_field));
+    }
+    Ok((email, Password::new(raw_password)))
+}
+
+/// Checks credentials, throttled per account and per address before any hashing. An unknown email is
+/// verified against a dummy hash, so it costs what a wrong password costs and gets the same answer.
+pub async fn authenticate(
+    app: &App,
+    raw_email: &str,
+    email: Option<Email>,
+    password: &Password,
+    address: IpAddr,
+) -> Result<User, AppError> {
+    let account = email.as_ref().map_or(raw_email, Email::as_str);
+    app.throttle.check_credentials(account, address).map_err(|wait| {
+        warn!(client.address = %address, retry_after_secs = wait.as_secs(), "authentication refused: rate-limited");
+        AppError::RateLimited(wait)
+    })?;
+    let user = match &email {
+        Some(email) => app.store.user_by_email(email).await?,
+        None => None,
+    };
+    let matches = app.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    match user {
+        Some(user) if matches => {
+            crate::telemetry::record_user(user.id);
+            app.throttle.credentials_succeeded(account, address);
+            Ok(user)
+        }
+        Some(user) => {
+            crate::telemetry::record_user(user.id);
+            warn!(client.address = %address, "authentication failed: wrong password");
+            app.throttle.credentials_failed(account, address);
+            Err(AppError::InvalidCredentials)
+        }
+        None => {
+            warn!(client.address = %address, "authentication failed: unknown email");
+            app.throttle.credentials_failed(account, address);
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+/// Checks the caller's own password again (before a sensitive change of their account).
+pub async fn confirm_password(app: &App, caller: &Caller, password: String, address: IpAddr) -> Result<(), AppError> {
+    if password.is_empty() {
+        return Err(AppError::Required("password"));
+    }
+    let email = caller.user.email.clone();
+    authenticate(app, email.as_str(), Some(email.clone()), &Password::new(password), address).await?;
+    Ok(())
+}
+
+/// Exchanges email and password for a session token.
+pub async fn login(app: &App, raw_email: &str, raw_password: &str, address: IpAddr) -> Result<String, AppError> {
+    let (email, password) = credentials(raw_email, raw_password, "password")?;
+    let user = authenticate(app, raw_email, email, &password, address).await?;
+    // Only the owner — who knows the password — learns the account is deactivated.
+    if user.status == AccountStatus::Deactivated {
+        warn!(client.address = %address, "login refused: the account is deactivated");
+        return Err(AppError::AccountDeactivated);
+    }
+    let token = app.tokens()?.issue(user.id, user.token_version);
+    // Durable before the answer: a retried registration must not hand out this account again.
+    app.store.record_login(user.id, now_millis()).await?;
+    info!("login succeeded");
+    Ok(token)
+}
+
+/// Changes the password; every session token issued before is revoked.
+pub async fn change_password(
+    app: &App,
+    raw_email: &str,
+    current: &str,
+    new: String,
+    address: IpAddr,
+) -> Result<(), AppError> {
+    let (email, current) = credentials(raw_email, current, "current_password")?;
+    if new.is_empty() {
+        return Err(AppError::Required("new_password"));
+    }
+    // Credentials first: only the account's owner learns why a new password is refused.
+    let user = authenticate(app, raw_email, email, &current, address).await?;
+    let new = NewPassword::parse(new)?;
+    if new.as_password() == &current {
+        return Err(AppError::PasswordUnchanged);
+    }
+    let new_hash = app.hasher.hash(&new).await?;
+    match app.store.update_password(user.id, &user.password_hash, new_hash).await {
+        Ok(_) => {}
+        // The password changed (or the account vanished) between our check and our write.
+        Err(StoreError::NotFound) => {
+            warn!("password change refused: the password changed concurrently");
+            return Err(AppError::InvalidCredentials);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    info!("password changed; older tokens revoked");
+    Ok(())
+}
+
+/// Revokes every session token of the caller's account, this one included.
+pub async fn logout_everywhere(app: &App, caller: &Caller) -> Result<(), AppError> {
+    caller.session()?;
+    match app.store.revoke_tokens(caller.user.id).await {
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    info!("logged out everywhere: every token revoked");
+    Ok(())
+}
+
+/// Ends the caller's session, on every instance; the account's other sessions are untouched.
+pub async fn end_session(app: &App, caller: &Caller) -> Result<(), AppError> {
+    let claims = caller.session()?;
+    let ended = match claims.sid {
+        Some(session) => app.store.revoke_session(caller.user.id, session, claims.expires_at()).await,
+        // A token from before sessions existed can only be ended with the rest of the account's.
+        None => app.store.revoke_tokens(caller.user.id).await,
+    };
+    match ended {
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    info!("logged out: this session ended");
+    Ok(())
+}
+
+/// Erases the caller's own account (from a session, with its password), unless it is the last active
+/// administrator.
+pub async fn delete_own(app: &App, caller: &Caller, password: String, address: IpAddr) -> Result<(), AppError> {
+    caller.session()?;
+    confirm_password(app, caller, password, address).await?;
+    last_admin::delete(app.store.as_ref(), &caller.user).await?;
+    info!("account deleted by its owner");
+    Ok(())
+}
+
+/// Clears this instance's failed-login counters for every account an administrator unlocks, on any
+/// instance (the change feed brings the unlock; the counters are kept per process). Runs until the
+/// store's feed closes.
+pub async fn apply_unlocks(app: std::sync::Arc<App>) {
+    let mut changes = app.store.changes();
+    loop {
+        match changes.recv().await {
+            Ok(crate::store::Change::Unlocked(id)) => match app.store.user_by_id(id).await {
+                Ok(Some(user)) => app.throttle.unlock(user.email.as_str()),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "an unlock could not be applied here"),
+            },
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}

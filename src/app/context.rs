@@ -1,0 +1,45 @@
+//! What the use cases work with: the store, the password hasher, the token keys, the throttle and the
+//! product's policy.
+
+use std::sync::Arc;
+
+use super::error::AppError;
+use crate::auth::{PasswordHasher, SigningKeys, TokenKeys};
+use crate::domain::MessageContent;
+use crate::store::Store;
+use crate::throttle::Throttle;
+
+/// The services every use case may need, built once at start-up.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub hasher: PasswordHasher,
+    /// Token signing keys; empty until the secret has been read from a database that was not reachable.
+    pub keys: Arc<SigningKeys>,
+    /// Failed-login, registration and lookup counters.
+    pub throttle: Throttle,
+    pub policy: Policy,
+}
+
+/// The product's rules that an operator sets.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Anyone may register (`REGISTRATION=open`), or only administrators create accounts.
+    pub registration_open: bool,
+    /// Largest message content, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self { registration_open: true, max_message_bytes: MessageContent::DEFAULT_MAX_BYTES }
+    }
+}
+
+impl App {
+    /// The token keys; `unavailable` while the signing secret is still to be read from the database.
+    pub fn tokens(&self) -> Result<&TokenKeys, AppError> {
+        self.keys
+            .get()
+            .ok_or_else(|| AppError::Unavailable("the token secret has not been read from the database yet".into()))
+    }
+}

@@ -1,0 +1,229 @@
+//! Messages: sending (to oneself or to another account, idempotently, with the lookup throttle) and
+//! listing (inbox, sent box, one conversation) in cursor pages.
+
+use sha2::{Digest, Sha256};
+use tracing::{debug, info};
+use uuid::Uuid;
+
+use super::context::App;
+use super::error::AppError;
+use super::identity::{self, Caller, Credential};
+use crate::domain::{Email, Message, MessageContent, Party, Scope, User};
+use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage};
+
+/// Messages on a page unless the caller asks for another number.
+pub const DEFAULT_PAGE: u32 = 100;
+/// The most messages on a page.
+pub const MAX_PAGE: u32 = 1000;
+
+/// The recipient a send names, `to` or its alias `recipient_email` (not both): the field and the email;
+/// `None`: a note to oneself.
+pub fn recipient(to: Option<&str>, alias: Option<&str>) -> Result<Option<(&'static str, Email)>, AppError> {
+    let (field, raw) = match (to, alias) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "recipient_email",
+                "Send the recipient as to or as recipient_email, not both",
+            ));
+        }
+        (Some(to), None) => ("to", to),
+        (None, Some(alias)) => ("recipient_email", alias),
+        (None, None) => return Ok(None),
+    };
+    let email = Email::parse(raw).map_err(|error| AppError::Recipient { field, error })?;
+    Ok(Some((field, email)))
+}
+
+/// Whether an idempotency key is usable: 1 to 255 visible ASCII characters.
+pub fn idempotency_key(raw: Option<&[u8]>) -> Result<Option<String>, AppError> {
+    let Some(bytes) = raw else { return Ok(None) };
+    if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(u8::is_ascii_graphic) {
+        return Err(AppError::InvalidIdempotencyKey);
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// The sender of a message, checked. A session sending to another account, the common case, has its
+/// account and the recipient (`to`) read together; the recipient found is returned for [`send`].
+pub async fn sender(
+    app: &App,
+    credential: &Credential,
+    to: Option<&Email>,
+) -> Result<(Caller, Option<Option<User>>), AppError> {
+    let (caller, found) = match (credential, to) {
+        (Credential::Session(claims), Some(email)) => {
+            let (user, found) = app.store.user_and_recipient(claims.sub, email).await?;
+            (identity::session_caller(user, claims)?, Some(found))
+        }
+        _ => (identity::current(app, credential).await?, None),
+    };
+    Ok((identity::accepted(app, caller), found))
+}
+
+/// A message to send.
+pub struct Outgoing {
+    pub content: String,
+    /// What [`recipient`] made of the request.
+    pub recipient: Result<Option<(&'static str, Email)>, AppError>,
+    /// The raw idempotency key, if the request had one.
+    pub key: Option<Vec<u8>>,
+}
+
+/// Stores a message from `sender` (as [`sender`] found it, with the recipient it may have read); a retry
+/// with the same idempotency key gets the first message back (`true`: replayed).
+pub async fn send(
+    app: &App,
+    sender: Caller,
+    found: Option<Option<User>>,
+    outgoing: Outgoing,
+) -> Result<(Message, bool), AppError> {
+    sender.require(Scope::Send)?;
+    let user = sender.user;
+    let content = MessageContent::parse(outgoing.content, app.policy.max_message_bytes)?;
+    let key = idempotency_key(outgoing.key.as_deref())?;
+    let me = Party::from(&user);
+    let to = match outgoing.recipient? {
+        None => me.clone(),
+        Some((field, email)) => {
+            looked_up(app, user.id, &email)?;
+            let found = match found {
+                Some(found) => found,
+                None => app.store.user_by_email(&email).await?,
+            };
+            Party::from(&found.ok_or(AppError::RecipientNotFound(field))?)
+        }
+    };
+    let idempotency = key.map(|key| Idempotency { key, fingerprint: fingerprint(&to, &content) });
+    let inserted = app.store.insert_message(NewMessage { from: me, to, content, idempotency }).await?;
+    let replayed = matches!(inserted, Inserted::Replayed(_));
+    let message = inserted.into_message();
+    if replayed {
+        info!(message.id = %message.id, "message send retried; the earlier one answers");
+    } else {
+        info!(message.id = %message.id, recipient.id = %message.to.id, "message sent");
+    }
+    Ok((message, replayed))
+}
+
+/// Counts an account looked up by email against the caller's lookup budget.
+fn looked_up(app: &App, caller: Uuid, email: &Email) -> Result<(), AppError> {
+    app.throttle.check_lookup(&caller.to_string(), email.as_str()).map_err(|wait| {
+        tracing::warn!(retry_after_secs = wait.as_secs(), "rate-limited: too many accounts looked up by email");
+        AppError::RateLimited(wait)
+    })
+}
+
+/// What an idempotent retry must match: the recipient and the content.
+fn fingerprint(to: &Party, content: &MessageContent) -> String {
+    let mut hash = Sha256::new();
+    hash.update(to.id.as_bytes());
+    hash.update(content.as_str().as_bytes());
+    format!("{:x}", hash.finalize())
+}
+
+/// Which box a page is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoxName {
+    Inbox,
+    Sent,
+}
+
+/// A page to list.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// `None`: the inbox, or with `with` both directions.
+    pub mailbox: Option<BoxName>,
+    /// Only the conversation with this account.
+    pub with: Option<Email>,
+    pub after: Option<Uuid>,
+    pub before: Option<Uuid>,
+    /// 1 to [`MAX_PAGE`]; `None`: [`DEFAULT_PAGE`].
+    pub limit: Option<u32>,
+}
+
+impl Page {
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(DEFAULT_PAGE)
+    }
+
+    /// A page walked backwards from its newest message: without `after` (the newest ones, or the newest
+    /// ones before `before`).
+    pub fn backwards(&self) -> bool {
+        self.after.is_none()
+    }
+
+    /// The store query for `owner`'s page: one more message than the page holds, to tell whether more
+    /// follow.
+    fn query(&self, owner: Uuid, mailbox: Mailbox) -> MessageQuery {
+        let before = match (self.after, self.before) {
+            (None, None) => Some(Uuid::max()),
+            (_, before) => before,
+        };
+        MessageQuery { owner, mailbox, after: self.after, before, limit: self.limit() as usize + 1 }
+    }
+}
+
+/// A page listed.
+#[derive(Debug)]
+pub struct Listed {
+    pub messages: Vec<Message>,
+    /// More messages follow (after the last one, or before the first one of a backwards page).
+    pub more: bool,
+}
+
+/// The reader of a page, checked. A session reading its own inbox or sent box (`page` parsed, without
+/// `with`), the common case, has its account and the page read together, from one snapshot.
+pub async fn reader(
+    app: &App,
+    credential: &Credential,
+    page: Option<&Page>,
+) -> Result<(Caller, Option<Listed>), AppError> {
+    match (credential, page) {
+        (Credential::Session(claims), Some(page)) if page.with.is_none() => {
+            let mailbox = if page.mailbox == Some(BoxName::Sent) { Mailbox::Sent } else { Mailbox::Inbox };
+            let (user, messages) = app.store.user_and_messages(claims.sub, &page.query(claims.sub, mailbox)).await?;
+            let caller = identity::accepted(app, identity::session_caller(user, claims)?);
+            Ok((caller, Some(trimmed(page, messages))))
+        }
+        _ => {
+            let caller = identity::accepted(app, identity::current(app, credential).await?);
+            caller.require(Scope::Read)?;
+            Ok((caller, None))
+        }
+    }
+}
+
+/// A page of the reader's messages, oldest first.
+pub async fn list(app: &App, reader: &Caller, page: &Page) -> Result<Listed, AppError> {
+    let user = &reader.user;
+    let mailbox = match &page.with {
+        Some(email) => {
+            looked_up(app, user.id, email)?;
+            let other = app.store.user_by_email(email).await?.ok_or(AppError::UserNotFound)?.id;
+            match page.mailbox {
+                None => Mailbox::With(other),
+                Some(BoxName::Inbox) => Mailbox::From(other),
+                Some(BoxName::Sent) => Mailbox::To(other),
+            }
+        }
+        None if page.mailbox == Some(BoxName::Sent) => Mailbox::Sent,
+        None => Mailbox::Inbox,
+    };
+    let messages = app.store.list_messages(&page.query(user.id, mailbox)).await?;
+    Ok(trimmed(page, messages))
+}
+
+/// The page without the one extra message read to tell whether more follow.
+fn trimmed(page: &Page, mut messages: Vec<Message>) -> Listed {
+    let backwards = page.backwards();
+    let more = messages.len() > page.limit() as usize;
+    if more {
+        if backwards {
+            messages.remove(0);
+        } else {
+            messages.pop();
+        }
+    }
+    debug!(count = messages.len(), "messages listed");
+    Listed { messages, more }
+}
