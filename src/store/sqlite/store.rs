@@ -1,0 +1,572 @@
+//! The [`Store`] operations on SQLite.
+
+use std::sync::atomic::Ordering;
+
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::feed::{log_event, log_revocation};
+use super::open::SqliteStore;
+use super::read::{ReadTransaction, messages_on, user_by_email_on, user_on};
+use super::rows::{
+    MESSAGE_COLUMNS, TOKEN_COLUMNS, U_WITH_SESSIONS, USER_COLUMNS, parse_uuid, token_from_row, user_from_row,
+};
+use super::schema::{READ_BUSY_TIMEOUT, classify, connect, is_unique_violation};
+use super::transfer::{SNAPSHOT_BUFFER, apply_record, read_snapshot};
+use super::writer::{Command, earlier_with_key};
+use crate::domain::Email;
+use crate::store::feed::{Change, FeedMode};
+use crate::store::{
+    AccessToken, AccountStatus, ApplyMode, Backend, Inserted, Inventory, Message, MessageQuery, NewMessage, NewUser,
+    Record, RecordStream, Role, Store, StoreError, User, UserQuery, message_time, now_millis, to_millis,
+};
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(classify)).await
+    }
+
+    async fn token_secret_or_insert(&self, candidate: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        // Read first: a start-up that finds the secret writes nothing (and works on a read-only file).
+        let stored = self
+            .read(|conn| {
+                conn.query_row("SELECT value FROM settings WHERE key = 'token_secret'", [], |r| r.get(0))
+                    .optional()
+                    .map_err(classify)
+            })
+            .await?;
+        if let Some(secret) = stored {
+            return Ok(secret);
+        }
+        self.write(move |conn, _| {
+            conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('token_secret', ?1)", [&candidate])
+                .map_err(classify)?;
+            conn.query_row("SELECT value FROM settings WHERE key = 'token_secret'", [], |r| r.get(0)).map_err(classify)
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.write(move |conn, _| {
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO users (id, email, password_hash, token_version, created_at, registration_key, role) \
+                     VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)",
+                )
+                .map_err(classify)?;
+            match insert.execute(params![
+                user.id.to_string(),
+                user.email.as_str(),
+                user.password_hash,
+                to_millis(user.created_at),
+                user.registration_key,
+                user.role.as_str(),
+            ]) {
+                Ok(_) => Ok(user.into_user()),
+                Err(e) if is_unique_violation(&e) => Err(StoreError::EmailTaken),
+                Err(e) => Err(classify(e)),
+            }
+        })
+        .await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        self.read(|conn| user_by_email_on(conn, email)).await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
+        self.read(move |conn| user_on(conn, id)).await
+    }
+
+    async fn update_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<User, StoreError> {
+        let current_hash = current_hash.to_owned();
+        self.write(move |conn, _| {
+            let sql = format!(
+                "UPDATE users SET password_hash = ?3, token_version = token_version + 1 \
+                 WHERE id = ?1 AND password_hash = ?2 RETURNING {USER_COLUMNS}"
+            );
+            let mut update = conn.prepare_cached(&sql).map_err(classify)?;
+            let user = update
+                .query_row(params![id.to_string(), current_hash, new_hash], user_from_row)
+                .optional()
+                .map_err(classify)?
+                .ok_or(StoreError::NotFound)?;
+            log_revocation(conn, id)?;
+            Ok(user)
+        })
+        .await
+        .inspect(|_| self.feed.publish(Change::Revoked(id), "local"))
+    }
+
+    async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            let mut update = conn
+                .prepare_cached("UPDATE users SET token_version = token_version + 1 WHERE id = ?1")
+                .map_err(classify)?;
+            match update.execute([id.to_string()]).map_err(classify)? {
+                0 => Err(StoreError::NotFound),
+                _ => log_revocation(conn, id),
+            }
+        })
+        .await
+        .inspect(|()| self.feed.publish(Change::Revoked(id), "local"))
+    }
+
+    async fn revoke_session(&self, id: Uuid, session: Uuid, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            let exists: bool = conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)")
+                .and_then(|mut q| q.query_row([id.to_string()], |r| r.get(0)))
+                .map_err(classify)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+            let now = to_millis(now_millis());
+            conn.prepare_cached("DELETE FROM revoked_sessions WHERE expires_at < ?1")
+                .and_then(|mut q| q.execute([now]))
+                .map_err(classify)?;
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO revoked_sessions (user_id, session_id, expires_at) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut q| q.execute(params![id.to_string(), session.to_string(), to_millis(expires_at)]))
+            .map_err(classify)?;
+            log_revocation(conn, id)
+        })
+        .await
+        .inspect(|()| self.feed.publish(Change::Revoked(id), "local"))
+    }
+
+    async fn record_login(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            conn.prepare_cached("UPDATE users SET last_login_at = ?2 WHERE id = ?1")
+                .and_then(|mut q| q.execute(params![id.to_string(), to_millis(at)]))
+                .map_err(classify)
+                .map(drop)
+        })
+        .await
+    }
+
+    async fn reissue_password(
+        &self,
+        id: Uuid,
+        registration_key: &str,
+        current_hash: &str,
+        created_after: OffsetDateTime,
+        new_hash: String,
+    ) -> Result<User, StoreError> {
+        let (key, current) = (registration_key.to_owned(), current_hash.to_owned());
+        self.write(move |conn, _| {
+            let sql = format!(
+                "UPDATE users SET password_hash = ?3, token_version = token_version + 1 \
+                 WHERE id = ?1 AND registration_key = ?2 AND created_at > ?4 AND last_login_at IS NULL \
+                 AND password_hash = ?5 RETURNING {USER_COLUMNS}"
+            );
+            let mut update = conn.prepare_cached(&sql).map_err(classify)?;
+            update
+                .query_row(params![id.to_string(), key, new_hash, to_millis(created_after), current], user_from_row)
+                .optional()
+                .map_err(classify)?
+                .ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE (?1 IS NULL OR id > ?1) AND (?2 IS NULL OR status = ?2) \
+                 AND (?3 IS NULL OR substr(email, 1, length(?3)) = ?3) ORDER BY id LIMIT ?4"
+            );
+            let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
+            let rows = statement
+                .query_map(
+                    params![
+                        query.after.map(|a| a.to_string()),
+                        query.status.map(AccountStatus::as_str),
+                        query.email_prefix,
+                        query.limit as i64
+                    ],
+                    user_from_row,
+                )
+                .map_err(classify)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn count_active_admins(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT count(*) FROM users WHERE role = 'admin' AND status = 'active'")
+                .and_then(|mut q| q.query_row([], |r| r.get::<_, i64>(0)))
+                .map(|n| n as u64)
+                .map_err(classify)
+        })
+        .await
+    }
+
+    async fn set_role(&self, id: Uuid, role: Role) -> Result<User, StoreError> {
+        self.write(move |conn, _| {
+            let sql = format!("UPDATE users SET role = ?2 WHERE id = ?1 RETURNING {USER_COLUMNS}");
+            conn.prepare_cached(&sql)
+                .and_then(|mut q| q.query_row(params![id.to_string(), role.as_str()], user_from_row).optional())
+                .map_err(classify)?
+                .ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn set_status(&self, id: Uuid, status: AccountStatus) -> Result<User, StoreError> {
+        let deactivate = status == AccountStatus::Deactivated;
+        let user = self
+            .write(move |conn, _| {
+                // Deactivation ends every session and deletes every access token: nothing of the account
+                // works, on any instance, until it is activated again (and logged into anew).
+                let bump = if deactivate { ", token_version = token_version + 1" } else { "" };
+                let sql = format!("UPDATE users SET status = ?2{bump} WHERE id = ?1 RETURNING {USER_COLUMNS}");
+                let user = conn
+                    .prepare_cached(&sql)
+                    .and_then(|mut q| q.query_row(params![id.to_string(), status.as_str()], user_from_row).optional())
+                    .map_err(classify)?
+                    .ok_or(StoreError::NotFound)?;
+                if deactivate {
+                    conn.prepare_cached("DELETE FROM access_tokens WHERE user_id = ?1")
+                        .and_then(|mut q| q.execute([id.to_string()]))
+                        .map_err(classify)?;
+                    log_revocation(conn, id)?;
+                }
+                Ok(user)
+            })
+            .await?;
+        if deactivate {
+            self.feed.publish(Change::Revoked(id), "local");
+        }
+        Ok(user)
+    }
+
+    async fn reset_password(&self, id: Uuid, new_hash: String) -> Result<User, StoreError> {
+        self.write(move |conn, _| {
+            let sql = format!(
+                "UPDATE users SET password_hash = ?2, token_version = token_version + 1 WHERE id = ?1 \
+                 RETURNING {USER_COLUMNS}"
+            );
+            let user = conn
+                .prepare_cached(&sql)
+                .and_then(|mut q| q.query_row(params![id.to_string(), new_hash], user_from_row).optional())
+                .map_err(classify)?
+                .ok_or(StoreError::NotFound)?;
+            log_revocation(conn, id)?;
+            Ok(user)
+        })
+        .await
+        .inspect(|_| self.feed.publish(Change::Revoked(id), "local"))
+    }
+
+    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            let id_text = id.to_string();
+            let deleted = conn
+                .prepare_cached("DELETE FROM users WHERE id = ?1")
+                .and_then(|mut q| q.execute([&id_text]))
+                .map_err(classify)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            for sql in [
+                "DELETE FROM messages WHERE sender_id = ?1",
+                "DELETE FROM messages WHERE recipient_id = ?1",
+                "DELETE FROM access_tokens WHERE user_id = ?1",
+                "DELETE FROM revoked_sessions WHERE user_id = ?1",
+            ] {
+                conn.prepare_cached(sql).and_then(|mut q| q.execute([&id_text])).map_err(classify)?;
+            }
+            log_revocation(conn, id)
+        })
+        .await
+        .inspect(|()| self.feed.publish(Change::Revoked(id), "local"))
+    }
+
+    async fn unlock(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(move |conn, _| log_event(conn, id, "unlocked"))
+            .await
+            .inspect(|()| self.feed.publish(Change::Unlocked(id), "local"))
+    }
+
+    async fn create_access_token(&self, token: AccessToken) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            let exists: bool = conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)")
+                .and_then(|mut q| q.query_row([token.user_id.to_string()], |r| r.get(0)))
+                .map_err(classify)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+            let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT INTO access_tokens (id, user_id, name, digest, scopes, created_at, expires_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .and_then(|mut q| {
+                    q.execute(params![
+                        token.id.to_string(),
+                        token.user_id.to_string(),
+                        token.name,
+                        token.digest,
+                        scopes.join(","),
+                        to_millis(token.created_at),
+                        token.expires_at.map(to_millis),
+                    ])
+                });
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(e) if is_unique_violation(&e) => Err(StoreError::NameTaken),
+                Err(e) => Err(classify(e)),
+            }
+        })
+        .await
+    }
+
+    async fn access_tokens(&self, user: Uuid) -> Result<Vec<AccessToken>, StoreError> {
+        self.read(move |conn| {
+            let sql =
+                format!("SELECT {TOKEN_COLUMNS} FROM access_tokens t WHERE t.user_id = ?1 ORDER BY t.created_at, t.id");
+            let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
+            let rows = statement.query_map([user.to_string()], |r| token_from_row(r, 0)).map_err(classify)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn user_by_access_token(&self, digest: &str) -> Result<Option<(User, AccessToken)>, StoreError> {
+        let digest = digest.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {U_WITH_SESSIONS}, {TOKEN_COLUMNS} FROM access_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE t.digest = ?1"
+            );
+            let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
+            statement
+                .query_row([digest], |row| Ok((user_from_row(row)?, token_from_row(row, 10)?)))
+                .optional()
+                .map_err(classify)
+        })
+        .await
+    }
+
+    async fn revoke_access_token(&self, user: Uuid, token: Uuid) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            let deleted = conn
+                .prepare_cached("DELETE FROM access_tokens WHERE user_id = ?1 AND id = ?2")
+                .and_then(|mut q| q.execute([user.to_string(), token.to_string()]))
+                .map_err(classify)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            log_revocation(conn, user)
+        })
+        .await
+        .inspect(|()| self.feed.publish(Change::Revoked(user), "local"))
+    }
+
+    async fn touch_access_token(&self, user: Uuid, token: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            conn.prepare_cached("UPDATE access_tokens SET last_used_at = ?3 WHERE user_id = ?1 AND id = ?2")
+                .and_then(|mut q| q.execute(params![user.to_string(), token.to_string(), to_millis(at)]))
+                .map_err(classify)
+                .map(drop)
+        })
+        .await
+    }
+
+    async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
+        let inserted = self
+            .write(move |conn, ids| {
+                if let Some(idempotency) = &message.idempotency {
+                    if let Some(earlier) = earlier_with_key(conn, message.from.id, idempotency)? {
+                        return earlier;
+                    }
+                }
+                let id = ids.next_id();
+                let created_at = message_time(id);
+                let mut insert = conn
+                    .prepare_cached(&format!(
+                        "INSERT INTO messages ({MESSAGE_COLUMNS}, created_at, idempotency_key, request_hash) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                    ))
+                    .map_err(classify)?;
+                insert
+                    .execute(params![
+                        id.to_string(),
+                        message.from.id.to_string(),
+                        message.from.email.as_str(),
+                        message.to.id.to_string(),
+                        message.to.email.as_str(),
+                        message.content.as_str(),
+                        to_millis(created_at),
+                        message.idempotency.as_ref().map(|i| i.key.as_str()),
+                        message.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
+                    ])
+                    .map_err(classify)?;
+                Ok(Inserted::Created(Message {
+                    id,
+                    from: message.from,
+                    to: message.to,
+                    content: message.content,
+                    created_at,
+                }))
+            })
+            .await?;
+        if let Inserted::Created(message) = &inserted {
+            self.feed.publish(Change::Mailbox(message.to.id), "local");
+        }
+        Ok(inserted)
+    }
+
+    async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
+        self.read(|conn| messages_on(conn, query)).await
+    }
+
+    async fn user_and_messages(
+        &self,
+        user: Uuid,
+        query: &MessageQuery,
+    ) -> Result<(Option<User>, Vec<Message>), StoreError> {
+        self.read(|conn| {
+            let _read = ReadTransaction::begin(conn)?;
+            let Some(found) = user_on(conn, user)? else {
+                return Ok((None, Vec::new()));
+            };
+            Ok((Some(found), messages_on(conn, query)?))
+        })
+        .await
+    }
+
+    async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
+        self.read(|conn| {
+            let _read = ReadTransaction::begin(conn)?;
+            Ok((user_on(conn, user)?, user_by_email_on(conn, email)?))
+        })
+        .await
+    }
+
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.feed.subscribe()
+    }
+
+    fn feed_mode(&self) -> FeedMode {
+        self.feed.mode()
+    }
+
+    async fn snapshot(&self) -> Result<RecordStream, StoreError> {
+        use futures::StreamExt;
+        let conn = connect(&self.path, READ_BUSY_TIMEOUT)?;
+        let (sender, records) = tokio::sync::mpsc::channel(SNAPSHOT_BUFFER);
+        std::thread::Builder::new()
+            .name("sqlite-snapshot".into())
+            .spawn(move || {
+                // A reader gone (the stream dropped) ends the walk at the next record.
+                if let Err(e) = read_snapshot(&conn, &sender) {
+                    let _ = sender.blocking_send(Err(e));
+                }
+            })
+            .context("starting the SQLite snapshot thread")?;
+        Ok(tokio_stream::wrappers::ReceiverStream::new(records).boxed())
+    }
+
+    async fn apply(&self, records: Vec<Record>, mode: ApplyMode) -> Result<u64, StoreError> {
+        self.write(move |conn, ids| {
+            let mut changed = 0;
+            for record in &records {
+                changed += apply_record(conn, ids, record, mode)?;
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn inventory(&self) -> Result<Inventory, StoreError> {
+        self.read(|conn| {
+            let count = |table: &str| -> Result<u64, StoreError> {
+                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                    .map(|n| n as u64)
+                    .map_err(classify)
+            };
+            let newest: Option<String> =
+                conn.query_row("SELECT max(id) FROM messages", [], |r| r.get(0)).map_err(classify)?;
+            Ok(Inventory {
+                users: count("users")?,
+                access_tokens: count("access_tokens")?,
+                messages: count("messages")?,
+                newest_message: newest.as_deref().map(Uuid::parse_str).transpose().map_err(|e| anyhow!(e))?,
+            })
+        })
+        .await
+    }
+
+    async fn stored_messages(&self, ids: Vec<Uuid>) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+        self.read(move |conn| {
+            let mut found = std::collections::HashSet::new();
+            for chunk in ids.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let mut query =
+                    conn.prepare(&format!("SELECT id FROM messages WHERE id IN ({marks})")).map_err(classify)?;
+                let texts: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
+                let rows = query
+                    .query_map(rusqlite::params_from_iter(texts.iter()), |r| parse_uuid(r, 0))
+                    .map_err(classify)?;
+                for id in rows {
+                    found.insert(id.map_err(classify)?);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |conn| {
+            conn.query_row("SELECT value FROM settings WHERE key = ?1", [&key], |r| r.get(0))
+                .optional()
+                .map_err(classify)
+        })
+        .await
+    }
+
+    async fn put_setting(&self, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.write(move |conn, _| {
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn close(&self) {
+        // The watcher's connection goes first, so the final checkpoint has no reader in its way.
+        self.watching.store(false, Ordering::Relaxed);
+        let watcher = self.watcher.lock().expect("watcher handle").take();
+        if let Some(watcher) = watcher {
+            let _ = tokio::task::spawn_blocking(move || watcher.join()).await;
+        }
+        let (done, closed) = oneshot::channel();
+        if self.writer.send(Command::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
+        self.idle_readers.lock().expect("reader pool lock").clear();
+    }
+}
