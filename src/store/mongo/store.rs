@@ -1,0 +1,491 @@
+//! The [`Store`] operations on MongoDB.
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use mongodb::bson::{Binary, Bson, DateTime, Document, doc, spec::BinarySubtype};
+use mongodb::options::{Hint, ReturnDocument};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::chain::{PendingInsert, Tail};
+use super::docs::{
+    MessageDoc, TokenDoc, UserDoc, classify, is_duplicate_key, message_from_doc, parse_id, regex_escape,
+    token_from_doc, user_from_doc, without_tokens,
+};
+use super::open::{MongoStore, TOKEN_INDEX};
+use super::parts::insert_bounded;
+use super::transfer::{SNAPSHOT_BUFFER, Snapshot};
+use crate::domain::Email;
+use crate::store::feed::{Change, FeedMode};
+use crate::store::{
+    AccessToken, AccountStatus, ApplyMode, Backend, Inserted, Inventory, Mailbox, Message, MessageQuery, NewMessage,
+    NewUser, Record, RecordStream, Role, Store, StoreError, User, UserQuery, to_millis,
+};
+
+#[async_trait]
+impl Store for MongoStore {
+    fn backend(&self) -> Backend {
+        Backend::Mongo
+    }
+
+    async fn ready(&self, within: Duration) -> Result<(), StoreError> {
+        let mut ready = self.readiness.notify.subscribe();
+        let _ = tokio::time::timeout(within, ready.wait_for(|ready| *ready)).await;
+        self.readiness.check()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.timed(self.db.run_command(doc! {"ping": 1}).into_future()).await.map(drop)
+    }
+
+    async fn token_secret_or_insert(&self, candidate: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        self.readiness.check()?;
+        let settings = self.db.collection::<Document>("settings");
+        let value = Binary { subtype: BinarySubtype::Generic, bytes: candidate };
+        // Insert-if-absent: of several instances starting together, the first insert wins and everyone
+        // reads back the same secret.
+        let insert = settings.insert_one(doc! {"_id": "token_secret", "value": value});
+        match insert_bounded(self.timeout, insert.into_future()).await? {
+            Ok(_) => {}
+            Err(e) if is_duplicate_key(&e) => {}
+            Err(e) => return Err(classify(e)),
+        }
+        let stored = self
+            .timed(settings.find_one(doc! {"_id": "token_secret"}).into_future())
+            .await?
+            .ok_or_else(|| StoreError::Other(anyhow!("the token secret vanished after being stored")))?;
+        match stored.get("value") {
+            Some(Bson::Binary(binary)) => Ok(binary.bytes.clone()),
+            _ => Err(StoreError::Other(anyhow!("settings.token_secret is not binary"))),
+        }
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.readiness.check()?;
+        let doc = UserDoc {
+            id: user.id.to_string(),
+            email: user.email.to_string(),
+            password_hash: user.password_hash.clone(),
+            token_version: 0,
+            created_at: DateTime::from_millis(to_millis(user.created_at)),
+            last_login_at: None,
+            registration_key: user.registration_key.clone(),
+            revoked_sessions: Vec::new(),
+            role: user.role.as_str().to_owned(),
+            status: AccountStatus::Active.as_str().to_owned(),
+            access_tokens: Vec::new(),
+        };
+        match insert_bounded(self.timeout, self.users.insert_one(doc).into_future()).await? {
+            Ok(_) => {}
+            Err(e) if is_duplicate_key(&e) => return Err(StoreError::EmailTaken),
+            Err(e) => return Err(classify(e)),
+        }
+        Ok(user.into_user())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let find = self.users.find_one(doc! {"email": email.as_str()}).projection(without_tokens());
+        let found = self.timed(find.into_future()).await?;
+        found.map(user_from_doc).transpose()
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
+        let find = self.users.find_one(doc! {"_id": id.to_string()}).projection(without_tokens());
+        let found = self.timed(find.into_future()).await?;
+        found.map(user_from_doc).transpose()
+    }
+
+    async fn update_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<User, StoreError> {
+        let updated = self
+            .timed(
+                self.users
+                    .find_one_and_update(
+                        doc! {"_id": id.to_string(), "password_hash": current_hash},
+                        doc! {"$set": {"password_hash": new_hash}, "$inc": {"token_version": 1_i64}},
+                    )
+                    .return_document(ReturnDocument::After)
+                    .into_future(),
+            )
+            .await?;
+        let user = updated.map(user_from_doc).transpose()?.ok_or(StoreError::NotFound)?;
+        self.log_revocation(id).await;
+        Ok(user)
+    }
+
+    async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
+        let update = self.users.update_one(doc! {"_id": id.to_string()}, doc! {"$inc": {"token_version": 1_i64}});
+        let result = self.timed(update.into_future()).await?;
+        if result.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.log_revocation(id).await;
+        Ok(())
+    }
+
+    async fn revoke_session(&self, id: Uuid, session: Uuid, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        let filter = doc! {"_id": id.to_string()};
+        let ended = doc! {"id": session.to_string(), "expires_at": DateTime::from_millis(to_millis(expires_at))};
+        let push = self.users.update_one(filter.clone(), doc! {"$push": {"revoked_sessions": ended}});
+        if self.timed(push.into_future()).await?.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // Sessions whose tokens have expired need no record any more.
+        let expired = doc! {"$pull": {"revoked_sessions": {"expires_at": {"$lt": DateTime::now()}}}};
+        if let Err(e) = self.timed(self.users.update_one(filter, expired).into_future()).await {
+            tracing::debug!(error = %e, "pruning expired sessions failed; the next revocation tries again");
+        }
+        self.log_revocation(id).await;
+        Ok(())
+    }
+
+    async fn record_login(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        let set = doc! {"$set": {"last_login_at": DateTime::from_millis(to_millis(at))}};
+        self.timed(self.users.update_one(doc! {"_id": id.to_string()}, set).into_future()).await.map(drop)
+    }
+
+    async fn reissue_password(
+        &self,
+        id: Uuid,
+        registration_key: &str,
+        current_hash: &str,
+        created_after: OffsetDateTime,
+        new_hash: String,
+    ) -> Result<User, StoreError> {
+        let filter = doc! {
+            "_id": id.to_string(), "registration_key": registration_key,
+            "created_at": {"$gt": DateTime::from_millis(to_millis(created_after))},
+            "last_login_at": {"$exists": false}, "password_hash": current_hash,
+        };
+        let update = doc! {"$set": {"password_hash": new_hash}, "$inc": {"token_version": 1_i64}};
+        let updated = self
+            .timed(self.users.find_one_and_update(filter, update).return_document(ReturnDocument::After).into_future())
+            .await?;
+        updated.map(user_from_doc).transpose()?.ok_or(StoreError::NotFound)
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+        let mut filter = Document::new();
+        if let Some(after) = query.after {
+            filter.insert("_id", doc! {"$gt": after.to_string()});
+        }
+        match query.status {
+            Some(AccountStatus::Active) => filter.insert("status", doc! {"$ne": "deactivated"}),
+            Some(AccountStatus::Deactivated) => filter.insert("status", "deactivated"),
+            None => None,
+        };
+        if let Some(prefix) = &query.email_prefix {
+            filter.insert("email", doc! {"$regex": format!("^{}", regex_escape(prefix))});
+        }
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let find = self.users.find(filter).sort(doc! {"_id": 1}).limit(limit).projection(without_tokens());
+        let docs: Vec<UserDoc> = self.timed(async { find.await?.try_collect().await }).await?;
+        docs.into_iter().map(user_from_doc).collect()
+    }
+
+    async fn count_active_admins(&self) -> Result<u64, StoreError> {
+        let count = self.users.count_documents(doc! {"role": "admin", "status": {"$ne": "deactivated"}});
+        self.timed(count.into_future()).await
+    }
+
+    async fn set_role(&self, id: Uuid, role: Role) -> Result<User, StoreError> {
+        self.updated_user(doc! {"_id": id.to_string()}, doc! {"$set": {"role": role.as_str()}}).await
+    }
+
+    async fn set_status(&self, id: Uuid, status: AccountStatus) -> Result<User, StoreError> {
+        let filter = doc! {"_id": id.to_string()};
+        if status == AccountStatus::Active {
+            return self.updated_user(filter, doc! {"$set": {"status": "active"}}).await;
+        }
+        // Deactivation ends every session and deletes every access token.
+        let update = doc! {
+            "$set": {"status": "deactivated", "access_tokens": []}, "$inc": {"token_version": 1_i64},
+        };
+        let user = self.updated_user(filter, update).await?;
+        self.log_revocation(id).await;
+        Ok(user)
+    }
+
+    async fn reset_password(&self, id: Uuid, new_hash: String) -> Result<User, StoreError> {
+        let update = doc! {"$set": {"password_hash": new_hash}, "$inc": {"token_version": 1_i64}};
+        let user = self.updated_user(doc! {"_id": id.to_string()}, update).await?;
+        self.log_revocation(id).await;
+        Ok(user)
+    }
+
+    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
+        let id_text = id.to_string();
+        // The messages keep only their place in the chain (`_id`, `prev`): a removed link would let a
+        // writer that last saw the message before it link a smaller id after the chain had moved on.
+        let theirs = doc! {"$or": [{"sender_id": &id_text}, {"recipient_id": &id_text}]};
+        let erase = doc! {"$unset": {
+            "sender_id": "", "sender_email": "", "recipient_id": "", "recipient_email": "", "content": "",
+            "created_at": "", "idempotency_key": "", "request_hash": "",
+        }};
+        // Without a transaction (standalone servers have none), the order makes a failure retryable: first
+        // the account stops sending (deactivated, tokens revoked), then its messages go while it still
+        // exists — a 503 here leaves an account that DELETE can be retried on — then the account, then
+        // whatever reached it in between.
+        let stop = doc! {"$set": {"status": "deactivated", "access_tokens": []}, "$inc": {"token_version": 1_i64}};
+        let stopped = self.timed(self.users.update_one(doc! {"_id": &id_text}, stop).into_future()).await?;
+        if stopped.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.timed(self.messages.update_many(theirs.clone(), erase.clone()).into_future()).await?;
+        self.timed(self.users.delete_one(doc! {"_id": &id_text}).into_future()).await?;
+        self.timed(self.messages.update_many(theirs, erase).into_future()).await?;
+        self.log_revocation(id).await;
+        Ok(())
+    }
+
+    async fn unlock(&self, id: Uuid) -> Result<(), StoreError> {
+        self.log_event(id, "unlocked").await?;
+        self.feed.publish(Change::Unlocked(id), "local");
+        Ok(())
+    }
+
+    async fn create_access_token(&self, token: AccessToken) -> Result<(), StoreError> {
+        let user = token.user_id.to_string();
+        let stored = TokenDoc {
+            id: token.id.to_string(),
+            name: token.name.clone(),
+            digest: token.digest.clone(),
+            scopes: token.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            created_at: DateTime::from_millis(to_millis(token.created_at)),
+            expires_at: token.expires_at.map(|at| DateTime::from_millis(to_millis(at))),
+            last_used_at: None,
+        };
+        let doc = mongodb::bson::to_document(&stored).map_err(|e| StoreError::Other(e.into()))?;
+        // The name is free and the token goes in, in one atomic update of the account.
+        let push = self.users.update_one(
+            doc! {"_id": &user, "access_tokens.name": {"$ne": &token.name}},
+            doc! {"$push": {"access_tokens": doc}},
+        );
+        let pushed = self.timed(push.into_future()).await?;
+        if pushed.matched_count == 1 {
+            return Ok(());
+        }
+        let exists = self.timed(self.users.count_documents(doc! {"_id": &user}).into_future()).await?;
+        Err(if exists == 0 { StoreError::NotFound } else { StoreError::NameTaken })
+    }
+
+    async fn access_tokens(&self, user: Uuid) -> Result<Vec<AccessToken>, StoreError> {
+        let find = self.users.find_one(doc! {"_id": user.to_string()});
+        let Some(doc) = self.timed(find.into_future()).await? else { return Ok(Vec::new()) };
+        let mut tokens = doc.access_tokens.iter().map(|t| token_from_doc(user, t)).collect::<Result<Vec<_>, _>>()?;
+        tokens.sort_by_key(|t| (t.created_at, t.id));
+        Ok(tokens)
+    }
+
+    async fn user_by_access_token(&self, digest: &str) -> Result<Option<(User, AccessToken)>, StoreError> {
+        let find = self.users.find_one(doc! {"access_tokens.digest": digest}).hint(Hint::Name(TOKEN_INDEX.to_owned()));
+        let Some(doc) = self.timed(find.into_future()).await? else { return Ok(None) };
+        let token = doc.access_tokens.iter().find(|t| t.digest == digest);
+        let Some(token) = token else { return Ok(None) };
+        let id = parse_id(&doc.id)?;
+        let token = token_from_doc(id, token)?;
+        Ok(Some((user_from_doc(doc)?, token)))
+    }
+
+    async fn revoke_access_token(&self, user: Uuid, token: Uuid) -> Result<(), StoreError> {
+        let pull = self.users.update_one(
+            doc! {"_id": user.to_string(), "access_tokens.id": token.to_string()},
+            doc! {"$pull": {"access_tokens": {"id": token.to_string()}}},
+        );
+        if self.timed(pull.into_future()).await?.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.log_revocation(user).await;
+        Ok(())
+    }
+
+    async fn touch_access_token(&self, user: Uuid, token: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        let touch = self.users.update_one(
+            doc! {"_id": user.to_string(), "access_tokens.id": token.to_string()},
+            doc! {"$set": {"access_tokens.$.last_used_at": DateTime::from_millis(to_millis(at))}},
+        );
+        self.timed(touch.into_future()).await.map(drop)
+    }
+
+    async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {
+        self.readiness.check()?;
+        let (reply, answer) = oneshot::channel();
+        let unavailable = || StoreError::Unavailable("the MongoDB insert task has stopped".into());
+        self.inserts.send(PendingInsert { message, reply }).await.map_err(|_| unavailable())?;
+        answer.await.map_err(|_| unavailable())?
+    }
+
+    async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
+        let owner = query.owner.to_string();
+        // Each view has an index whose prefix is its equality (inbox, sent, pair), the only one a planner
+        // can use for it; naming it (`hint`) made SecantusDB twice as slow and changes nothing on mongod.
+        let mut filter = match query.mailbox {
+            Mailbox::Inbox => doc! {"recipient_id": &owner},
+            Mailbox::Sent => doc! {"sender_id": &owner},
+            Mailbox::From(other) => doc! {"recipient_id": &owner, "sender_id": other.to_string()},
+            Mailbox::To(other) => doc! {"recipient_id": other.to_string(), "sender_id": &owner},
+            Mailbox::With(other) => {
+                let other = other.to_string();
+                doc! {"$or": [
+                    {"recipient_id": &owner, "sender_id": &other},
+                    {"recipient_id": &other, "sender_id": &owner},
+                ]}
+            }
+        };
+        let mut range = Document::new();
+        if let Some(after) = query.after {
+            range.insert("$gt", after.to_string());
+        }
+        if let Some(before) = query.before {
+            range.insert("$lt", before.to_string());
+        }
+        if !range.is_empty() {
+            filter.insert("_id", range);
+        }
+        let backwards = query.before.is_some() && query.after.is_none();
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let find = self.messages.find(filter).sort(doc! {"_id": if backwards { -1 } else { 1 }}).limit(limit);
+        let docs: Vec<MessageDoc> = self
+            .timed(async {
+                let cursor = find.await?;
+                cursor.try_collect().await
+            })
+            .await?;
+        let mut messages = docs.into_iter().map(message_from_doc).collect::<Result<Vec<_>, _>>()?;
+        if backwards {
+            messages.reverse();
+        }
+        Ok(messages)
+    }
+
+    async fn user_and_messages(
+        &self,
+        user: Uuid,
+        query: &MessageQuery,
+    ) -> Result<(Option<User>, Vec<Message>), StoreError> {
+        // Two round trips, at once: the request waits for one.
+        let (found, messages) = tokio::try_join!(self.user_by_id(user), self.list_messages(query))?;
+        Ok(match found {
+            Some(found) => (Some(found), messages),
+            None => (None, Vec::new()),
+        })
+    }
+
+    async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
+        // Two round trips, at once. (One `$or` find would be one, but SecantusDB answers `$or` with a
+        // collection scan.)
+        tokio::try_join!(self.user_by_id(user), self.user_by_email(email))
+    }
+
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.feed.subscribe()
+    }
+
+    fn feed_mode(&self) -> FeedMode {
+        self.feed.mode()
+    }
+
+    async fn snapshot(&self) -> Result<RecordStream, StoreError> {
+        use futures::StreamExt;
+        self.readiness.check()?;
+        let (sender, records) = mpsc::channel(SNAPSHOT_BUFFER);
+        let walk = Snapshot {
+            db: self.db.clone(),
+            users: self.users.clone(),
+            messages: self.messages.clone(),
+            timeout: self.timeout,
+            sender: sender.clone(),
+        };
+        tokio::spawn(async move {
+            if let Err(e) = walk.run().await {
+                let _ = sender.send(Err(e)).await;
+            }
+        });
+        Ok(tokio_stream::wrappers::ReceiverStream::new(records).boxed())
+    }
+
+    async fn apply(&self, records: Vec<Record>, mode: ApplyMode) -> Result<u64, StoreError> {
+        self.readiness.check()?;
+        let mut changed = 0;
+        let mut users = Vec::new();
+        let mut messages = Vec::new();
+        for record in records {
+            match record {
+                Record::Setting { key, value } => changed += self.apply_setting(key, value, mode).await?,
+                Record::User(user) => users.push(user),
+                Record::AccessToken(token) => {
+                    changed += self.apply_users(std::mem::take(&mut users), mode).await?;
+                    changed += self.apply_token(token, mode).await?;
+                }
+                Record::Message(message) => messages.push(message),
+            }
+        }
+        changed += self.apply_users(users, mode).await?;
+        changed += self.apply_messages(messages).await?;
+        Ok(changed)
+    }
+
+    async fn inventory(&self) -> Result<Inventory, StoreError> {
+        let users = self.timed(self.users.count_documents(doc! {}).into_future()).await?;
+        let messages =
+            self.timed(self.messages.count_documents(doc! {"content": {"$exists": true}}).into_future()).await?;
+        let raw = self.db.collection::<Document>("users");
+        let with_tokens =
+            raw.find(doc! {"access_tokens.0": {"$exists": true}}).projection(doc! {"access_tokens.id": 1});
+        let docs: Vec<Document> = self
+            .timed(async {
+                let cursor = with_tokens.await?;
+                cursor.try_collect().await
+            })
+            .await?;
+        let access_tokens = docs.iter().map(|d| d.get_array("access_tokens").map_or(0, Vec::len) as u64).sum();
+        let newest_message = match self.tail().await? {
+            Tail::At(id) => Some(id),
+            _ => None,
+        };
+        Ok(Inventory { users, access_tokens, messages, newest_message })
+    }
+
+    async fn stored_messages(&self, ids: Vec<Uuid>) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+        let raw = self.db.collection::<Document>("messages");
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(1000) {
+            let texts: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
+            let find = raw.find(doc! {"_id": {"$in": texts}}).projection(doc! {"_id": 1});
+            let docs: Vec<Document> = self
+                .timed(async {
+                    let cursor = find.await?;
+                    cursor.try_collect().await
+                })
+                .await?;
+            for d in docs {
+                found.insert(parse_id(d.get_str("_id").map_err(|e| StoreError::Other(e.into()))?)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let settings = self.db.collection::<Document>("settings");
+        let stored = self.timed(settings.find_one(doc! {"_id": key}).into_future()).await?;
+        match stored.as_ref().map(|d| d.get("value")) {
+            None => Ok(None),
+            Some(Some(Bson::Binary(binary))) => Ok(Some(binary.bytes.clone())),
+            Some(_) => Err(StoreError::Other(anyhow!("settings.{key} is not binary"))),
+        }
+    }
+
+    async fn put_setting(&self, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        self.apply_setting(key.to_owned(), value, ApplyMode::Replace).await.map(drop)
+    }
+
+    async fn close(&self) {
+        for task in self.tasks.lock().expect("task list").drain(..) {
+            task.abort();
+        }
+        self.client.clone().shutdown().await;
+    }
+}
