@@ -43,9 +43,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         (status = 200, description = "A page of accounts; `Link: rel=\"next\"` when more follow", body = Vec<AdminUser>,
             headers(("Link" = String, description = "The next page"))),
         (status = 400, description = "Invalid query parameters (`invalid_query`)", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`), or a token without the admin scope (`insufficient_scope`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn list_users(caller: Caller, State(state): State<AppState>, uri: axum::http::Uri) -> Result<Response, ApiError> {
@@ -97,11 +95,9 @@ async fn list_users(caller: Caller, State(state): State<AppState>, uri: axum::ht
     params(("id" = Uuid, Path, description = "The account's id")),
     responses(
         (status = 200, description = "Deactivated", body = AdminUser),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
         (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
         (status = 409, description = "The last active administrator (`last_admin`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn deactivate(
@@ -120,10 +116,8 @@ async fn deactivate(
     params(("id" = Uuid, Path, description = "The account's id")),
     responses(
         (status = 200, description = "Active", body = AdminUser),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
         (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn activate(
@@ -142,10 +136,8 @@ async fn activate(
     params(("id" = Uuid, Path, description = "The account's id")),
     responses(
         (status = 200, description = "The new password, shown only this once", body = GeneratedPassword),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
         (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn reset_password(
@@ -165,10 +157,8 @@ async fn reset_password(
     params(("id" = Uuid, Path, description = "The account's id")),
     responses(
         (status = 204, description = "Unlocked"),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
         (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn unlock(caller: Caller, State(state): State<AppState>, PathId(id): PathId) -> Result<StatusCode, ApiError> {
@@ -185,11 +175,9 @@ async fn unlock(caller: Caller, State(state): State<AppState>, PathId(id): PathI
     responses(
         (status = 200, description = "Changed", body = AdminUser),
         (status = 400, description = "A malformed body, or a field the request does not take", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
         (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
         (status = 409, description = "Demoting the last active administrator (`last_admin`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn update_user(
@@ -210,11 +198,9 @@ async fn update_user(
     params(("id" = Uuid, Path, description = "The account's id")),
     responses(
         (status = 204, description = "Erased"),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
         (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
         (status = 409, description = "The last active administrator (`last_admin`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn delete_user(

@@ -42,13 +42,13 @@ impl<T: DeserializeOwned + utoipa::PartialSchema, S: Send + Sync> FromRequest<S>
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
                 Ok(_) => ApiError::InvalidBody { field: None, problem: "The body must be a JSON object".into() },
-                Err(e) => super::error::json_error(".", &e, &[]),
+                Err(e) => super::wording::json_error(".", &e, &[]),
             });
         }
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut deserializer)
-            .map_err(|e| super::error::body_error(e, &field_names::<T>()))?;
-        deserializer.end().map_err(|e| super::error::json_error(".", &e, &[]))?;
+            .map_err(|e| super::wording::body_error(e, &field_names::<T>()))?;
+        deserializer.end().map_err(|e| super::wording::json_error(".", &e, &[]))?;
         Ok(ApiJson(value))
     }
 }
@@ -73,7 +73,10 @@ pub fn query_pairs(
             let allowed: Vec<String> = allowed.iter().map(|a| (*a).to_owned()).collect();
             return Err(ApiError::query(
                 key.to_string(),
-                format!("There is no query parameter {key:?} here; it takes {}", super::error::list_in_words(&allowed)),
+                format!(
+                    "There is no query parameter {key:?} here; it takes {}",
+                    super::wording::list_in_words(&allowed)
+                ),
             ));
         }
         if pairs.insert(key.to_string(), value.into_owned()).is_some() {

@@ -41,13 +41,11 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
             (`content_too_long`) or with control characters (`content_invalid`); `to` not an email \
             (`recipient_invalid`); a bad Idempotency-Key (`invalid_idempotency_key`); or a malformed body", body = ErrorBody),
         (status = 431, description = "Request headers larger than 64 KiB (`headers_too_large`)", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 404, description = "No account has the `to` email (`recipient_not_found`)", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "The Idempotency-Key was used for a different request (`idempotency_key_reused`)", body = ErrorBody),
         (status = 500, description = "Server error", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn send_message(
@@ -91,9 +89,7 @@ async fn send_message(
             (`rel=\"prev\"`).", body = Vec<MessageView>,
             headers(("Link" = String, description = "`</messages?after=…>; rel=\"next\"`"))),
         (status = 400, description = "Invalid query parameters (`invalid_query`)", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 404, description = "No account has the `with` email (`user_not_found`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn list_messages(

@@ -21,6 +21,7 @@ pub mod state;
 mod stream;
 mod tokens;
 mod users;
+mod wording;
 
 pub use error::ApiError;
 pub use ops::metrics_router;

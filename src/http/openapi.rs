@@ -127,6 +127,7 @@ pub(super) fn exact(mut openapi: OpenApi, max_message_bytes: usize) -> OpenApi {
         for (_, operation) in operations(item) {
             // Public operations say so, rather than leave it to a global default.
             operation.security.get_or_insert_with(Vec::new);
+            common_responses(operation);
             let responses = &mut operation.responses.responses;
             if !responses.keys().any(|status| status.starts_with('4')) {
                 let mut client = default_error();
@@ -159,6 +160,36 @@ pub(super) fn exact(mut openapi: OpenApi, max_message_bytes: usize) -> OpenApi {
         }
     }
     openapi
+}
+
+/// What the API's operations answer alike, written here once rather than on every handler: a `401` for
+/// a bad bearer on an operation that needs one, and a `503` when the database does not answer (every
+/// operation but those of the `operations` tag). A handler that says more lists its own.
+fn common_responses(operation: &mut Operation) {
+    let bearer_only = serde_json::to_value(&operation.security).ok() == Some(serde_json::json!([{"bearer": []}]));
+    let uses_database = !operation.tags.iter().flatten().any(|tag| tag == "operations");
+    let error_body = || Content::new(Some(Ref::from_schema_name("ErrorBody")));
+    let responses = &mut operation.responses.responses;
+    if bearer_only {
+        responses.entry("401".to_owned()).or_insert_with(|| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description("Missing, malformed, expired, revoked or badly signed token")
+                    .content("application/json", error_body())
+                    .build(),
+            )
+        });
+    }
+    if uses_database {
+        responses.entry("503".to_owned()).or_insert_with(|| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description("Database unavailable")
+                    .content("application/json", error_body())
+                    .build(),
+            )
+        });
+    }
 }
 
 fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(&'static str, &mut Operation)> {

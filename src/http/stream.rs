@@ -71,12 +71,10 @@ struct StreamParams {
         (status = 200, description = "An event stream: one event per message, then a close event (the schema is that of one event)",
             content_type = "text/event-stream", body = String),
         (status = 400, description = "`after` or `Last-Event-ID` is not a message id (`invalid_query`)", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "An access token without the `read` scope (`insufficient_scope`)", body = ErrorBody),
         (status = 429, description = "The account has `MAX_STREAMS_PER_ACCOUNT` streams open on this server \
             (`too_many_streams`); `Retry-After` says when to try again", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn stream_messages(

@@ -33,7 +33,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
             is for administrators (`forbidden`)", body = ErrorBody),
         (status = 409, description = "The account has a token of this name (`name_taken`)", body = ErrorBody),
         (status = 429, description = "Too many wrong passwords (`rate_limited`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn create_token(
@@ -58,9 +57,7 @@ async fn create_token(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Oldest first", body = Vec<TokenView>),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "Tokens are managed from a login session (`session_required`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn list_tokens(caller: Caller, State(state): State<AppState>) -> Result<Json<Vec<TokenView>>, ApiError> {
@@ -75,10 +72,8 @@ async fn list_tokens(caller: Caller, State(state): State<AppState>) -> Result<Js
     params(("id" = Uuid, Path, description = "The token's id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "Tokens are managed from a login session (`session_required`)", body = ErrorBody),
         (status = 404, description = "The account has no token with this id (`token_not_found`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn revoke_token(

@@ -60,7 +60,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         (status = 429, description = "Too many registrations from this address (`rate_limited`); see Retry-After",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "Server error", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn create_user(
@@ -110,7 +109,6 @@ async fn create_user(
             address, or — from an address its owner has not used — for this account (`rate_limited`); see \
             Retry-After", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn login(
@@ -137,7 +135,6 @@ async fn login(
         (status = 429, description = "Too many failed attempts for this account or from this address \
             (`rate_limited`); see Retry-After", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn change_password(
@@ -155,8 +152,6 @@ async fn change_password(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Every token issued so far is revoked"),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn logout_everywhere(caller: Caller, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
@@ -171,8 +166,6 @@ async fn logout_everywhere(caller: Caller, State(state): State<AppState>) -> Res
     security(("bearer" = [])),
     responses(
         (status = 204, description = "This session is ended: its token is refused from now on"),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn end_session(caller: Caller, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
@@ -186,8 +179,6 @@ async fn end_session(caller: Caller, State(state): State<AppState>) -> Result<St
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account", body = Me),
-        (status = 401, description = "Missing, malformed, expired, revoked or badly signed token", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn me(caller: Caller) -> Result<Json<Me>, ApiError> {
@@ -214,7 +205,6 @@ async fn me(caller: Caller) -> Result<Json<Me>, ApiError> {
         (status = 403, description = "An access token cannot delete its account (`session_required`)", body = ErrorBody),
         (status = 409, description = "The last active administrator (`last_admin`)", body = ErrorBody),
         (status = 429, description = "Too many wrong passwords (`rate_limited`)", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 async fn delete_me(

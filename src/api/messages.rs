@@ -1,0 +1,117 @@
+//! Messages: sending, listing, the stream's close event.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::{Message, rfc3339_millis};
+
+/// `POST /messages`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    /// The text: not blank; at most `MAX_MESSAGE_BYTES` **bytes** of UTF-8 (16,384 by default), as sent,
+    /// surrounding whitespace included — a character takes 1 to 4 bytes, so `maxLength` (characters)
+    /// is only an upper bound; no NUL or control characters other than tab and newlines. Stored exactly
+    /// as sent.
+    #[serde(default)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 16384,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
+    pub content: String,
+    /// The recipient's email. Absent (and no `recipient_email`): the sender's own mailbox, a note to self.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Email, max_length = 254)]
+    pub to: Option<String>,
+    /// The same as `to`, under the name the original service's later versions use; send one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Email, max_length = 254)]
+    pub recipient_email: Option<String>,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageView {
+    /// Time-ordered id (UUIDv7): a cursor for `after` and `before`.
+    pub id: Uuid,
+    /// The sender's email.
+    #[schema(format = Email)]
+    pub from: String,
+    /// The recipient's email.
+    #[schema(format = Email)]
+    pub to: String,
+    pub content: String,
+    /// When it was stored, RFC 3339 in UTC with milliseconds.
+    #[serde(with = "rfc3339_millis")]
+    #[schema(value_type = String, format = DateTime, example = "2026-11-23T22:43:05.123Z")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Message> for MessageView {
+    fn from(message: Message) -> Self {
+        Self {
+            id: message.id,
+            from: message.from.email.to_string(),
+            to: message.to.email.to_string(),
+            content: message.content.into_string(),
+            created_at: message.created_at,
+        }
+    }
+}
+
+/// Which messages `GET /messages` lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MailboxName {
+    /// Addressed to the caller (including notes to self).
+    #[default]
+    Inbox,
+    /// Sent by the caller.
+    Sent,
+}
+
+/// Query parameters of `GET /messages`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Page size, 1 to 1000.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Only messages after this id, oldest first (the next page: the last id of this one). Empty, or the
+    /// nil id `00000000-0000-0000-0000-000000000000`: from the first message. Without `after` or
+    /// `before`, the page is the newest messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Uuid>,
+    /// Only messages before this id; without `after`, the newest ones before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Uuid>,
+    /// `inbox` (default) or `sent`.
+    #[serde(default, rename = "box", skip_serializing_if = "Option::is_none")]
+    #[param(rename = "box", inline)]
+    pub mailbox: Option<MailboxName>,
+    /// Only the conversation with this account: both directions, or with `box=inbox` only from them and
+    /// with `box=sent` only to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(format = Email, max_length = 254)]
+    pub with: Option<String>,
+}
+
+/// The `data` of the event that ends a message stream (`event: close`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StreamClose {
+    /// `token_expired`, `token_revoked`, `token_invalid` or `shutting_down`.
+    pub code: String,
+    pub error: String,
+}
+
+impl ListParams {
+    /// Walking from the very first message: `after` the nil id, which is below every message id.
+    pub fn from_start() -> Self {
+        Self { after: Some(Uuid::nil()), ..Self::default() }
+    }
+}
