@@ -10,6 +10,7 @@ mod cluster;
 mod connections;
 mod conversations;
 mod crash;
+mod docs;
 mod deployment;
 mod errors;
 mod faults;

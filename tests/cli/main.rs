@@ -5,6 +5,7 @@ mod common;
 
 mod admin;
 mod completions;
+mod docs;
 mod flow;
 mod messaging;
 mod prompts;

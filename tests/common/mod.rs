@@ -672,3 +672,86 @@ impl SlowRequest {
         (status, body)
     }
 }
+
+/// Runs the shell examples of the book page `docs/src/<page>` — every ```` ```sh ```` block, in order, as
+/// one `bash -euo pipefail` script — against the msgd at `base_url` (the page's `http://127.0.0.1:4000`
+/// is replaced by it), in a fresh directory, with `msgctl` on the PATH and `env` set. Blocks marked
+/// ```` ```console ```` are shown, not run. Returns what the script printed; panics with it when the script
+/// fails or runs over two minutes.
+///
+/// The examples pick fields out with `jq`. Where it is not installed, a stand-in of the one form they use
+/// (`jq -er .field [FILE]`, in Python) is put on the PATH, so the suite needs nothing beyond Python.
+pub fn run_doc_examples(page: &str, base_url: &str, env: &[(&str, &str)]) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src").join(page);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let (mut script, mut inside, mut blocks) = (String::new(), false, 0);
+    for line in text.lines() {
+        match line.trim_end() {
+            "```sh" => (inside, blocks) = (true, blocks + 1),
+            fence if fence.starts_with("```") => inside = false,
+            code if inside => {
+                script.push_str(&code.replace("http://127.0.0.1:4000", base_url));
+                script.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(blocks > 0, "{page} has no ```sh example");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let has_jq = std::process::Command::new("jq").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !has_jq {
+        let stand_in = "#!/usr/bin/env python3\nimport json, sys\nargs = [a for a in sys.argv[1:] if not a.startswith('-')]\n\
+                        value = json.load(open(args[1]) if len(args) > 1 else sys.stdin)\n\
+                        for key in args[0].strip('.').split('.'):\n    value = value.get(key) if isinstance(value, dict) else None\n\
+                        print(value if isinstance(value, str) else json.dumps(value))\nsys.exit(1 if value in (None, False) else 0)\n";
+        let jq = bin.join("jq");
+        std::fs::write(&jq, stand_in).unwrap();
+        std::fs::set_permissions(&jq, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let msgctl_dir = std::path::Path::new(env!("CARGO_BIN_EXE_msgctl")).parent().unwrap().to_owned();
+    let search_path = format!("{}:{}:{}", bin.display(), msgctl_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let script_path = dir.path().join("examples.sh");
+    std::fs::write(&script_path, &script).unwrap();
+    let mut child = std::process::Command::new("bash")
+        .args(["-euo", "pipefail"])
+        .arg(&script_path)
+        .current_dir(dir.path())
+        .env("PATH", search_path)
+        .env("TZ", "UTC")
+        .env_remove("MSGCTL_TOKEN")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting bash");
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let read = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let (out, err) = (read(Box::new(out)), read(Box::new(err)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let printed = format!("{}{}", out.join().unwrap(), err.join().unwrap());
+    match status {
+        Some(status) if status.success() => printed,
+        Some(status) => panic!("the examples of {page} failed ({status}); they printed:\n{printed}\nthe script:\n{script}"),
+        None => panic!("the examples of {page} ran over two minutes; they printed:\n{printed}"),
+    }
+}
