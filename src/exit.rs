@@ -25,7 +25,7 @@ pub enum Exit {
     Denied = 8,
 }
 
-/// The exit code table, for `--help` and the README.
+/// The exit code table, for `--help` and the docs.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success

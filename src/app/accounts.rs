@@ -18,19 +18,18 @@ use crate::store::{NewUser, StoreError};
 /// How long a retried registration (same idempotency key) gets the account, with a new password.
 pub const REGISTRATION_RETRY_WINDOW: Duration = Duration::from_secs(600);
 
-/// Who asks for an account: an administrator (any role, whether or not registration is open), or anyone
-/// else while registration is open. `credential` is the request's credential if it had one, checked
+/// Who asks for an account: an administrator (any role, whether or not registration is `open`), or
+/// anyone else while it is open. `credential` is the request's credential if it had one, checked
 /// (`Err`: it did not count); `asks_role`: the request sets a role.
 ///
 /// Anyone else's credential, even an expired one, changes nothing while registration is open and no role
 /// is asked for: the original API's registration takes none, and clients that send theirs on every
 /// request keep working.
 pub fn registrar(
-    app: &App,
+    open: bool,
     credential: Option<Result<Caller, AppError>>,
     asks_role: bool,
 ) -> Result<Option<Caller>, AppError> {
-    let open = app.policy.registration_open;
     match credential {
         Some(Ok(caller)) => match caller.require(Scope::Admin) {
             Ok(()) => Ok(Some(caller)),
@@ -296,5 +295,91 @@ pub async fn apply_unlocks(app: std::sync::Arc<App>) {
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::identity::Credential;
+    use crate::domain::{AccessToken, Role};
+
+    fn caller(role: Role, scopes: Option<Vec<Scope>>) -> Caller {
+        let user = crate::store::NewUser {
+            id: Uuid::new_v4(),
+            email: Email::parse("x@example.com").unwrap(),
+            password_hash: String::new(),
+            created_at: now_millis(),
+            registration_key: None,
+            role,
+        }
+        .into_user();
+        let credential = match scopes {
+            None => Credential::Session(crate::auth::Claims {
+                sub: user.id,
+                iat: 0,
+                exp: u64::MAX,
+                iss: String::new(),
+                aud: String::new(),
+                ver: 0,
+                sid: None,
+            }),
+            Some(scopes) => Credential::Access(AccessToken {
+                id: Uuid::new_v4(),
+                user_id: user.id,
+                name: "t".into(),
+                digest: String::new(),
+                scopes,
+                created_at: now_millis(),
+                expires_at: None,
+                last_used_at: None,
+            }),
+        };
+        Caller { user, credential }
+    }
+
+    #[test]
+    fn who_may_register_whom() {
+        let admin = || Some(Ok(caller(Role::Admin, None)));
+        let user = || Some(Ok(caller(Role::User, None)));
+        let admin_token_without_scope = || Some(Ok(caller(Role::Admin, Some(vec![Scope::Read]))));
+        let bad = || Some(Err(AppError::TokenExpired));
+        let verdict = |open, credential, asks_role| match registrar(open, credential, asks_role) {
+            Ok(Some(_)) => "admin",
+            Ok(None) => "anyone",
+            Err(e) => match e {
+                AppError::RegistrationClosed => "registration_closed",
+                AppError::Forbidden => "forbidden",
+                AppError::InsufficientScope(_) => "insufficient_scope",
+                AppError::TokenExpired => "token_expired",
+                _ => "other",
+            },
+        };
+        // Open registration: anyone registers themselves; any Bearer but an administrator's changes nothing.
+        assert_eq!(verdict(true, None, false), "anyone");
+        assert_eq!(verdict(true, user(), false), "anyone");
+        assert_eq!(verdict(true, bad(), false), "anyone");
+        assert_eq!(verdict(true, admin(), false), "admin");
+        // A role takes an administrator, whose token carries the admin scope.
+        assert_eq!(verdict(true, None, true), "forbidden");
+        assert_eq!(verdict(true, user(), true), "forbidden");
+        assert_eq!(verdict(true, admin_token_without_scope(), true), "insufficient_scope");
+        assert_eq!(verdict(true, bad(), true), "token_expired");
+        assert_eq!(verdict(true, admin(), true), "admin");
+        // Closed registration: only administrators.
+        assert_eq!(verdict(false, None, false), "registration_closed");
+        assert_eq!(verdict(false, user(), false), "registration_closed");
+        assert_eq!(verdict(false, bad(), false), "token_expired");
+        assert_eq!(verdict(false, admin(), false), "admin");
+    }
+
+    #[test]
+    fn credentials_need_both_fields_and_an_email_that_cannot_exist_is_simply_unknown() {
+        assert!(matches!(credentials("", "pw", "password"), Err(AppError::Email(EmailError::Empty))));
+        assert!(matches!(credentials("ada@example.com", "", "password"), Err(AppError::Required("password"))));
+        let (email, _) = credentials("not an email", "pw", "password").unwrap();
+        assert!(email.is_none());
+        let (email, password) = credentials(" Ada@Example.com ", "pw", "password").unwrap();
+        assert_eq!((email.unwrap().as_str(), password.expose()), ("ada@example.com", "pw"));
     }
 }

@@ -84,3 +84,73 @@ pub async fn delete(store: &dyn Store, user: &User) -> Result<(), AdminError> {
     keep_an_admin(store, user).await?;
     store.delete_user(user.id).await.map_err(not_found)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::{Email, now_millis};
+    use crate::store::{Location, NewUser, OpenOptions};
+
+    async fn store() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::Sqlite(dir.path().join("admins.sqlite3"));
+        let store = crate::store::open(&location, &OpenOptions::new(2, Duration::from_secs(5))).await.unwrap();
+        (dir, store)
+    }
+
+    async fn account(store: &dyn Store, email: &str, role: Role) -> User {
+        let new = NewUser {
+            id: uuid::Uuid::new_v4(),
+            email: Email::parse(email).unwrap(),
+            password_hash: "$2b$04$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234".into(),
+            created_at: now_millis(),
+            registration_key: None,
+            role,
+        };
+        store.create_user(new).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_last_active_administrator_is_never_demoted_deactivated_or_deleted() {
+        let (_dir, store) = store().await;
+        let ops = account(store.as_ref(), "ops@example.com", Role::Admin).await;
+        assert!(matches!(set_role(store.as_ref(), &ops, Role::User).await, Err(AdminError::LastAdmin)));
+        assert!(matches!(
+            set_status(store.as_ref(), &ops, AccountStatus::Deactivated).await,
+            Err(AdminError::LastAdmin)
+        ));
+        assert!(matches!(delete(store.as_ref(), &ops).await, Err(AdminError::LastAdmin)));
+        assert_eq!(store.count_active_admins().await.unwrap(), 1);
+        // With a second administrator, the first may go.
+        let second = account(store.as_ref(), "second@example.com", Role::Admin).await;
+        let demoted = set_role(store.as_ref(), &ops, Role::User).await.unwrap();
+        assert_eq!(demoted.role, Role::User);
+        assert!(matches!(delete(store.as_ref(), &second).await, Err(AdminError::LastAdmin)));
+        // A user can always be deactivated, activated and deleted; a gone account is NotFound.
+        let ada = account(store.as_ref(), "ada@example.com", Role::User).await;
+        set_status(store.as_ref(), &ada, AccountStatus::Deactivated).await.unwrap();
+        set_status(store.as_ref(), &ada, AccountStatus::Active).await.unwrap();
+        delete(store.as_ref(), &ada).await.unwrap();
+        assert!(matches!(set_role(store.as_ref(), &ada, Role::Admin).await, Err(AdminError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn two_administrators_demoting_each_other_at_once_never_leave_none() {
+        for _ in 0..5 {
+            let (_dir, store) = store().await;
+            let a = account(store.as_ref(), "a@example.com", Role::Admin).await;
+            let b = account(store.as_ref(), "b@example.com", Role::Admin).await;
+            let (first, second) =
+                tokio::join!(set_role(store.as_ref(), &a, Role::User), set_role(store.as_ref(), &b, Role::User));
+            // Each change is checked again once made and undone if no administrator is left: both may be
+            // refused, never both made.
+            assert!(!(first.is_ok() && second.is_ok()), "both demotions went through");
+            let admins = store.count_active_admins().await.unwrap();
+            assert!(admins >= 1, "no administrator left: {first:?} {second:?}");
+            assert_eq!(admins, 2 - u64::from(first.is_ok()) - u64::from(second.is_ok()), "{first:?} {second:?}");
+        }
+    }
+}

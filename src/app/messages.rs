@@ -227,3 +227,74 @@ fn trimmed(page: &Page, mut messages: Vec<Message>) -> Listed {
     debug!(count = messages.len(), "messages listed");
     Listed { messages, more }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EmailError, now_millis};
+
+    #[test]
+    fn a_send_names_its_recipient_once() {
+        assert!(recipient(None, None).unwrap().is_none());
+        let (field, email) = recipient(Some("Bob@Example.com"), None).unwrap().unwrap();
+        assert_eq!((field, email.as_str()), ("to", "bob@example.com"));
+        assert_eq!(recipient(None, Some("bob@example.com")).unwrap().unwrap().0, "recipient_email");
+        assert!(matches!(
+            recipient(Some("a@b.co"), Some("a@b.co")),
+            Err(AppError::Invalid { field: "recipient_email", .. })
+        ));
+        assert!(matches!(
+            recipient(Some("nope"), None),
+            Err(AppError::Recipient { field: "to", error: EmailError::Malformed })
+        ));
+    }
+
+    #[test]
+    fn idempotency_keys_are_1_to_255_visible_ascii_characters() {
+        assert_eq!(idempotency_key(None).unwrap(), None);
+        assert_eq!(idempotency_key(Some(b"k-1")).unwrap().as_deref(), Some("k-1"));
+        assert!(idempotency_key(Some(&[b'k'; 255])).is_ok());
+        for bad in [&b""[..], &[b'k'; 256][..], b"with space", "é".as_bytes()] {
+            assert!(matches!(idempotency_key(Some(bad)), Err(AppError::InvalidIdempotencyKey)), "{bad:?}");
+        }
+    }
+
+    fn message(n: u128) -> Message {
+        let party = Party { id: Uuid::nil(), email: Email::parse("a@b.co").unwrap() };
+        Message {
+            id: Uuid::from_u128(n),
+            from: party.clone(),
+            to: party,
+            content: MessageContent::parse("m", 10).unwrap(),
+            created_at: now_millis(),
+        }
+    }
+
+    fn page(after: Option<u128>, before: Option<u128>, limit: u32) -> Page {
+        Page {
+            mailbox: None,
+            with: None,
+            after: after.map(Uuid::from_u128),
+            before: before.map(Uuid::from_u128),
+            limit: Some(limit),
+        }
+    }
+
+    #[test]
+    fn a_page_reads_one_more_than_it_shows_and_keeps_the_right_end() {
+        let owner = Uuid::new_v4();
+        // No cursor: the newest messages, read backwards from the top.
+        let newest = page(None, None, 2);
+        let query = newest.query(owner, Mailbox::Inbox);
+        assert_eq!((query.after, query.before, query.limit), (None, Some(Uuid::max()), 3));
+        let listed = trimmed(&newest, (1..=3).map(message).collect());
+        assert!(listed.more);
+        assert_eq!(listed.messages.iter().map(|m| m.id.as_u128()).collect::<Vec<_>>(), [2, 3], "the oldest dropped");
+        // Walking forward: the extra message is the one after the page.
+        let forward = page(Some(0), None, 2);
+        let listed = trimmed(&forward, (1..=3).map(message).collect());
+        assert_eq!(listed.messages.iter().map(|m| m.id.as_u128()).collect::<Vec<_>>(), [1, 2]);
+        let short = trimmed(&forward, (1..=2).map(message).collect());
+        assert!(!short.more);
+    }
+}

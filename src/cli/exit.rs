@@ -39,28 +39,52 @@ impl From<ClientError> for CliError {
     }
 }
 
+/// The server's error codes whose exit code is not the one their HTTP status suggests (a `409`-like
+/// conflict answered `400`, a `403` that is a conflict, …), or that must stay what they are whatever the
+/// status. Every code here is one the server uses (`tests/cli/exit_codes.rs` checks it against
+/// `ApiError::codes()`).
+pub const EXIT_BY_CODE: &[(&str, Exit)] = &[
+    ("email_taken", Exit::Conflict),
+    ("idempotency_key_reused", Exit::Conflict),
+    ("name_taken", Exit::Conflict),
+    ("last_admin", Exit::Conflict),
+    ("invalid_credentials", Exit::Auth),
+    ("token_missing", Exit::Auth),
+    ("token_invalid", Exit::Auth),
+    ("token_expired", Exit::Auth),
+    ("token_revoked", Exit::Auth),
+    ("forbidden", Exit::Denied),
+    ("insufficient_scope", Exit::Denied),
+    ("session_required", Exit::Denied),
+    ("registration_closed", Exit::Denied),
+    ("account_deactivated", Exit::Denied),
+    ("not_found", Exit::NotFound),
+    ("recipient_not_found", Exit::NotFound),
+    ("user_not_found", Exit::NotFound),
+    ("token_not_found", Exit::NotFound),
+    ("rate_limited", Exit::RateLimited),
+    ("too_many_streams", Exit::RateLimited),
+    ("unavailable", Exit::Unavailable),
+    ("internal", Exit::Unavailable),
+    ("timeout", Exit::Unavailable),
+    ("too_many_connections", Exit::Unavailable),
+];
+
 /// The exit code for a server error: its `code` decides; the status only classifies codes this msgctl
 /// does not know yet.
 pub fn exit_for(status: StatusCode, code: &str) -> Exit {
-    match code {
-        "email_taken" | "idempotency_key_reused" | "name_taken" | "last_admin" => Exit::Conflict,
-        "invalid_credentials" | "token_missing" | "token_invalid" | "token_expired" | "token_revoked" => Exit::Auth,
-        "forbidden" | "insufficient_scope" | "session_required" | "registration_closed" | "account_deactivated" => {
-            Exit::Denied
-        }
-        "not_found" | "recipient_not_found" | "user_not_found" | "token_not_found" => Exit::NotFound,
-        "rate_limited" | "too_many_streams" => Exit::RateLimited,
-        "unavailable" | "internal" | "timeout" | "too_many_connections" => Exit::Unavailable,
-        _ => match status.as_u16() {
-            400 | 413 | 415 | 422 => Exit::Usage,
-            401 => Exit::Auth,
-            403 => Exit::Denied,
-            404 => Exit::NotFound,
-            409 => Exit::Conflict,
-            429 => Exit::RateLimited,
-            500..=599 => Exit::Unavailable,
-            _ => Exit::Other,
-        },
+    if let Some((_, exit)) = EXIT_BY_CODE.iter().find(|(known, _)| *known == code) {
+        return *exit;
+    }
+    match status.as_u16() {
+        400 | 413 | 415 | 422 | 431 => Exit::Usage,
+        401 => Exit::Auth,
+        403 => Exit::Denied,
+        404 => Exit::NotFound,
+        409 => Exit::Conflict,
+        429 => Exit::RateLimited,
+        500..=599 => Exit::Unavailable,
+        _ => Exit::Other,
     }
 }
 

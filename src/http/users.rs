@@ -69,7 +69,7 @@ async fn create_user(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
-    let admin = accounts::registrar(&state.app, credential, body.role.is_some())?;
+    let admin = accounts::registrar(state.app.policy.registration_open, credential, body.role.is_some())?;
     // Validate first: a mistake teaches an enumerator nothing, so it does not count against the address.
     let key = messages::idempotency_key(headers.get(&IDEMPOTENCY_KEY).map(HeaderValue::as_bytes))?;
     let registration = accounts::Registration {

@@ -5,12 +5,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use msgkit::api::{ListParams, MailboxName, MessageView};
+use msgkit::api::{ListParams, MailboxName};
 use msgkit::client::{Client, MessageStream, StreamEvent};
 use uuid::Uuid;
 
 use crate::backend_tests;
-use crate::common::{Backend, spawn_cluster};
+use crate::common::{Backend, next_close, next_message, spawn_cluster};
 
 backend_tests!(
     walking_and_streaming_never_skip_or_repeat_across_instances_with_skewed_clocks,
@@ -164,20 +164,6 @@ async fn walking_and_streaming_never_skip_or_repeat_across_instances_with_skewed
     assert_exact("the stream resumed on another instance", &from_b, &inbox);
     let extra = tokio::time::timeout(Duration::from_millis(300), resumed.next()).await;
     assert!(extra.is_err(), "nothing after the last message: {extra:?}");
-}
-
-async fn next_message(stream: &mut MessageStream) -> MessageView {
-    match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
-        Ok(Ok(Some(StreamEvent::Message(message)))) => message,
-        other => panic!("expected a message within 10 s, got {other:?}"),
-    }
-}
-
-async fn next_close(stream: &mut MessageStream) -> String {
-    match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
-        Ok(Ok(Some(StreamEvent::Closed { code, .. }))) => code,
-        other => panic!("expected the stream to close within 10 s, got {other:?}"),
-    }
 }
 
 async fn messages_and_revocations_reach_streams_on_other_instances_without_waiting_for_a_recheck(backend: Backend) {

@@ -7,18 +7,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use mongodb::bson::doc;
-use msgkit::client::{Client, ClientError, MessageStream, StreamEvent};
+use msgkit::client::{Client, ClientError, StreamEvent};
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::common::{Cluster, Database, MsgdProcess, SecantusProcess, TestApp, free_port};
-
-async fn next_message(stream: &mut MessageStream, within: Duration) -> msgkit::api::MessageView {
-    match tokio::time::timeout(within, stream.next()).await {
-        Ok(Ok(Some(StreamEvent::Message(message)))) => message,
-        other => panic!("expected a message within {within:?}, got {other:?}"),
-    }
-}
+use crate::common::{Cluster, Database, MsgdProcess, SecantusProcess, TestApp, free_port, next_message_within};
 
 /// Sends until the server stores it, retrying 503s under one idempotency key (as msgctl does).
 async fn send_until_stored(client: &Client, text: &str, to: &str) -> Uuid {
@@ -53,7 +46,7 @@ async fn on_a_standalone_server_other_instances_changes_are_polled_for_and_it_sa
     let (_, ada) = cluster.user("ada@example.com").await;
     let mut stream = cluster.client(1).with_token(&bob).stream(None).await.unwrap();
     let sent = cluster.client(0).with_token(&ada).send_to("polled", Some("bob@example.com"), None).await.unwrap();
-    assert_eq!(next_message(&mut stream, Duration::from_secs(10)).await, sent.message);
+    assert_eq!(next_message_within(&mut stream, Duration::from_secs(10)).await, sent.message);
     cluster.client(0).change_password("bob@example.com", &bob_password, "a new password").await.unwrap();
     match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
         Ok(Ok(Some(StreamEvent::Closed { code, .. }))) => assert_eq!(code, "token_revoked"),
@@ -249,17 +242,17 @@ async fn the_change_stream_resumes_after_the_database_pauses_or_restarts() {
     let ada_on_a = cluster.client(0).with_token(&ada);
     let mut stream = cluster.client(1).with_token(&bob).stream(None).await.unwrap();
     let first = send_until_stored(&ada_on_a, "before", "bob@example.com").await;
-    assert_eq!(next_message(&mut stream, Duration::from_secs(10)).await.id, first);
+    assert_eq!(next_message_within(&mut stream, Duration::from_secs(10)).await.id, first);
 
     server.pause();
     tokio::time::sleep(Duration::from_secs(2)).await;
     server.resume();
     let after_pause = send_until_stored(&ada_on_a, "after a pause", "bob@example.com").await;
-    assert_eq!(next_message(&mut stream, Duration::from_secs(15)).await.id, after_pause);
+    assert_eq!(next_message_within(&mut stream, Duration::from_secs(15)).await.id, after_pause);
 
     server.restart();
     let after_restart = send_until_stored(&ada_on_a, "after a restart", "bob@example.com").await;
-    assert_eq!(next_message(&mut stream, Duration::from_secs(15)).await.id, after_restart);
+    assert_eq!(next_message_within(&mut stream, Duration::from_secs(15)).await.id, after_restart);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

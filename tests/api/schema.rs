@@ -1,4 +1,4 @@
-//! What is on disk is what the README documents: readable with `mongosh` or `sqlite3`.
+//! What is on disk is what docs/src/storage.md documents: readable with `mongosh` or `sqlite3`.
 
 use mongodb::bson::{Bson, Document, doc};
 

@@ -3,19 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use msgkit::client::ClientError;
-use reqwest::StatusCode;
-
-use crate::common::{Backend, Database, MsgdProcess};
-
-fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, ClientError>) {
-    match result {
-        Err(ClientError::Api { status, code, .. }) => {
-            assert_eq!((status, code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "unavailable"))
-        }
-        other => panic!("expected 503 unavailable, got {other:?}"),
-    }
-}
+use crate::common::{Backend, Database, MsgdProcess, assert_unavailable};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_locked_by_another_writer_answers_503_then_recovers() {

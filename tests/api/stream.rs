@@ -2,12 +2,10 @@
 
 use std::time::Duration;
 
-use msgkit::api::MessageView;
-use msgkit::client::{MessageStream, StreamEvent};
 use uuid::Uuid;
 
 use crate::backend_tests;
-use crate::common::{Backend, TEST_SECRET, forge_token, spawn_app, spawn_app_with, unix_now};
+use crate::common::{Backend, TEST_SECRET, forge_token, next_close, next_message, spawn_app, spawn_app_with, unix_now};
 
 backend_tests!(
     a_stream_delivers_new_messages_live,
@@ -18,20 +16,6 @@ backend_tests!(
     a_stream_ends_cleanly_at_shutdown,
     a_stream_needs_a_valid_token_and_cursor,
 );
-
-async fn next_message(stream: &mut MessageStream) -> MessageView {
-    match tokio::time::timeout(Duration::from_secs(15), stream.next()).await {
-        Ok(Ok(Some(StreamEvent::Message(message)))) => message,
-        other => panic!("expected a message, got {other:?}"),
-    }
-}
-
-async fn next_close(stream: &mut MessageStream) -> String {
-    match tokio::time::timeout(Duration::from_secs(20), stream.next()).await {
-        Ok(Ok(Some(StreamEvent::Closed { code, .. }))) => code,
-        other => panic!("expected the stream to close, got {other:?}"),
-    }
-}
 
 async fn a_stream_delivers_new_messages_live(backend: Backend) {
     let (app, _db) = spawn_app(backend).await;

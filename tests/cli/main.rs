@@ -6,6 +6,7 @@ mod common;
 mod admin;
 mod completions;
 mod docs;
+mod exit_codes;
 mod flow;
 mod messaging;
 mod prompts;

@@ -711,7 +711,8 @@ pub fn run_doc_examples(page: &str, base_url: &str, env: &[(&str, &str)]) -> Str
         std::fs::set_permissions(&jq, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     }
     let msgctl_dir = std::path::Path::new(env!("CARGO_BIN_EXE_msgctl")).parent().unwrap().to_owned();
-    let search_path = format!("{}:{}:{}", bin.display(), msgctl_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let search_path =
+        format!("{}:{}:{}", bin.display(), msgctl_dir.display(), std::env::var("PATH").unwrap_or_default());
     let script_path = dir.path().join("examples.sh");
     std::fs::write(&script_path, &script).unwrap();
     let mut child = std::process::Command::new("bash")
@@ -751,7 +752,61 @@ pub fn run_doc_examples(page: &str, base_url: &str, env: &[(&str, &str)]) -> Str
     let printed = format!("{}{}", out.join().unwrap(), err.join().unwrap());
     match status {
         Some(status) if status.success() => printed,
-        Some(status) => panic!("the examples of {page} failed ({status}); they printed:\n{printed}\nthe script:\n{script}"),
+        Some(status) => {
+            panic!("the examples of {page} failed ({status}); they printed:\n{printed}\nthe script:\n{script}")
+        }
         None => panic!("the examples of {page} ran over two minutes; they printed:\n{printed}"),
+    }
+}
+
+/// The next message on `stream`, within 15 s.
+pub async fn next_message(stream: &mut msgkit::client::MessageStream) -> msgkit::api::MessageView {
+    next_message_within(stream, Duration::from_secs(15)).await
+}
+
+/// The next message on `stream`, within `within`.
+pub async fn next_message_within(
+    stream: &mut msgkit::client::MessageStream,
+    within: Duration,
+) -> msgkit::api::MessageView {
+    match tokio::time::timeout(within, stream.next()).await {
+        Ok(Ok(Some(msgkit::client::StreamEvent::Message(message)))) => message,
+        other => panic!("expected a message within {within:?}, got {other:?}"),
+    }
+}
+
+/// The code of the event that closes `stream`, within 20 s.
+pub async fn next_close(stream: &mut msgkit::client::MessageStream) -> String {
+    match tokio::time::timeout(Duration::from_secs(20), stream.next()).await {
+        Ok(Ok(Some(msgkit::client::StreamEvent::Closed { code, .. }))) => code,
+        other => panic!("expected the stream to close within 20 s, got {other:?}"),
+    }
+}
+
+/// Fails unless `result` is the server's `503 unavailable` (the database does not answer).
+pub fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, msgkit::client::ClientError>) {
+    match result {
+        Err(msgkit::client::ClientError::Api { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (reqwest::StatusCode::SERVICE_UNAVAILABLE, "unavailable"))
+        }
+        other => panic!("expected 503 unavailable, got {other:?}"),
+    }
+}
+
+/// Every message of a mailbox, from the first, following the `next` pages.
+pub async fn every_message(
+    client: &Client,
+    mailbox: Option<msgkit::api::MailboxName>,
+) -> Vec<msgkit::api::MessageView> {
+    let first =
+        msgkit::api::ListParams { after: Some(uuid::Uuid::nil()), limit: Some(1000), mailbox, ..Default::default() };
+    let mut page = client.list_page(&first).await.unwrap();
+    let mut all = Vec::new();
+    loop {
+        all.append(&mut page.messages);
+        match page.next.take() {
+            Some(next) => page = client.follow(&next).await.unwrap(),
+            None => return all,
+        }
     }
 }

@@ -323,3 +323,123 @@ impl<R: BufRead> Reader<R> {
         Ok(Some((self.number, record)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Message, MessageContent, Party, Role, User, now_millis};
+    use crate::store::{MessageRecord, NewUser, UserRecord};
+
+    fn user(email: &str) -> Record {
+        let user = NewUser {
+            id: Uuid::now_v7(),
+            email: Email::parse(email).unwrap(),
+            password_hash: "$2b$04$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234".into(),
+            created_at: now_millis(),
+            registration_key: None,
+            role: Role::User,
+        };
+        Record::User(UserRecord { user: user.into_user(), sessions: Vec::new() })
+    }
+
+    fn message(from: &User, to: &User, text: &str) -> Record {
+        Record::Message(MessageRecord {
+            message: Message {
+                id: Uuid::now_v7(),
+                from: Party::from(from),
+                to: Party::from(to),
+                content: MessageContent::parse(text, 100).unwrap(),
+                created_at: now_millis(),
+            },
+            idempotency: None,
+        })
+    }
+
+    fn account(record: &Record) -> &User {
+        match record {
+            Record::User(u) => &u.user,
+            _ => unreachable!(),
+        }
+    }
+
+    /// An export file of `records`, as msgd writes one.
+    fn file(records: &[Record]) -> String {
+        let header = Line::Header {
+            version: FORMAT_VERSION,
+            created_at: now_millis(),
+            source: "sqlite".into(),
+            msgd: "test".into(),
+        };
+        let mut text = serde_json::to_string(&header).unwrap() + "\n";
+        let mut tally = Tally::default();
+        for record in records {
+            let line = record_line(record);
+            tally.add(record, &line);
+            text.push_str(&line);
+        }
+        let (counts, sha256) = tally.finish();
+        text + &serde_json::to_string(&Line::End { counts, sha256 }).unwrap() + "\n"
+    }
+
+    fn read_all(text: &str) -> Result<Vec<Record>, String> {
+        let mut reader = Reader::open(std::io::Cursor::new(text.to_owned())).map_err(|e| e.message)?;
+        let mut rules = Rules::default();
+        let mut records = Vec::new();
+        while let Some((number, record)) = reader.next_record().map_err(|e| e.message)? {
+            rules.check(&record).map_err(|problem| bad_line(number, problem).message)?;
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    #[test]
+    fn records_come_back_from_their_lines_exactly() {
+        let (ada, bob) = (user("ada@example.com"), user("bob@example.com"));
+        let hello = message(account(&ada), account(&bob), "hello\nbob");
+        let records = vec![ada, bob, hello];
+        assert_eq!(read_all(&file(&records)).unwrap(), records);
+    }
+
+    #[test]
+    fn a_changed_file_is_refused_naming_the_line() {
+        let (ada, bob) = (user("ada@example.com"), user("bob@example.com"));
+        let good = file(&[ada.clone(), bob.clone()]);
+        // A record edited after the export: the footer's digest no longer matches.
+        let edited = good.replace("bob@example.com", "eve@example.com");
+        assert!(read_all(&edited).unwrap_err().contains("the file was changed"), "{:?}", read_all(&edited));
+        // Another spelling of the same record is refused, so the digest cannot depend on it.
+        let lines: Vec<&str> = good.lines().collect();
+        let respelled = good.replacen(lines[1], &lines[1].replacen(",", ", ", 1), 1);
+        assert!(
+            read_all(&respelled).unwrap_err().starts_with("line 2: the record is not written the way msgd writes it")
+        );
+        // Cut short: no footer.
+        let cut: String = good.lines().take(2).map(|l| format!("{l}\n")).collect();
+        assert!(read_all(&cut).unwrap_err().contains("ends without its footer"));
+        // Not an export at all.
+        assert!(read_all("{}\n").unwrap_err().starts_with("line 1:"));
+    }
+
+    #[test]
+    fn records_must_be_in_order_and_refer_to_accounts_in_the_file() {
+        let (ada, bob) = (user("ada@example.com"), user("bob@example.com"));
+        let hello = message(account(&ada), account(&bob), "hello");
+        // A message before its accounts.
+        let out_of_order = read_all(&file(&[hello.clone(), ada.clone(), bob.clone()])).unwrap_err();
+        assert!(out_of_order.starts_with("line 2:") || out_of_order.starts_with("line 3:"), "{out_of_order}");
+        // A message to an account that is not in the file.
+        let orphan = read_all(&file(&[ada.clone(), hello])).unwrap_err();
+        assert!(orphan.contains("the recipient") && orphan.contains("is not in the file"), "{orphan}");
+        // Two accounts with one email.
+        let twin = user("ada@example.com");
+        let twins = read_all(&file(&[ada, twin])).unwrap_err();
+        assert!(twins.contains("a second account has the email ada@example.com"), "{twins}");
+    }
+
+    #[test]
+    fn an_email_must_be_in_its_stored_form() {
+        let line = record_line(&user("ada@example.com")).replace("ada@example.com", "Ada@Example.com");
+        let line: Line = serde_json::from_str(line.trim_end()).unwrap();
+        assert!(record_from_line(line).unwrap_err().contains("is not in its stored form (ada@example.com)"));
+    }
+}

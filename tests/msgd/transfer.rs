@@ -10,7 +10,7 @@ use msgkit::store::{self, MessageIds, OpenOptions, Record, Store};
 use reqwest::StatusCode;
 
 use crate::backend_tests;
-use crate::common::{Backend, Database, TestApp, msgd_command, spawn_app};
+use crate::common::{Backend, Database, TestApp, every_message, msgd_command, spawn_app};
 
 backend_tests!(
     a_migration_carries_everything_a_client_relies_on,
@@ -24,23 +24,6 @@ fn other(backend: Backend) -> Backend {
     match backend {
         Backend::Sqlite => Backend::Mongo,
         Backend::Mongo => Backend::Sqlite,
-    }
-}
-
-/// Every message of a mailbox, from the first, following the pages.
-async fn every_message(
-    client: &msgkit::client::Client,
-    mailbox: Option<msgkit::api::MailboxName>,
-) -> Vec<msgkit::api::MessageView> {
-    let first = ListParams { after: Some(uuid::Uuid::nil()), limit: Some(1000), mailbox, ..Default::default() };
-    let mut page = client.list_page(&first).await.unwrap();
-    let mut all = Vec::new();
-    loop {
-        all.append(&mut page.messages);
-        match page.next.take() {
-            Some(next) => page = client.follow(&next).await.unwrap(),
-            None => return all,
-        }
     }
 }
 

@@ -11,12 +11,7 @@ use uuid::Uuid;
 use crate::common::{Database, SecantusProcess, TestApp};
 
 fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, ClientError>, within: Duration, started: Instant) {
-    match result {
-        Err(ClientError::Api { status, code, .. }) => {
-            assert_eq!((status, code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
-        }
-        other => panic!("expected 503 unavailable, got {other:?}"),
-    }
+    crate::common::assert_unavailable(result);
     assert!(started.elapsed() < within, "answered after {:?}", started.elapsed());
 }
 

@@ -1,4 +1,4 @@
-//! Bearer tokens: every way a token can be wrong is a 401 with its own code, and nothing is stored.
+//! Session tokens (from a login): every way one can be wrong is a 401 with its own code, and nothing is stored.
 
 use reqwest::StatusCode;
 use serde_json::json;
