@@ -508,7 +508,7 @@ mod tests {
     #[test]
     fn switches_accept_the_usual_spellings() {
         // The environment's spellings (1, yes, on, true…) are checked against the real binary in
-        // tests/api/process.rs; here, the flags.
+        // tests/msgd/process.rs; here, the flags.
         let parse = |args: &[&str]| MsgdCli::try_parse_from(args).unwrap().config;
         assert!(parse(&["msgd", "--no-rate-limit"]).no_rate_limit);
         assert!(parse(&["msgd", "--trust-forwarded-for"]).trust_forwarded_for);
