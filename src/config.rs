@@ -69,8 +69,10 @@ pub struct Config {
 
     /// Database URL; its scheme picks the backend: mongodb:// or mongodb+srv:// for MongoDB,
     /// sqlite://PATH for a SQLite file elsewhere than the data directory. Unset: SQLite in --data-dir.
-    #[arg(long, env = "MONGODB_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    // The variable keeps the original service's name, MONGODB_URL, for either backend; the field says
+    // what it is: where the store is.
+    #[arg(long = "database-url", value_name = "DATABASE_URL", env = "MONGODB_URL", hide_env_values = true)]
+    pub store_url: Option<String>,
 
     /// Secret for signing tokens (at least 32 bytes). Unset: a random secret is generated once and kept in
     /// the database, so restarts and instances sharing the database agree.
@@ -330,7 +332,7 @@ impl Default for Config {
             port: defaults::PORT,
             pool_size: defaults::POOL_SIZE,
             data_dir: PathBuf::from(defaults::DATA_DIR),
-            database_url: None,
+            store_url: None,
             jwt_secret: None,
             bcrypt_cost: defaults::BCRYPT_COST,
             token_ttl: parse_ttl(defaults::TOKEN_TTL).expect("default TTL parses"),
@@ -378,7 +380,7 @@ impl Config {
             ("PORT", self.port.to_string()),
             ("POOL_SIZE", self.pool_size.to_string()),
             ("MSGD_DATA_DIR", self.data_dir.display().to_string()),
-            ("MONGODB_URL", self.database_url.as_deref().map_or("(unset: SQLite)".to_owned(), redact_url)),
+            ("MONGODB_URL", self.store_url.as_deref().map_or("(unset: SQLite)".to_owned(), redact_url)),
             ("JWT_SECRET", set(&self.jwt_secret, "(generated, kept in the database)")),
             ("BCRYPT_COST", self.bcrypt_cost.to_string()),
             ("TOKEN_TTL", duration(self.token_ttl)),
@@ -556,7 +558,7 @@ mod tests {
             "{:?}",
             Config {
                 jwt_secret: Some("x".repeat(40)),
-                database_url: Some("mongodb://u:pw@h/".into()),
+                store_url: Some("mongodb://u:pw@h/".into()),
                 ..Config::default()
             }
         );

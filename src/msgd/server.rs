@@ -34,7 +34,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     }
     // First, so that what the store records from the start (its change feed's mode) is kept.
     crate::telemetry::metrics();
-    let location = Location::from_url(config.database_url.as_deref(), &config.data_dir).map_err(anyhow::Error::msg)?;
+    let location = Location::from_url(config.store_url.as_deref(), &config.data_dir).map_err(anyhow::Error::msg)?;
     let options = OpenOptions {
         clock_offset_ms: config.clock_offset_ms,
         ..OpenOptions::new(config.pool_size, config.db_timeout)

@@ -135,7 +135,7 @@ impl Database {
             port: 0,
             bcrypt_cost: 4,
             data_dir: self.data_dir(),
-            database_url: self.mongo_url.clone(),
+            store_url: self.mongo_url.clone(),
             pool_size: 4,
             no_rate_limit: true,
             // /metrics is off by default; the tests read it.
@@ -316,7 +316,7 @@ pub fn msgd_command(config: &Config) -> std::process::Command {
         .env_remove("MONGODB_URL")
         .env("MSGD_DATA_DIR", &config.data_dir)
         .env("BCRYPT_COST", config.bcrypt_cost.to_string());
-    if let Some(url) = &config.database_url {
+    if let Some(url) = &config.store_url {
         command.env("MONGODB_URL", url);
     }
     command
@@ -385,7 +385,7 @@ impl MsgdProcess {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
-        if let Some(url) = &config.database_url {
+        if let Some(url) = &config.store_url {
             command.env("MONGODB_URL", url);
         }
         for (key, value) in extra_env {

@@ -240,7 +240,7 @@ async fn fill(store: &dyn Store, count: usize) {
 
 async fn open(db: &Database) -> std::sync::Arc<dyn Store> {
     let config = db.config();
-    let location = store::Location::from_url(config.database_url.as_deref(), &config.data_dir).unwrap();
+    let location = store::Location::from_url(config.store_url.as_deref(), &config.data_dir).unwrap();
     let store = store::open(&location, &OpenOptions::new(2, Duration::from_secs(10))).await.unwrap();
     store.ready(Duration::from_secs(10)).await.unwrap();
     store
@@ -439,7 +439,7 @@ async fn a_backup_taken_during_writes_is_consistent_and_msgd_starts_on_it() {
     assert!(!ok && said.contains("exists"), "never overwrites: {said}");
 
     let mut config = app.config.clone();
-    config.database_url = Some(format!("sqlite://{}", copy.display()));
+    config.store_url = Some(format!("sqlite://{}", copy.display()));
     config.data_dir = dir.path().join("unused");
     let restored = TestApp::start(config).await;
     let backed_up = every_message(&restored.client.clone().with_token(&ada.token), None).await;
