@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, broadcast, watch};
 use uuid::Uuid;
 
-use crate::store::{AccessToken, Change, MessageQuery, Store, StoreError, User};
+use crate::store::{AccessToken, Change, Found, MessageQuery, Read, Store, StoreError, User};
 use crate::telemetry::names;
 
 /// Locks the account map is split into: a send takes one, briefly.
@@ -98,7 +98,7 @@ impl Account {
             .get_or_init(|| async {
                 metrics::counter!(names::STREAM_RECHECKS).increment(1);
                 let query = MessageQuery::newest_in_inbox(self.id);
-                let (user, newest) = store.user_and_messages(self.id, &query).await.map_err(|e| e.to_string())?;
+                let (user, newest) = account_and_newest(store, self.id, &query).await.map_err(|e| e.to_string())?;
                 Ok(Arc::new(Checked { user, newest: newest.last().map(|m| m.id) }))
             })
             .await
@@ -239,7 +239,7 @@ async fn sweep(store: Arc<dyn Store>, accounts: Vec<Arc<Account>>) {
     for account in accounts {
         metrics::counter!(names::STREAM_RECHECKS).increment(1);
         let query = MessageQuery::newest_in_inbox(account.id);
-        let (user, newest) = match store.user_and_messages(account.id, &query).await {
+        let (user, newest) = match account_and_newest(store.as_ref(), account.id, &query).await {
             Ok(found) => found,
             Err(e) => {
                 tracing::warn!(error = %e, "the streams' safety net could not read an account; waking its streams");
@@ -310,6 +310,17 @@ pub async fn dispatch(
             }
         }
     }
+}
+
+/// An account and the newest message of its inbox (`query`), read together.
+async fn account_and_newest(
+    store: &dyn Store,
+    id: Uuid,
+    query: &MessageQuery,
+) -> Result<(Option<User>, Vec<crate::domain::Message>), StoreError> {
+    let found = store.read_together(&[Read::UserById(id), Read::Messages(query)]).await?;
+    let [user, newest]: [Found; 2] = found.try_into().expect("one answer per read");
+    Ok((user.into_user(), newest.into_messages()))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::context::App;
 use super::error::AppError;
 use super::identity::{self, Caller, Credential};
 use crate::domain::{Email, Message, MessageContent, Party, Scope, User};
-use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage};
+use crate::store::{Found, Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Read};
 
 /// Messages on a page unless the caller asks for another number.
 pub const DEFAULT_PAGE: u32 = 100;
@@ -52,8 +52,8 @@ pub async fn sender(
 ) -> Result<(Caller, Option<Option<User>>), AppError> {
     let (caller, found) = match (credential, to) {
         (Credential::Session(claims), Some(email)) => {
-            let (user, found) = app.store.user_and_recipient(claims.sub, email).await?;
-            (identity::session_caller(user, claims)?, Some(found))
+            let [user, found] = read_two(app, [Read::UserById(claims.sub), Read::UserByEmail(email)]).await?;
+            (identity::session_caller(user.into_user(), claims)?, Some(found.into_user()))
         }
         _ => (identity::current(app, credential).await?, None),
     };
@@ -181,9 +181,10 @@ pub async fn reader(
     match (credential, page) {
         (Credential::Session(claims), Some(page)) if page.with.is_none() => {
             let mailbox = if page.mailbox == Some(BoxName::Sent) { Mailbox::Sent } else { Mailbox::Inbox };
-            let (user, messages) = app.store.user_and_messages(claims.sub, &page.query(claims.sub, mailbox)).await?;
-            let caller = identity::accepted(app, identity::session_caller(user, claims)?);
-            Ok((caller, Some(trimmed(page, messages))))
+            let query = page.query(claims.sub, mailbox);
+            let [user, messages] = read_two(app, [Read::UserById(claims.sub), Read::Messages(&query)]).await?;
+            let caller = identity::accepted(app, identity::session_caller(user.into_user(), claims)?);
+            Ok((caller, Some(trimmed(page, messages.into_messages()))))
         }
         _ => {
             let caller = identity::accepted(app, identity::current(app, credential).await?);
@@ -191,6 +192,12 @@ pub async fn reader(
             Ok((caller, None))
         }
     }
+}
+
+/// Two reads together (see [`crate::store::Store::read_together`]).
+async fn read_two(app: &App, reads: [Read<'_>; 2]) -> Result<[Found; 2], AppError> {
+    let found = app.store.read_together(&reads).await?;
+    Ok(found.try_into().expect("one answer per read"))
 }
 
 /// A page of the reader's messages, oldest first.

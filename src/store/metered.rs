@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    AccessToken, AccountStatus, ApplyMode, Backend, Change, FeedMode, Inserted, Inventory, Message, MessageQuery,
-    NewMessage, NewUser, Record, RecordStream, Role, Store, StoreError, User, UserQuery,
+    AccessToken, AccountStatus, ApplyMode, Backend, Change, FeedMode, Found, Inserted, Inventory, Message,
+    MessageQuery, NewMessage, NewUser, Read, Record, RecordStream, Role, Store, StoreError, User, UserQuery,
 };
 use crate::domain::Email;
 use crate::telemetry::names;
@@ -168,16 +168,8 @@ impl Store for MeteredStore {
         self.timed("list_messages", self.inner.list_messages(query)).await
     }
 
-    async fn user_and_messages(
-        &self,
-        user: Uuid,
-        query: &MessageQuery,
-    ) -> Result<(Option<User>, Vec<Message>), StoreError> {
-        self.timed("user_and_messages", self.inner.user_and_messages(user, query)).await
-    }
-
-    async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
-        self.timed("user_and_recipient", self.inner.user_and_recipient(user, email)).await
+    async fn read_together(&self, reads: &[Read<'_>]) -> Result<Vec<Found>, StoreError> {
+        self.timed("read_together", self.inner.read_together(reads)).await
     }
 
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {

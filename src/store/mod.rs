@@ -57,6 +57,39 @@ impl NewUser {
     }
 }
 
+/// One read of [`Store::read_together`].
+#[derive(Debug, Clone, Copy)]
+pub enum Read<'a> {
+    UserById(Uuid),
+    UserByEmail(&'a Email),
+    Messages(&'a MessageQuery),
+}
+
+/// What a [`Read`] found.
+#[derive(Debug)]
+pub enum Found {
+    User(Option<User>),
+    Messages(Vec<Message>),
+}
+
+impl Found {
+    /// The account a `UserById` or `UserByEmail` read found.
+    pub fn into_user(self) -> Option<User> {
+        match self {
+            Found::User(user) => user,
+            Found::Messages(_) => panic!("a message read answered where an account read was asked"),
+        }
+    }
+
+    /// The messages a `Messages` read found.
+    pub fn into_messages(self) -> Vec<Message> {
+        match self {
+            Found::Messages(messages) => messages,
+            Found::User(_) => panic!("an account read answered where a message read was asked"),
+        }
+    }
+}
+
 /// A message to store; the store assigns its id and time.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -360,27 +393,11 @@ pub trait Store: Send + Sync + 'static {
     /// Lists messages, oldest first.
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError>;
 
-    /// The account `user` (as [`Store::user_by_id`]: for checking a session) and a page of messages, read
-    /// together; the page is empty when the account is not there. SQLite reads both in one read
-    /// transaction, so a request's token check and its page come from one snapshot and cost one.
-    async fn user_and_messages(
-        &self,
-        user: Uuid,
-        query: &MessageQuery,
-    ) -> Result<(Option<User>, Vec<Message>), StoreError> {
-        let Some(found) = self.user_by_id(user).await? else {
-            return Ok((None, Vec::new()));
-        };
-        Ok((Some(found), self.list_messages(query).await?))
-    }
-
-    /// The account `user` (as [`Store::user_by_id`]: for checking a session) and the account with `email`
-    /// (a message's recipient), read together: SQLite from one read transaction, MongoDB with both
-    /// lookups in flight at once, so a send waits for one lookup before its insert, not two.
-    async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
-        let found = self.user_by_id(user).await?;
-        Ok((found, self.user_by_email(email).await?))
-    }
+    /// Several reads made together — the account checking a request's credential with what the request
+    /// reads — answered in the order asked: from one snapshot where the backend has one (SQLite: one read
+    /// transaction), with every lookup in flight at once otherwise (MongoDB), so a request waits for one
+    /// round trip, not one per read.
+    async fn read_together(&self, reads: &[Read<'_>]) -> Result<Vec<Found>, StoreError>;
 
     /// Subscribes to the change feed: every message stored and every revocation, by this process or any
     /// other on the same database, from now on. A change is a hint to look again; see [`feed`].

@@ -22,8 +22,8 @@ use super::transfer::{SNAPSHOT_BUFFER, Snapshot};
 use crate::domain::Email;
 use crate::store::feed::{Change, FeedMode};
 use crate::store::{
-    AccessToken, AccountStatus, ApplyMode, Backend, Inserted, Inventory, Mailbox, Message, MessageQuery, NewMessage,
-    NewUser, Record, RecordStream, Role, Store, StoreError, User, UserQuery, to_millis,
+    AccessToken, AccountStatus, ApplyMode, Backend, Found, Inserted, Inventory, Mailbox, Message, MessageQuery,
+    NewMessage, NewUser, Read, Record, RecordStream, Role, Store, StoreError, User, UserQuery, to_millis,
 };
 
 #[async_trait]
@@ -361,23 +361,17 @@ impl Store for MongoStore {
         Ok(messages)
     }
 
-    async fn user_and_messages(
-        &self,
-        user: Uuid,
-        query: &MessageQuery,
-    ) -> Result<(Option<User>, Vec<Message>), StoreError> {
-        // Two round trips, at once: the request waits for one.
-        let (found, messages) = tokio::try_join!(self.user_by_id(user), self.list_messages(query))?;
-        Ok(match found {
-            Some(found) => (Some(found), messages),
-            None => (None, Vec::new()),
-        })
-    }
-
-    async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
-        // Two round trips, at once. (One `$or` find would be one, but SecantusDB answers `$or` with a
-        // collection scan.)
-        tokio::try_join!(self.user_by_id(user), self.user_by_email(email))
+    async fn read_together(&self, reads: &[Read<'_>]) -> Result<Vec<Found>, StoreError> {
+        // Every read in flight at once: the request waits for one round trip. (One `$or` find would serve
+        // two account lookups, but SecantusDB answers `$or` with a collection scan.)
+        futures::future::try_join_all(reads.iter().map(|read| async move {
+            Ok(match read {
+                Read::UserById(id) => Found::User(self.user_by_id(*id).await?),
+                Read::UserByEmail(email) => Found::User(self.user_by_email(email).await?),
+                Read::Messages(query) => Found::Messages(self.list_messages(query).await?),
+            })
+        }))
+        .await
     }
 
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {

@@ -21,8 +21,8 @@ use super::writer::{Command, earlier_with_key};
 use crate::domain::Email;
 use crate::store::feed::{Change, FeedMode};
 use crate::store::{
-    AccessToken, AccountStatus, ApplyMode, Backend, Inserted, Inventory, Message, MessageQuery, NewMessage, NewUser,
-    Record, RecordStream, Role, Store, StoreError, User, UserQuery, message_time, now_millis, to_millis,
+    AccessToken, AccountStatus, ApplyMode, Backend, Found, Inserted, Inventory, Message, MessageQuery, NewMessage,
+    NewUser, Read, Record, RecordStream, Role, Store, StoreError, User, UserQuery, message_time, now_millis, to_millis,
 };
 
 #[async_trait]
@@ -436,25 +436,17 @@ impl Store for SqliteStore {
         self.read(|conn| messages_on(conn, query)).await
     }
 
-    async fn user_and_messages(
-        &self,
-        user: Uuid,
-        query: &MessageQuery,
-    ) -> Result<(Option<User>, Vec<Message>), StoreError> {
+    async fn read_together(&self, reads: &[Read<'_>]) -> Result<Vec<Found>, StoreError> {
         self.read(|conn| {
             let _read = ReadTransaction::begin(conn)?;
-            let Some(found) = user_on(conn, user)? else {
-                return Ok((None, Vec::new()));
-            };
-            Ok((Some(found), messages_on(conn, query)?))
-        })
-        .await
-    }
-
-    async fn user_and_recipient(&self, user: Uuid, email: &Email) -> Result<(Option<User>, Option<User>), StoreError> {
-        self.read(|conn| {
-            let _read = ReadTransaction::begin(conn)?;
-            Ok((user_on(conn, user)?, user_by_email_on(conn, email)?))
+            reads
+                .iter()
+                .map(|read| match read {
+                    Read::UserById(id) => user_on(conn, *id).map(Found::User),
+                    Read::UserByEmail(email) => user_by_email_on(conn, email).map(Found::User),
+                    Read::Messages(query) => messages_on(conn, query).map(Found::Messages),
+                })
+                .collect()
         })
         .await
     }
