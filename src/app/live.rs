@@ -23,6 +23,9 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, broadcast, watch};
 use uuid::Uuid;
 
+use super::context::App;
+use super::error::AppError;
+use super::identity::{Caller, Credential};
 use crate::store::{AccessToken, Change, Found, MessageQuery, Read, Store, StoreError, User};
 use crate::telemetry::names;
 
@@ -310,6 +313,32 @@ pub async fn dispatch(
             }
         }
     }
+}
+
+/// A stream opened: its place among its account's streams here, how it is woken, and where it starts.
+pub struct Opened {
+    pub registration: Registration,
+    pub wake: watch::Receiver<Generations>,
+    /// The generations as they were when the stream started.
+    pub seen: Generations,
+    /// Deliver what comes after this message id; `None`: the inbox is empty, everything is new.
+    pub cursor: Option<Uuid>,
+}
+
+/// Opens a stream of `caller`'s inbox: after `resume` (a reconnecting client's last message), or from
+/// now on (after the newest message). At most the hub's limit of streams per account.
+pub async fn open(app: &App, hub: &Arc<Hub>, caller: &Caller, resume: Option<Uuid>) -> Result<Opened, AppError> {
+    let owner = caller.user.id;
+    let access = matches!(caller.credential, Credential::Access(_));
+    let registration = hub.register(owner, access).map_err(|TooManyStreams(limit)| AppError::TooManyStreams(limit))?;
+    // Registered before finding the starting point, so nothing committed in between is missed.
+    let mut wake = registration.account().subscribe();
+    let seen = *wake.borrow_and_update();
+    let cursor = match resume {
+        Some(id) => Some(id),
+        None => app.store.list_messages(&MessageQuery::newest_in_inbox(owner)).await?.last().map(|m| m.id),
+    };
+    Ok(Opened { registration, wake, seen, cursor })
 }
 
 /// An account and the newest message of its inbox (`query`), read together.

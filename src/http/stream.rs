@@ -28,9 +28,8 @@ use super::error::ApiError;
 use super::extract::{message_id, query_pairs};
 use super::state::AppState;
 use crate::api::{ErrorBody, StreamClose, message_json};
-use crate::app::App;
 use crate::app::identity::{self, Caller, Credential};
-use crate::app::live::{Generations, Registration, TooManyStreams};
+use crate::app::live::{self, Generations, Registration};
 use crate::store::{Mailbox, Message, MessageQuery, Scope};
 use crate::telemetry::names;
 
@@ -90,17 +89,7 @@ async fn stream_messages(
         Some(value) => Some(message_id("Last-Event-ID", value.to_str().unwrap_or_default(), None)?),
         None => after,
     };
-    let owner = authed.user.id;
-    // Registered before finding the starting point, so nothing committed in between is missed.
-    let access = matches!(authed.credential, Credential::Access(_));
-    let registration =
-        state.hub.register(owner, access).map_err(|TooManyStreams(limit)| ApiError::TooManyStreams(limit))?;
-    let mut wake = registration.account().subscribe();
-    let seen = *wake.borrow_and_update();
-    let cursor = match resume {
-        Some(id) => Some(id),
-        None => newest_in_inbox(&state.app, owner).await?,
-    };
+    let live::Opened { registration, wake, seen, cursor } = live::open(&state.app, &state.hub, &authed, resume).await?;
     tracing::info!(resume = ?resume, "stream opened");
     // An access token without expiry: a year is as good as never for one connection.
     let expires_in =
@@ -126,10 +115,6 @@ async fn stream_messages(
     // Reverse proxies (nginx) must pass events on as they come, not buffer them.
     response.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
     Ok(response)
-}
-
-async fn newest_in_inbox(app: &App, owner: Uuid) -> Result<Option<Uuid>, ApiError> {
-    Ok(app.store.list_messages(&MessageQuery::newest_in_inbox(owner)).await?.last().map(|m| m.id))
 }
 
 /// Why a stream ended, sent as its last event.
