@@ -225,6 +225,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// Where the store is: `MONGODB_URL` (any store URL), or SQLite under `--data-dir`.
+    pub fn location(&self) -> Result<crate::store::Location, String> {
+        crate::store::Location::from_url(self.store_url.as_deref(), &self.data_dir)
+    }
+
     /// The rate limits, or `None` when switched off.
     pub fn rate_limits(&self) -> Option<crate::throttle::Limits> {
         (!self.no_rate_limit).then_some(crate::throttle::Limits {

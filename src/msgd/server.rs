@@ -11,7 +11,7 @@ use crate::app::{App, Policy};
 use crate::auth::{self, PasswordHasher, SigningKeys, TokenKeys};
 use crate::config::{Config, Registration};
 use crate::http::{self, AppState, HttpOptions, Shared};
-use crate::store::{self, Location, OpenOptions, Store, StoreError};
+use crate::store::{self, OpenOptions, Store, StoreError};
 use crate::throttle::Throttle;
 
 /// Opens the store and prepares everything the handlers need.
@@ -34,7 +34,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     }
     // First, so that what the store records from the start (its change feed's mode) is kept.
     crate::telemetry::metrics();
-    let location = Location::from_url(config.store_url.as_deref(), &config.data_dir).map_err(anyhow::Error::msg)?;
+    let location = config.location().map_err(anyhow::Error::msg)?;
     let options = OpenOptions {
         clock_offset_ms: config.clock_offset_ms,
         ..OpenOptions::new(config.pool_size, config.db_timeout)

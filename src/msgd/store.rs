@@ -9,8 +9,7 @@ use crate::store::{self, Location, OpenOptions, Store, StoreError};
 
 /// Where the configured store is (`MONGODB_URL`, or SQLite under `--data-dir`).
 pub fn configured(config: &Config) -> Result<Location, CliError> {
-    Location::from_url(config.store_url.as_deref(), &config.data_dir)
-        .map_err(|e| CliError::usage("invalid_database_url", e))
+    config.location().map_err(|e| CliError::usage("invalid_database_url", e))
 }
 
 /// Opens the store at `location`, waiting (up to the database timeout) for it to answer.
