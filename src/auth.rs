@@ -114,6 +114,13 @@ impl PasswordHasher {
         self.run("hash", move || bcrypt::hash(password, cost)).await
     }
 
+    /// Hashes again, at this hasher's cost, a password that just matched a hash of another cost.
+    pub async fn rehash(&self, password: &Password) -> Result<String, HashError> {
+        let password = password.expose().to_owned();
+        let cost = self.cost;
+        self.run("hash", move || bcrypt::hash(password, cost)).await
+    }
+
     /// Checks `attempt` against `stored`, or against the dummy hash when there is no account, so both
     /// take the same path and the same time. Returns `false` for a missing account.
     pub async fn verify(&self, attempt: &Password, stored: Option<&str>) -> Result<bool, HashError> {
@@ -170,6 +177,15 @@ fn lower_priority() {
     let lowered = thread_priority::set_current_thread_priority(ThreadPriority::Min);
     if let Err(e) = lowered {
         tracing::warn!(error = ?e, "could not lower the priority of a bcrypt thread");
+    }
+}
+
+/// The cost a bcrypt hash was made with (`$2b$12$…` is 12), if it is one.
+pub fn hash_cost(hash: &str) -> Option<u32> {
+    let mut parts = hash.split('$');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(""), Some("2a" | "2b" | "2x" | "2y"), Some(cost)) if cost.len() == 2 => cost.parse().ok(),
+        _ => None,
     }
 }
 

@@ -95,33 +95,28 @@ impl Throttle {
         self.limits.is_some()
     }
 
-    /// Before checking credentials: `Err(wait)` when this address has failed too often for this account,
-    /// or across accounts, or when the account is blocked for addresses its owner has not used.
-    pub fn check_credentials(&self, account: &str, address: IpAddr) -> Result<(), Duration> {
+    /// Before checking credentials: counts the attempt as a failure from now on (a success gives it back:
+    /// [`Throttle::credentials_succeeded`]), or `Err(wait)` when this address has used up its attempts for
+    /// this account, or across accounts, or when the account is blocked for addresses its owner has not
+    /// used. Counting when the attempt starts, not when it ends, is what keeps a burst of concurrent
+    /// attempts within the limits: each takes its place before any is checked.
+    pub fn begin_credentials(&self, account: &str, address: IpAddr) -> Result<(), Duration> {
         let Some(limits) = &self.limits else { return Ok(()) };
         let now = Instant::now();
         let account = account_key(account);
-        let pair = self.pairs.blocked(&(account.clone(), address), limits.login_failures, limits.window, now);
-        let spraying = self.addresses.blocked(&address, limits.address_failures, limits.window, now);
-        let ceiling = if self.is_known(&account, address, now) {
-            None
-        } else {
+        let address = client_key(address);
+        if !self.is_known(&account, address, now) {
             let blocks = self.blocks.lock().expect("throttle lock");
-            blocks.get(&account).filter(|b| b.until > now).map(|b| b.until - now)
-        };
-        match pair.into_iter().chain(spraying).chain(ceiling).max() {
-            Some(wait) => Err(wait),
-            None => Ok(()),
+            if let Some(block) = blocks.get(&account).filter(|b| b.until > now) {
+                return Err(block.until - now);
+            }
         }
-    }
-
-    /// A credential check failed.
-    pub fn credentials_failed(&self, account: &str, address: IpAddr) {
-        let Some(limits) = &self.limits else { return };
-        let now = Instant::now();
-        let account = account_key(account);
-        self.pairs.record((account.clone(), address), limits.window, now);
-        self.addresses.record(address, limits.window, now);
+        let pair = (account.clone(), address);
+        self.pairs.take(pair.clone(), limits.login_failures, limits.window, now)?;
+        if let Err(wait) = self.addresses.take(address, limits.address_failures, limits.window, now) {
+            self.pairs.give_back(&pair);
+            return Err(wait);
+        }
         let total = self.accounts.record(account.clone(), limits.window, now);
         if total >= limits.account_failures {
             // The ceiling: block unknown addresses, for longer each time it is reached again.
@@ -135,6 +130,7 @@ impl Throttle {
                 Block { strikes, until: now + block, forgiven_after: now + block + MAX_ACCOUNT_BLOCK },
             );
         }
+        Ok(())
     }
 
     /// A credential check succeeded: this address's failures for the account are forgiven and the
@@ -146,7 +142,10 @@ impl Throttle {
         }
         let now = Instant::now();
         let account = account_key(account);
+        let address = client_key(address);
         self.pairs.forget(&(account.clone(), address));
+        self.addresses.give_back(&address);
+        self.accounts.give_back(&account);
         let mut known = self.known.lock().expect("throttle lock");
         shed(&mut known, |addresses| addresses.iter().any(|(_, at)| now.duration_since(*at) < KNOWN_ADDRESS_FOR));
         let addresses = known.entry(account).or_default();
@@ -157,6 +156,7 @@ impl Throttle {
         addresses.push((address, now));
     }
 
+    /// `address` must be a [`client_key`].
     fn is_known(&self, account: &str, address: IpAddr, now: Instant) -> bool {
         let known = self.known.lock().expect("throttle lock");
         known.get(account).is_some_and(|addresses| {
@@ -172,17 +172,12 @@ impl Throttle {
         self.blocks.lock().expect("throttle lock").remove(&account);
     }
 
-    /// Before registering: `Err(wait)` when the address has used up its registrations.
-    pub fn check_registration(&self, address: IpAddr) -> Result<(), Duration> {
+    /// Before registering: counts the registration (whatever it ends with: an account, or the news that
+    /// the email is taken), or `Err(wait)` when the address has used up its registrations. Counted when it
+    /// starts, so a burst of concurrent registrations stays within the limit.
+    pub fn begin_registration(&self, address: IpAddr) -> Result<(), Duration> {
         let Some(limits) = &self.limits else { return Ok(()) };
-        self.registrations.blocked(&address, limits.registrations, limits.window, Instant::now()).map_or(Ok(()), Err)
-    }
-
-    /// A registration created an account or found the email taken: the address learnt something.
-    pub fn registration_answered(&self, address: IpAddr) {
-        if let Some(limits) = &self.limits {
-            self.registrations.record(address, limits.window, Instant::now());
-        }
+        self.registrations.take(client_key(address), limits.registrations, limits.window, Instant::now()).map(drop)
     }
 
     /// Counts a lookup of `email` by `caller` (an account id or an address); `Err(wait)` when the caller
@@ -206,6 +201,18 @@ impl Throttle {
         }
         entry.emails.insert(email);
         Ok(())
+    }
+}
+
+/// A client, as the per-address counters see it: an IPv4 address, or an IPv6 address's /64 (one host
+/// usually holds a whole /64, so its addresses are one client); an IPv4-mapped IPv6 address is its IPv4.
+pub fn client_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
     }
 }
 
@@ -242,12 +249,27 @@ impl<K> Default for Counters<K> {
 }
 
 impl<K: Eq + Hash> Counters<K> {
-    /// How long `key` must wait, if it has used up `limit` in its current window.
-    fn blocked(&self, key: &K, limit: u32, window: Duration, now: Instant) -> Option<Duration> {
-        let windows = self.windows.lock().expect("throttle lock");
-        let current = windows.get(key)?;
-        let ends = current.started + window;
-        (current.count >= limit && ends > now).then(|| ends - now)
+    /// Takes one of `limit` places in `key`'s current window, checking and counting under one lock;
+    /// `Err(wait)` when none is left. Returns the count.
+    fn take(&self, key: K, limit: u32, window: Duration, now: Instant) -> Result<u32, Duration> {
+        let mut windows = self.windows.lock().expect("throttle lock");
+        shed(&mut windows, |w| w.started + window > now);
+        let entry = windows.entry(key).or_insert(Window { started: now, count: 0 });
+        if entry.started + window <= now {
+            *entry = Window { started: now, count: 0 };
+        }
+        if entry.count >= limit {
+            return Err(entry.started + window - now);
+        }
+        entry.count += 1;
+        Ok(entry.count)
+    }
+
+    /// Gives back one place taken in `key`'s current window.
+    fn give_back(&self, key: &K) {
+        if let Some(entry) = self.windows.lock().expect("throttle lock").get_mut(key) {
+            entry.count = entry.count.saturating_sub(1);
+        }
     }
 
     /// Counts one for `key`; returns its count in the current window.
@@ -297,15 +319,70 @@ mod tests {
     fn an_address_is_stopped_for_an_account_it_guessed_at_but_the_owner_is_not() {
         let throttle = Throttle::new(Some(limits()));
         for _ in 0..3 {
-            assert!(throttle.check_credentials("ada@example.com", AWAY).is_ok());
-            throttle.credentials_failed("ada@example.com", AWAY);
+            assert!(throttle.begin_credentials("ada@example.com", AWAY).is_ok());
         }
-        let wait = throttle.check_credentials("ADA@example.com ", AWAY).unwrap_err();
+        let wait = throttle.begin_credentials("ADA@example.com ", AWAY).unwrap_err();
         assert!(wait <= Duration::from_millis(200) && wait > Duration::ZERO);
-        assert!(throttle.check_credentials("ada@example.com", HOME).is_ok(), "the owner's address is not affected");
-        assert!(throttle.check_credentials("bob@example.com", AWAY).is_ok(), "other accounts are not affected");
+        assert!(throttle.begin_credentials("ada@example.com", HOME).is_ok(), "the owner's address is not affected");
+        assert!(throttle.begin_credentials("bob@example.com", AWAY).is_ok(), "other accounts are not affected");
         std::thread::sleep(Duration::from_millis(220));
-        assert!(throttle.check_credentials("ada@example.com", AWAY).is_ok(), "the window ended");
+        assert!(throttle.begin_credentials("ada@example.com", AWAY).is_ok(), "the window ended");
+    }
+
+    #[test]
+    fn an_attempt_counts_from_its_start_and_a_success_gives_its_place_back() {
+        let throttle = Throttle::new(Some(limits()));
+        for _ in 0..10 {
+            throttle.begin_credentials("ada@example.com", HOME).unwrap();
+            throttle.credentials_succeeded("ada@example.com", HOME);
+        }
+        // Three attempts in flight at once use up the limit before any has ended.
+        for _ in 0..3 {
+            throttle.begin_credentials("ada@example.com", AWAY).unwrap();
+        }
+        assert!(throttle.begin_credentials("ada@example.com", AWAY).is_err());
+    }
+
+    #[test]
+    fn a_burst_of_concurrent_attempts_never_exceeds_the_limit() {
+        let throttle = std::sync::Arc::new(Throttle::new(Some(Limits {
+            login_failures: 10,
+            account_failures: 1000,
+            address_failures: 1000,
+            registrations: 20,
+            lookups: 50,
+            window: Duration::from_secs(60),
+        })));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(60));
+        let threads: Vec<_> = (0..60)
+            .map(|_| {
+                let (throttle, barrier) = (throttle.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let login = throttle.begin_credentials("ada@example.com", AWAY).is_ok();
+                    let registration = throttle.begin_registration(AWAY).is_ok();
+                    (login, registration)
+                })
+            })
+            .collect();
+        let attempts: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(attempts.iter().filter(|(login, _)| *login).count(), 10);
+        assert_eq!(attempts.iter().filter(|(_, registration)| *registration).count(), 20);
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_client() {
+        let throttle = Throttle::new(Some(limits()));
+        let host = |last: u16| IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, last));
+        for n in 0..3 {
+            throttle.begin_credentials("ada@example.com", host(n)).unwrap();
+        }
+        assert!(throttle.begin_credentials("ada@example.com", host(99)).is_err(), "another address of the /64");
+        let neighbour = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
+        assert!(throttle.begin_credentials("ada@example.com", neighbour).is_ok(), "the next /64 is another client");
+        let mapped = IpAddr::V6(std::net::Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped());
+        assert_eq!(client_key(mapped), AWAY);
+        assert_eq!(client_key(host(7)), client_key(host(8)));
     }
 
     #[test]
@@ -313,16 +390,16 @@ mod tests {
         let throttle = Throttle::new(Some(limits()));
         throttle.credentials_succeeded("ada@example.com", HOME);
         for n in 0..6 {
-            throttle.credentials_failed("ada@example.com", attacker(n));
+            throttle.begin_credentials("ada@example.com", attacker(n)).unwrap();
         }
-        assert!(throttle.check_credentials("ada@example.com", attacker(99)).is_err(), "a new address is refused");
-        assert!(throttle.check_credentials("ada@example.com", AWAY).is_err(), "and so is any the owner never used");
-        assert!(throttle.check_credentials("ada@example.com", HOME).is_ok(), "the owner's address still gets in");
+        assert!(throttle.begin_credentials("ada@example.com", attacker(99)).is_err(), "a new address is refused");
+        assert!(throttle.begin_credentials("ada@example.com", AWAY).is_err(), "and so is any the owner never used");
+        assert!(throttle.begin_credentials("ada@example.com", HOME).is_ok(), "the owner's address still gets in");
         let first = throttle.blocks.lock().unwrap()["ada@example.com"].until;
         std::thread::sleep(Duration::from_millis(220));
-        assert!(throttle.check_credentials("ada@example.com", AWAY).is_ok(), "the first block lasts one window");
+        assert!(throttle.begin_credentials("ada@example.com", AWAY).is_ok(), "the first block lasts one window");
         for n in 0..6 {
-            throttle.credentials_failed("ada@example.com", attacker(n + 10));
+            let _ = throttle.begin_credentials("ada@example.com", attacker(n + 10));
         }
         let blocks = throttle.blocks.lock().unwrap();
         let second = &blocks["ada@example.com"];
@@ -334,34 +411,34 @@ mod tests {
     fn an_unlock_clears_every_count_and_block_of_the_account() {
         let throttle = Throttle::new(Some(limits()));
         for n in 0..6 {
-            throttle.credentials_failed("ada@example.com", attacker(n % 2));
+            throttle.begin_credentials("ada@example.com", attacker(n % 2)).unwrap();
         }
-        assert!(throttle.check_credentials("ada@example.com", attacker(0)).is_err());
+        assert!(throttle.begin_credentials("ada@example.com", attacker(0)).is_err());
         throttle.unlock("Ada@Example.com");
-        assert!(throttle.check_credentials("ada@example.com", attacker(0)).is_ok());
-        assert!(throttle.check_credentials("ada@example.com", attacker(7)).is_ok());
+        assert!(throttle.begin_credentials("ada@example.com", attacker(0)).is_ok());
+        assert!(throttle.begin_credentials("ada@example.com", attacker(7)).is_ok());
     }
 
     #[test]
     fn an_address_guessing_across_accounts_is_stopped() {
         let throttle = Throttle::new(Some(limits()));
-        for n in 0..5 {
-            throttle.credentials_failed(&format!("user{n}@example.com"), AWAY);
+        for n in 0..4 {
+            throttle.begin_credentials(&format!("user{n}@example.com"), AWAY).unwrap();
         }
-        assert!(throttle.check_credentials("new@example.com", AWAY).is_err(), "the address has 5 failures");
+        // One right password gives back its own attempt, not the address's failures elsewhere.
+        throttle.begin_credentials("new@example.com", AWAY).unwrap();
         throttle.credentials_succeeded("new@example.com", AWAY);
-        assert!(throttle.check_credentials("other@example.com", AWAY).is_err(), "a success does not excuse it");
+        assert!(throttle.begin_credentials("other@example.com", AWAY).is_ok(), "the fifth");
+        assert!(throttle.begin_credentials("another@example.com", AWAY).is_err(), "the address has 5 failures");
     }
 
     #[test]
-    fn registrations_count_only_answers_per_address() {
+    fn registrations_count_per_address_from_their_start() {
         let throttle = Throttle::new(Some(limits()));
-        assert!(throttle.check_registration(HOME).is_ok());
-        throttle.registration_answered(HOME);
-        assert!(throttle.check_registration(HOME).is_ok());
-        throttle.registration_answered(HOME);
-        assert!(throttle.check_registration(HOME).is_err());
-        assert!(throttle.check_registration(AWAY).is_ok());
+        assert!(throttle.begin_registration(HOME).is_ok());
+        assert!(throttle.begin_registration(HOME).is_ok());
+        assert!(throttle.begin_registration(HOME).is_err());
+        assert!(throttle.begin_registration(AWAY).is_ok());
     }
 
     #[test]
@@ -380,11 +457,9 @@ mod tests {
     fn switched_off_it_never_blocks() {
         let throttle = Throttle::new(None);
         for _ in 0..100 {
-            throttle.credentials_failed("ada@example.com", HOME);
-            throttle.registration_answered(HOME);
-            assert!(throttle.check_registration(HOME).is_ok());
+            assert!(throttle.begin_credentials("ada@example.com", HOME).is_ok());
+            assert!(throttle.begin_registration(HOME).is_ok());
             assert!(throttle.check_lookup("caller", &format!("{}@example.com", rand::random::<u64>())).is_ok());
         }
-        assert!(throttle.check_credentials("ada@example.com", HOME).is_ok());
     }
 }

@@ -72,7 +72,7 @@ pub async fn register(app: &App, request: Registration<'_>) -> Result<Registered
     let email = Email::parse(request.email).map_err(AppError::Email)?;
     let throttled = !request.by_admin;
     if throttled {
-        app.throttle.check_registration(request.address).map_err(|wait| {
+        app.throttle.begin_registration(request.address).map_err(|wait| {
             warn!(client.address = %request.address, retry_after_secs = wait.as_secs(), "registration refused: rate-limited");
             AppError::RateLimited(wait)
         })?;
@@ -92,18 +92,12 @@ pub async fn register(app: &App, request: Registration<'_>) -> Result<Registered
         Err(StoreError::EmailTaken) => match &key {
             Some(key) => (retried_registration(app, &email, key, password_hash).await?, true),
             None => {
-                if throttled {
-                    app.throttle.registration_answered(request.address);
-                }
                 info!("registration refused: email already registered");
                 return Err(AppError::EmailTaken);
             }
         },
         Err(e) => return Err(e.into()),
     };
-    if !replayed && throttled {
-        app.throttle.registration_answered(request.address);
-    }
     crate::telemetry::record_user(user.id);
     info!(replayed, "user created");
     Ok(Registered { user, password, replayed })
@@ -156,7 +150,8 @@ pub async fn authenticate(
     address: IpAddr,
 ) -> Result<User, AppError> {
     let account = email.as_ref().map_or(raw_email, Email::as_str);
-    app.throttle.check_credentials(account, address).map_err(|wait| {
+    // Counted as a failure from here; a success gives the attempt back.
+    app.throttle.begin_credentials(account, address).map_err(|wait| {
         warn!(client.address = %address, retry_after_secs = wait.as_secs(), "authentication refused: rate-limited");
         AppError::RateLimited(wait)
     })?;
@@ -174,12 +169,10 @@ pub async fn authenticate(
         Some(user) => {
             crate::telemetry::record_user(user.id);
             warn!(client.address = %address, "authentication failed: wrong password");
-            app.throttle.credentials_failed(account, address);
             Err(AppError::InvalidCredentials)
         }
         None => {
             warn!(client.address = %address, "authentication failed: unknown email");
-            app.throttle.credentials_failed(account, address);
             Err(AppError::InvalidCredentials)
         }
     }
@@ -199,6 +192,7 @@ pub async fn confirm_password(app: &App, caller: &Caller, password: String, addr
 pub async fn login(app: &App, raw_email: &str, raw_password: &str, address: IpAddr) -> Result<String, AppError> {
     let (email, password) = credentials(raw_email, raw_password, "password")?;
     let user = authenticate(app, raw_email, email, &password, address).await?;
+    rehash_if_needed(app, &user, &password).await;
     // Only the owner — who knows the password — learns the account is deactivated.
     if user.status == AccountStatus::Deactivated {
         warn!(client.address = %address, "login refused: the account is deactivated");
@@ -209,6 +203,24 @@ pub async fn login(app: &App, raw_email: &str, raw_password: &str, address: IpAd
     app.store.record_login(user.id, now_millis()).await?;
     info!("login succeeded");
     Ok(token)
+}
+
+/// After a successful login: a hash made at another cost than `BCRYPT_COST` (either way) is made again at
+/// this one, so a cost change reaches every account that logs in — and, until it does, a wrong password
+/// for an account hashed at the old cost answers in that cost's time, not in the unknown email's. Best
+/// effort: the login goes on if it fails (the next login tries again).
+async fn rehash_if_needed(app: &App, user: &User, password: &Password) {
+    if auth::hash_cost(&user.password_hash) == Some(app.hasher.cost()) {
+        return;
+    }
+    let rehashed = match app.hasher.rehash(password).await {
+        Ok(hash) => app.store.rehash_password(user.id, &user.password_hash, hash).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match rehashed {
+        Ok(()) => info!(cost = app.hasher.cost(), "password hash made again at the configured cost"),
+        Err(e) => warn!(error = %e, "the password hash could not be made again at the configured cost"),
+    }
 }
 
 /// Changes the password; every session token issued before is revoked.

@@ -242,25 +242,35 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
-/// The client's address, from the connection or (trusting one proxy) the last `X-Forwarded-For` entry.
+/// The client's address, from the connection or (trusting one proxy) the last `X-Forwarded-For` entry —
+/// the connection's when that entry is not an address.
 pub fn client_address(
     headers: &HeaderMap,
     extensions: &axum::http::Extensions,
     trust_forwarded_for: bool,
 ) -> Option<std::net::IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|entry| entry.trim().parse().ok())
-            .next_back();
-        if forwarded.is_some() {
-            return forwarded;
+    let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|peer| peer.0.ip());
+    if !trust_forwarded_for {
+        return peer;
+    }
+    // The last entry is the one the trusted proxy appended; anything before it is the client's to say.
+    let Some(last) = headers.get_all("x-forwarded-for").iter().next_back() else { return peer };
+    let entry = last.to_str().ok().and_then(|v| v.rsplit(',').next()).map(str::trim).unwrap_or("");
+    match entry.parse() {
+        Ok(address) => Some(address),
+        Err(_) => {
+            // Never an earlier, client-supplied entry: the proxy's own peer address stands in.
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    entry = %entry.chars().take(64).collect::<String>(),
+                    "the last X-Forwarded-For entry is not an address: using the connection's peer address \
+                     (is the proxy in front of msgd setting it? this is said once)"
+                )
+            });
+            peer
         }
     }
-    extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|peer| peer.0.ip())
 }
 
 /// The token of an `Authorization` header value: scheme `Bearer` (any case), one space, the token.

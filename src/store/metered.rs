@@ -85,6 +85,10 @@ impl Store for MeteredStore {
         self.timed("update_password", self.inner.update_password(id, current_hash, new_hash)).await
     }
 
+    async fn rehash_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<(), StoreError> {
+        self.timed("rehash_password", self.inner.rehash_password(id, current_hash, new_hash)).await
+    }
+
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
         self.timed("revoke_tokens", self.inner.revoke_tokens(id)).await
     }

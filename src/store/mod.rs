@@ -322,6 +322,11 @@ pub trait Store: Send + Sync + 'static {
     /// is gone or its password changed meanwhile.
     async fn update_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<User, StoreError>;
 
+    /// Replaces the password hash with another of the same password (a new cost) if it is still
+    /// `current_hash`; tokens stay valid. [`StoreError::NotFound`] when the account is gone or its password
+    /// changed meanwhile.
+    async fn rehash_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<(), StoreError>;
+
     /// Bumps the token version: every token issued so far is revoked. [`StoreError::NotFound`] when the
     /// account is gone.
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError>;

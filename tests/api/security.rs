@@ -25,6 +25,9 @@ backend_tests!(
     ending_one_session_revokes_its_token_only,
     an_unknown_email_and_a_wrong_password_look_and_take_the_same,
     security_headers_are_on_every_answer,
+    a_burst_of_concurrent_attempts_stays_within_the_limits,
+    a_login_makes_a_hash_of_another_cost_again_at_the_configured_one,
+    an_unusable_last_forwarded_entry_means_the_peer_never_an_earlier_entry,
 );
 
 fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (StatusCode, String) {
@@ -365,4 +368,104 @@ async fn security_headers_are_on_every_answer(backend: Backend) {
         assert_eq!(response.headers()["cache-control"], "no-store", "{}", response.url());
         assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{}", response.url());
     }
+}
+
+async fn a_burst_of_concurrent_attempts_stays_within_the_limits(backend: Backend) {
+    let (app, _db) = throttled(backend, |c| {
+        c.rate_limit_login_failures = 10;
+        c.rate_limit_address_failures = 1000;
+        c.rate_limit_registrations = 20;
+    })
+    .await;
+    let user = app.new_user().await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(60));
+    let logins: Vec<_> = (0..60)
+        .map(|_| {
+            let (client, email, barrier) = (app.client.clone(), user.email.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                code(client.login(&email, "a wrong guess").await)
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for login in logins {
+        answers.push(login.await.unwrap());
+    }
+    let checked = answers.iter().filter(|(_, code)| code == "invalid_credentials").count();
+    let refused = answers.iter().filter(|(_, code)| code == "rate_limited").count();
+    assert_eq!((checked, refused), (10, 50), "60 at once, 10 checked: {answers:?}");
+
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(40));
+    let registrations: Vec<_> = (0..40)
+        .map(|n| {
+            let (client, barrier) = (app.client.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                client.create_user(&format!("burst{n}@example.com")).await.is_ok()
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for registration in registrations {
+        created += usize::from(registration.await.unwrap());
+    }
+    // new_user above registered one account from this address already.
+    assert_eq!(created, 19, "40 at once, within the 20 an address may make");
+}
+
+async fn a_login_makes_a_hash_of_another_cost_again_at_the_configured_one(backend: Backend) {
+    let db = Database::fresh(backend).await;
+    let app = TestApp::start(db.config()).await;
+    let user = app.new_user().await;
+    app.stop().await;
+    let read_cost = |email: String| {
+        let config = db.config();
+        async move {
+            let store = msgkit::store::open(
+                &config.location().unwrap(),
+                &msgkit::store::OpenOptions::new(1, Duration::from_secs(5)),
+            )
+            .await
+            .unwrap();
+            let hash = store
+                .user_by_email(&msgkit::domain::Email::parse(&email).unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash;
+            store.close().await;
+            msgkit::auth::hash_cost(&hash)
+        }
+    };
+    assert_eq!(read_cost(user.email.clone()).await, Some(4));
+    // The operator raises the cost: the next login makes the hash again, and the session stays valid.
+    let mut config = db.config();
+    config.bcrypt_cost = 5;
+    let app = TestApp::start(config).await;
+    let token = app.client.login(&user.email, &user.password).await.unwrap();
+    assert_eq!(read_cost(user.email.clone()).await, Some(5));
+    app.client.clone().with_token(token).me().await.expect("the rehash revokes nothing");
+    app.client.login(&user.email, &user.password).await.expect("the password still logs in");
+}
+
+async fn an_unusable_last_forwarded_entry_means_the_peer_never_an_earlier_entry(backend: Backend) {
+    let (app, _db) = throttled(backend, |c| c.trust_forwarded_for = true).await;
+    let user = app.new_user().await;
+    // The client wrote 203.0.113.5; the proxy appended something that is not an address.
+    for last in ["unknown", "5.5.5.5:80", "[2001:db8::1]"] {
+        let header = format!("203.0.113.5, {last}");
+        assert_eq!(login_from(&app, &header, &user.email, "guess").await.0, StatusCode::UNAUTHORIZED);
+    }
+    // Counted against the connection's peer (127.0.0.1, the same as no header at all) ...
+    let response = app
+        .raw()
+        .post(app.url("/users/login"))
+        .json(&json!({"email": user.email, "password": "guess"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // ... not against the address the client wrote.
+    assert_eq!(login_from(&app, "203.0.113.5", &user.email, "guess").await.0, StatusCode::UNAUTHORIZED);
 }

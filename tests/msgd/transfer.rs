@@ -452,3 +452,22 @@ async fn a_backup_taken_during_writes_is_consistent_and_msgd_starts_on_it() {
     let (ok, _, said) = run(msgd_command(&mongo.config()).arg("backup").arg(dir.path().join("x")));
     assert!(!ok && said.contains("mongodump"), "{said}");
 }
+
+#[tokio::test]
+async fn a_backup_writes_exactly_the_name_given_private_and_checked() {
+    let (app, _db) = spawn_app(Backend::Sqlite).await;
+    app.register("ada@example.com").await;
+    let dir = tempfile::tempdir().unwrap();
+    // A name SQLite would read as a URI (naming uri.sqlite3) is a plain file name here.
+    let name = "file:uri.sqlite3?mode=rwc";
+    let out = msgd_command(&app.config).arg("backup").arg(name).current_dir(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let written = dir.path().join(name);
+    let metadata = std::fs::metadata(&written).expect("the file named");
+    assert!(metadata.len() > 0, "the copy is in the file named");
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o777, 0o600);
+    assert!(!dir.path().join("uri.sqlite3").exists(), "nothing under another name");
+    let copy = rusqlite::Connection::open_with_flags(&written, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let users: i64 = copy.query_row("SELECT count(*) FROM users", [], |row| row.get(0)).unwrap();
+    assert_eq!(users, 1);
+}

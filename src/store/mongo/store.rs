@@ -116,6 +116,15 @@ impl Store for MongoStore {
         Ok(user)
     }
 
+    async fn rehash_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<(), StoreError> {
+        let update = self.users.update_one(
+            doc! {"_id": id.to_string(), "password_hash": current_hash},
+            doc! {"$set": {"password_hash": new_hash}},
+        );
+        let result = self.timed(update.into_future()).await?;
+        if result.matched_count == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
         let update = self.users.update_one(doc! {"_id": id.to_string()}, doc! {"$inc": {"token_version": 1_i64}});
         let result = self.timed(update.into_future()).await?;

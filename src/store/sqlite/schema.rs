@@ -158,14 +158,29 @@ pub(super) fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection,
 /// processes use it: `VACUUM INTO` reads one snapshot, like any reader, and writes a compact database msgd
 /// opens as it is. Returns the copy's size in bytes, once it is on disk.
 pub fn backup(from: &Path, to: &Path) -> Result<u64, StoreError> {
+    // As a plain file name, whatever it looks like: `VACUUM INTO` reads a name starting with `file:` as a
+    // URI (where query parameters may name another file). An absolute path is never one.
+    let absolute = std::path::absolute(to).with_context(|| format!("resolving {}", to.display()))?;
+    let target = absolute.to_str().ok_or_else(|| anyhow!("the backup path {} is not UTF-8", to.display()))?;
     let conn = connect(from, READ_BUSY_TIMEOUT)?;
-    let target = to.to_str().ok_or_else(|| anyhow!("the backup path {} is not UTF-8", to.display()))?;
     conn.execute("VACUUM INTO ?1", [target]).map_err(classify)?;
     drop(conn);
-    let file = std::fs::File::open(to).with_context(|| format!("opening {}", to.display()))?;
+    let file = std::fs::File::open(&absolute).with_context(|| format!("opening {}", to.display()))?;
     file.sync_all().with_context(|| format!("syncing {}", to.display()))?;
-    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = absolute.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing {}", dir.display()))?;
+    }
+    // The copy is what msgd would start on: a database that passes SQLite's own check, with the schema.
+    let copy =
+        Connection::open_with_flags(&absolute, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(classify)?;
+    let verdict: String = copy.query_row("PRAGMA quick_check", [], |row| row.get(0)).map_err(classify)?;
+    let version: i64 = copy.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(classify)?;
+    if verdict != "ok" || version != SCHEMA_VERSION {
+        return Err(StoreError::Other(anyhow!(
+            "the copy at {} does not check out (quick_check: {verdict}; schema version {version})",
+            to.display()
+        )));
     }
     Ok(file.metadata().map(|m| m.len()).unwrap_or(0))
 }

@@ -107,6 +107,18 @@ impl Store for SqliteStore {
         .inspect(|_| self.feed.publish(Change::Revoked(id), "local"))
     }
 
+    async fn rehash_password(&self, id: Uuid, current_hash: &str, new_hash: String) -> Result<(), StoreError> {
+        let current_hash = current_hash.to_owned();
+        self.write(move |conn, _| {
+            let changed = conn
+                .prepare_cached("UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2")
+                .and_then(|mut update| update.execute(params![id.to_string(), current_hash, new_hash]))
+                .map_err(classify)?;
+            if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await
+    }
+
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), StoreError> {
         self.write(move |conn, _| {
             let mut update = conn
