@@ -129,6 +129,14 @@ impl PasswordHasher {
             // depend on the account, so answering quickly reveals nothing about it.
             return Ok(false);
         }
+        if let Some(stored) = stored {
+            if let Err(problem) = check_stored_hash(stored, MAX_STORED_COST.max(self.cost)) {
+                // A hash no password can match here (an edited import, a damaged record): a wrong
+                // password, logged — never a 500, never minutes of one bcrypt thread.
+                tracing::error!(problem, "a stored password hash cannot be verified; the login is refused");
+                return Ok(false);
+            }
+        }
         let exists = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let attempt = attempt.expose().to_owned();
@@ -178,6 +186,26 @@ fn lower_priority() {
     if let Err(e) = lowered {
         tracing::warn!(error = ?e, "could not lower the priority of a bcrypt thread");
     }
+}
+
+/// The most expensive stored hash msgd verifies, unless `BCRYPT_COST` is higher: cost 16 takes 16 times
+/// cost 12 (seconds per login, on one of the bcrypt threads). A dearer hash — which only an edited export
+/// could bring — is refused at import and never verified.
+pub const MAX_STORED_COST: u32 = 16;
+
+/// Whether `hash` is a bcrypt hash msgd can verify: `$2a$`, `$2b$`, `$2x$` or `$2y$`, a cost from 4 to
+/// `max_cost`, `$`, and 53 characters of bcrypt's base64 (salt and digest).
+pub fn check_stored_hash(hash: &str, max_cost: u32) -> Result<(), String> {
+    let cost = hash_cost(hash).ok_or("it is not a bcrypt hash ($2b$NN$…)")?;
+    let rest = &hash[6.min(hash.len())..];
+    let alphabet = |b: u8| b == b'.' || b == b'/' || b.is_ascii_alphanumeric();
+    if hash.len() != 60 || !rest.starts_with('$') || !rest.bytes().skip(1).all(alphabet) {
+        return Err("it is not a bcrypt hash: 60 characters, $2b$NN$ and 53 of bcrypt's base64".into());
+    }
+    if !(4..=max_cost).contains(&cost) {
+        return Err(format!("its cost {cost} is outside 4 to {max_cost}"));
+    }
+    Ok(())
 }
 
 /// The cost a bcrypt hash was made with (`$2b$12$…` is 12), if it is one.
@@ -454,6 +482,23 @@ mod tests {
         assert!(!hasher.verify(&Password::new("wrong horse"), Some(&hash)).await.unwrap());
         assert!(!hasher.verify(password.as_password(), None).await.unwrap());
         assert!(!hasher.verify(&Password::new("x".repeat(73)), Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_stored_hash_that_cannot_be_verified_is_a_wrong_password_not_an_error() {
+        let hasher = PasswordHasher::new(4, 2).await.unwrap();
+        let password = Password::new("correct horse");
+        for stored in [
+            "$2b$99$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234",
+            "$2b$12$!!cdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234",
+            // Cost 31 would hold a bcrypt thread for days.
+            "$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234",
+            "not a hash",
+        ] {
+            assert!(!hasher.verify(&password, Some(stored)).await.unwrap(), "{stored}");
+        }
+        assert_eq!(check_stored_hash("$2b$16$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234", 16), Ok(()));
+        assert_eq!(hash_cost("$2y$05$abc"), Some(5));
     }
 
     #[tokio::test]

@@ -155,6 +155,7 @@ pub async fn per_request(State(settings): State<PerRequest>, mut request: Reques
     let fields = AccessFields { id: text.clone(), method: request.method().clone(), route: route.clone(), address };
     let too_large = header_bytes(&request) > crate::config::MAX_HEADER_BYTES;
     let stream = request.uri().path() == STREAM_PATH;
+    let docs = request.uri().path().starts_with("/docs");
     let handled = async move {
         let _in_flight = GaugeGuard::new(IN_FLIGHT.get_or_init(|| metrics::gauge!(names::HTTP_IN_FLIGHT)).clone());
         let measured = Instant::now();
@@ -183,8 +184,20 @@ pub async fn per_request(State(settings): State<PerRequest>, mut request: Reques
     headers.entry(REQUEST_ID).or_insert(id);
     headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // The API answers data, never a page: nothing in it may load or run. /docs (Swagger UI) runs its own
+    // scripts and styles and reads /openapi.json, from here only.
+    let policy = if docs { DOCS_CSP } else { "default-src 'none'; frame-ancestors 'none'" };
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
     response
 }
+
+/// The Content-Security-Policy of `/docs`: Swagger UI's own scripts, styles (it sets inline styles) and
+/// icons (some as `data:` URLs), requests to this server only; never framed, no base or form targets.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                        img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; \
+                        base-uri 'none'; form-action 'none'";
 
 fn acceptable_request_id(value: &HeaderValue) -> bool {
     let bytes = value.as_bytes();

@@ -74,7 +74,11 @@ pub async fn export(config: &Config, output: Option<PathBuf>) -> Result<(), CliE
 pub async fn import(config: &Config, path: &Path, merge: bool, batch: Option<u64>) -> Result<Imported, CliError> {
     let store = open_at(&configured(config)?, config).await?;
     let size = transfer::batch_size(store.as_ref(), batch);
-    let outcome = transfer::import_into(store.as_ref(), path, merge, size, &progress).await;
+    let limits = transfer::ImportLimits {
+        max_content_bytes: config.max_message_bytes,
+        max_hash_cost: crate::auth::MAX_STORED_COST.max(config.bcrypt_cost),
+    };
+    let outcome = transfer::import_into(store.as_ref(), path, merge, size, limits, &progress).await;
     store.close().await;
     Ok(outcome?)
 }

@@ -362,11 +362,22 @@ async fn security_headers_are_on_every_answer(backend: Backend) {
         app.raw().get(app.url("/messages")).bearer_auth(&user.token),
         app.raw().get(app.url("/nope")),
         app.raw().get(app.url("/healthz")),
+        app.raw().get(app.url("/docs/")),
     ];
     for request in requests {
         let response = request.send().await.unwrap();
-        assert_eq!(response.headers()["cache-control"], "no-store", "{}", response.url());
-        assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{}", response.url());
+        let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+        assert_eq!(header("cache-control"), "no-store", "{}", response.url());
+        assert_eq!(header("x-content-type-options"), "nosniff", "{}", response.url());
+        assert_eq!(header("x-frame-options"), "DENY", "{}", response.url());
+        assert_eq!(header("referrer-policy"), "no-referrer", "{}", response.url());
+        let policy = header("content-security-policy");
+        assert!(policy.contains("frame-ancestors 'none'"), "{}: {policy}", response.url());
+        if response.url().path().starts_with("/docs") {
+            assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-eval"), "{policy}");
+        } else {
+            assert!(policy.starts_with("default-src 'none'"), "{policy}");
+        }
     }
 }
 

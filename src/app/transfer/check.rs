@@ -17,13 +17,22 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use time::OffsetDateTime;
 
+/// What an import accepts beyond the format: what the server it is for accepts over HTTP.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+    /// Message content, in bytes (`MAX_MESSAGE_BYTES`).
+    pub max_content_bytes: usize,
+    /// Password hash cost ([`crate::auth::MAX_STORED_COST`], or `BCRYPT_COST` if higher).
+    pub max_hash_cost: u32,
+}
+
 /// Why a line of an import file is refused.
 pub(super) fn bad_line(number: u64, problem: impl std::fmt::Display) -> TransferError {
     TransferError::usage("import_invalid", format!("line {number}: {problem}; nothing was imported"))
 }
 
 /// A record from a line: checked field by field, as strictly as the API checks what it stores.
-fn record_from_line(line: Line) -> Result<Record, String> {
+fn record_from_line(line: Line, limits: &ImportLimits) -> Result<Record, String> {
     let email = |raw: &str, what: &str| -> Result<Email, String> {
         let email = Email::parse(raw).map_err(|e| format!("{what} {raw:?} {e}"))?;
         if email.as_str() != raw {
@@ -55,9 +64,8 @@ fn record_from_line(line: Line) -> Result<Record, String> {
             ended_sessions,
         } => {
             let email = email(&address, "the email")?;
-            if !is_bcrypt(&password_hash) {
-                return Err("password_hash is not a bcrypt hash".into());
-            }
+            crate::auth::check_stored_hash(&password_hash, limits.max_hash_cost)
+                .map_err(|problem| format!("password_hash: {problem}"))?;
             if registration_key.as_deref().is_some_and(|k| !is_sha256_hex(k)) {
                 return Err("registration_key is not a SHA-256 in hex".into());
             }
@@ -126,7 +134,9 @@ fn record_from_line(line: Line) -> Result<Record, String> {
                     rfc3339_millis::format(store::message_time(id))
                 ));
             }
-            let content = MessageContent::parse(content, usize::MAX).map_err(|e| format!("the content {e}"))?;
+            let content = MessageContent::parse(content, limits.max_content_bytes).map_err(|e| {
+                format!("the content {e} (MAX_MESSAGE_BYTES here is {}; raise it to import)", limits.max_content_bytes)
+            })?;
             let idempotency = match (idempotency_key, request_hash) {
                 (None, None) => None,
                 (Some(key), Some(fingerprint)) if !key.is_empty() && !fingerprint.is_empty() => {
@@ -160,10 +170,6 @@ fn json_problem(e: &serde_json::Error) -> String {
         Category::Syntax | Category::Io => format!("is not valid JSON ({message}, column {})", e.column()),
         Category::Data => format!("is not a record of this format: {}", message.replace('`', "")),
     }
-}
-
-fn is_bcrypt(hash: &str) -> bool {
-    hash.len() == 60 && ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p))
 }
 
 fn is_sha256_hex(text: &str) -> bool {
@@ -264,14 +270,15 @@ impl Rules {
 /// Reads an export file: the header, each record (checked), the footer (checked against the records).
 pub(super) struct Reader<R> {
     lines: std::io::Lines<R>,
+    limits: ImportLimits,
     number: u64,
     tally: Tally,
     pub(super) ended: Option<(Counts, String)>,
 }
 
 impl<R: BufRead> Reader<R> {
-    pub(super) fn open(input: R) -> Result<Self, TransferError> {
-        let mut reader = Self { lines: input.lines(), number: 0, tally: Tally::default(), ended: None };
+    pub(super) fn open(input: R, limits: ImportLimits) -> Result<Self, TransferError> {
+        let mut reader = Self { lines: input.lines(), limits, number: 0, tally: Tally::default(), ended: None };
         match reader.next_line()? {
             Some((Line::Header { version, .. }, _)) if version == FORMAT_VERSION => Ok(reader),
             Some((Line::Header { version, .. }, _)) => {
@@ -312,7 +319,7 @@ impl<R: BufRead> Reader<R> {
             self.ended = Some((counts, digest));
             return Ok(None);
         }
-        let record = record_from_line(line).map_err(|problem| bad_line(self.number, problem))?;
+        let record = record_from_line(line, &self.limits).map_err(|problem| bad_line(self.number, problem))?;
         let canonical = record_line(&record);
         if canonical.trim_end() != text {
             // Accepting another spelling would make the digest depend on it: refuse it, naming nothing
@@ -329,6 +336,37 @@ mod tests {
     use super::*;
     use crate::domain::{Message, MessageContent, Party, Role, User, now_millis};
     use crate::store::{MessageRecord, NewUser, UserRecord};
+
+    const LIMITS: ImportLimits = ImportLimits { max_content_bytes: 100, max_hash_cost: 16 };
+
+    #[test]
+    fn what_the_server_would_refuse_is_refused_on_import_too() {
+        let (ada, bob) = (user("ada@example.com"), user("bob@example.com"));
+        let long = message(account(&ada), account(&bob), &"x".repeat(100));
+        let text = file(&[ada.clone(), bob.clone(), long]);
+        let tighter = text.replace(&"x".repeat(100), &"x".repeat(101));
+        // The footer's digest would not match the edit: check the line itself.
+        let line: Line = serde_json::from_str(tighter.lines().nth(3).unwrap()).unwrap();
+        let refused = record_from_line(line, &LIMITS).unwrap_err();
+        assert!(refused.contains("MAX_MESSAGE_BYTES here is 100"), "{refused}");
+        let hash_line = |hash: &str| {
+            let line = record_line(&ada).replace("$2b$04$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234", hash);
+            serde_json::from_str::<Line>(line.trim_end()).unwrap()
+        };
+        for (hash, problem) in [
+            ("$2b$99$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234", "cost 99 is outside"),
+            ("$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234", "cost 31 is outside 4 to 16"),
+            ("$2b$12$!!cdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234", "not a bcrypt hash"),
+            ("$2b$03$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234", "cost 3 is outside"),
+        ] {
+            let refused = record_from_line(hash_line(hash), &LIMITS).unwrap_err();
+            assert!(refused.contains(problem), "{hash}: {refused}");
+        }
+        assert!(
+            record_from_line(hash_line("$2b$16$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234"), &LIMITS)
+                .is_ok()
+        );
+    }
 
     fn user(email: &str) -> Record {
         let user = NewUser {
@@ -382,7 +420,7 @@ mod tests {
     }
 
     fn read_all(text: &str) -> Result<Vec<Record>, String> {
-        let mut reader = Reader::open(std::io::Cursor::new(text.to_owned())).map_err(|e| e.message)?;
+        let mut reader = Reader::open(std::io::Cursor::new(text.to_owned()), LIMITS).map_err(|e| e.message)?;
         let mut rules = Rules::default();
         let mut records = Vec::new();
         while let Some((number, record)) = reader.next_record().map_err(|e| e.message)? {
@@ -440,6 +478,6 @@ mod tests {
     fn an_email_must_be_in_its_stored_form() {
         let line = record_line(&user("ada@example.com")).replace("ada@example.com", "Ada@Example.com");
         let line: Line = serde_json::from_str(line.trim_end()).unwrap();
-        assert!(record_from_line(line).unwrap_err().contains("is not in its stored form (ada@example.com)"));
+        assert!(record_from_line(line, &LIMITS).unwrap_err().contains("is not in its stored form (ada@example.com)"));
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use uuid::Uuid;
 
-use super::check::{Checked, Reader, Rules, bad_line, rank};
+use super::check::{Checked, ImportLimits, Reader, Rules, bad_line, rank};
 use super::format::Counts;
 use super::support::{BATCH, Kind, Progress, TransferError, store_error};
 use crate::store::{ApplyMode, Record, Store};
@@ -21,9 +21,10 @@ async fn check_file(
     store: &dyn Store,
     merge: bool,
     newest: Option<Uuid>,
+    limits: ImportLimits,
     progress: Progress<'_>,
 ) -> Result<Checked, TransferError> {
-    let mut reader = Reader::open(open_file(path)?)?;
+    let mut reader = Reader::open(open_file(path)?, limits)?;
     let mut rules = Rules::default();
     let mut older: Vec<(u64, Uuid)> = Vec::new();
     let bar = progress(None, "lines checked");
@@ -118,6 +119,7 @@ pub async fn import_into(
     path: &Path,
     merge: bool,
     size: usize,
+    limits: ImportLimits,
     progress: Progress<'_>,
 ) -> Result<Imported, TransferError> {
     let inventory = store.inventory().await.map_err(store_error)?;
@@ -132,8 +134,8 @@ pub async fn import_into(
             ),
         ));
     }
-    let checked = check_file(path, store, merge, inventory.newest_message, progress).await?;
-    let mut reader = Reader::open(open_file(path)?)?;
+    let checked = check_file(path, store, merge, inventory.newest_message, limits, progress).await?;
+    let mut reader = Reader::open(open_file(path)?, limits)?;
     let bar = progress(Some(checked.counts.total()), "records imported");
     let mut batch = Vec::new();
     let mut written = 0;

@@ -14,6 +14,7 @@ mod import;
 mod migrate;
 mod support;
 
+pub use check::ImportLimits;
 pub use export::{Exported, backup_sqlite, export_file, export_to, private_file};
 pub use format::{Counts, EndedSession, FORMAT_TYPE, FORMAT_VERSION, Line};
 pub use import::{Imported, import_into};
