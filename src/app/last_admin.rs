@@ -4,9 +4,8 @@
 //! **The last administrator.** Without transactions (MongoDB standalone servers have none) a check before
 //! a change cannot see a concurrent one, so a demotion or a deactivation is checked again once made and
 //! undone if no active administrator is left: two administrators demoting each other at once end with
-//! one of them still an administrator, never with none. A deletion cannot be undone, so it is only
-//! checked before; should two administrators delete each other at the same moment,
-//! `msgd admin create-user --admin` makes a new one.
+//! one of them still an administrator, never with none. A deletion cannot be undone, so an active
+//! administrator is deactivated that way first, and deleted once the deactivation stood.
 
 use crate::domain::{AccountStatus, Role, User};
 use crate::store::{Store, StoreError};
@@ -81,7 +80,12 @@ pub async fn set_status(store: &dyn Store, user: &User, status: AccountStatus) -
 
 /// Erases `user` and everything of it, unless it is the last active administrator.
 pub async fn delete(store: &dyn Store, user: &User) -> Result<(), AdminError> {
-    keep_an_admin(store, user).await?;
+    if is_active_admin(user) {
+        // A deletion cannot be undone, so an active administrator is first deactivated — a change that
+        // is checked again once made and undone if it left no active administrator — and deleted only
+        // once that stood: two administrators deleting each other at once never leave none.
+        set_status(store, user, AccountStatus::Deactivated).await?;
+    }
     store.delete_user(user.id).await.map_err(not_found)
 }
 
@@ -135,6 +139,18 @@ mod tests {
         set_status(store.as_ref(), &ada, AccountStatus::Active).await.unwrap();
         delete(store.as_ref(), &ada).await.unwrap();
         assert!(matches!(set_role(store.as_ref(), &ada, Role::Admin).await, Err(AdminError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn two_administrators_deleting_each_other_at_once_never_leave_none() {
+        for _ in 0..5 {
+            let (_dir, store) = store().await;
+            let a = account(store.as_ref(), "a@example.com", Role::Admin).await;
+            let b = account(store.as_ref(), "b@example.com", Role::Admin).await;
+            let (first, second) = tokio::join!(delete(store.as_ref(), &a), delete(store.as_ref(), &b));
+            assert!(!(first.is_ok() && second.is_ok()), "both deletions went through");
+            assert!(store.count_active_admins().await.unwrap() >= 1, "no administrator left: {first:?} {second:?}");
+        }
     }
 
     #[tokio::test]

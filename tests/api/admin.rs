@@ -17,6 +17,7 @@ backend_tests!(
     an_administrator_resets_passwords_and_unlocks_accounts,
     deleting_an_account_erases_it_and_every_message_it_sent_or_received,
     closed_registration_leaves_account_creation_to_administrators,
+    two_administrators_deleting_each_other_at_once_leave_an_administrator,
 );
 
 fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (StatusCode, String) {
@@ -238,4 +239,40 @@ async fn closed_registration_leaves_account_creation_to_administrators(backend: 
     }
     let out = msgd_admin(&open.config, &["set-role", "anyone@example.com", "admin"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+async fn two_administrators_deleting_each_other_at_once_leave_an_administrator(backend: Backend) {
+    for _ in 0..3 {
+        let (app, _db) = spawn_app(backend).await;
+        let (a, b) = (app.admin().await, app.admin().await);
+        let a_id = a.client.admin().find(&a.email).await.unwrap().unwrap().user_id;
+        let b_id = b.client.admin().find(&b.email).await.unwrap().unwrap().user_id;
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let delete = |who: &crate::common::TestUser, target| {
+            let (client, barrier) = (who.client.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                client.admin().delete(target).await
+            })
+        };
+        let (by_a, by_b) = (delete(&a, b_id), delete(&b, a_id));
+        let (by_a, by_b) = (by_a.await.unwrap(), by_b.await.unwrap());
+        assert!(!(by_a.is_ok() && by_b.is_ok()), "both deletions went through: no administrator left");
+        for refused in [&by_a, &by_b].into_iter().filter(|r| r.is_err()) {
+            let (status, code) = match refused {
+                Err(ClientError::Api { status, code, .. }) => (*status, code.as_str()),
+                other => panic!("{other:?}"),
+            };
+            // Refused as the last administrator, or (the other went first) as a deleted account's token.
+            assert!(
+                matches!((status.as_u16(), code), (409, "last_admin") | (401, "token_revoked" | "token_invalid")),
+                "{status} {code}"
+            );
+        }
+        // The one not deleted is an active administrator: it logs in (a deactivated account could not) as
+        // an admin. (In the race it may have been deactivated for a moment, which ended its sessions.)
+        let survivor = if by_a.is_ok() { &a } else { &b };
+        let token = app.client.login(&survivor.email, &survivor.password).await.expect("the survivor logs in");
+        assert_eq!(app.client.clone().with_token(token).me().await.unwrap().role, RoleName::Admin);
+    }
 }
