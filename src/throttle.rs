@@ -43,6 +43,10 @@ pub const KNOWN_ADDRESS_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The longest an account's ceiling block lasts, however often it is reached.
 pub const MAX_ACCOUNT_BLOCK: Duration = Duration::from_secs(24 * 3600);
 
+/// Most retries of one registration answered per window (each gives the account a new password; a client
+/// that lost an answer needs one or two).
+pub const MAX_REPLAYS: u32 = 3;
+
 /// Most keys one table holds before it sheds expired entries (and, if need be, starts over).
 const MAX_KEYS: usize = 100_000;
 
@@ -56,6 +60,8 @@ pub struct Throttle {
     accounts: Counters<String>,
     addresses: Counters<IpAddr>,
     registrations: Counters<IpAddr>,
+    /// Per registration key (its digest): replays answered.
+    replays: Counters<String>,
     /// Per account: how often the ceiling was reached (for the back-off), and until when it blocks.
     blocks: Mutex<HashMap<String, Block>>,
     /// Per account: addresses its owner logged in from, and when.
@@ -84,6 +90,7 @@ impl Throttle {
             accounts: Counters::default(),
             addresses: Counters::default(),
             registrations: Counters::default(),
+            replays: Counters::default(),
             blocks: Mutex::default(),
             known: Mutex::default(),
             lookups: Mutex::default(),
@@ -178,6 +185,13 @@ impl Throttle {
     pub fn begin_registration(&self, address: IpAddr) -> Result<(), Duration> {
         let Some(limits) = &self.limits else { return Ok(()) };
         self.registrations.take(client_key(address), limits.registrations, limits.window, Instant::now()).map(drop)
+    }
+
+    /// Before answering a retried registration (the same key, from the same client): `Err(wait)` once
+    /// [`MAX_REPLAYS`] of that key have been answered this window.
+    pub fn begin_replay(&self, key_digest: &str) -> Result<(), Duration> {
+        let Some(limits) = &self.limits else { return Ok(()) };
+        self.replays.take(key_digest.to_owned(), MAX_REPLAYS, limits.window, Instant::now()).map(drop)
     }
 
     /// Counts a lookup of `email` by `caller` (an account id or an address); `Err(wait)` when the caller

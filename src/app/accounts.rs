@@ -68,7 +68,9 @@ pub struct Registered {
 /// Creates an account with a generated password. A mistake in the request teaches an enumerator
 /// nothing, so it does not count against the address.
 pub async fn register(app: &App, request: Registration<'_>) -> Result<Registered, AppError> {
-    let key = request.key.map(token_digest);
+    // The key is the client's secret, and bound to where it came from: a retry from another client (another
+    // IPv4 address, another IPv6 /64) is another registration, which finds the email taken.
+    let key = request.key.map(|key| token_digest(&format!("{key}\n{}", crate::throttle::client_key(request.address))));
     let email = Email::parse(request.email).map_err(AppError::Email)?;
     let throttled = !request.by_admin;
     if throttled {
@@ -90,7 +92,13 @@ pub async fn register(app: &App, request: Registration<'_>) -> Result<Registered
     let (user, replayed) = match app.store.create_user(new).await {
         Ok(user) => (user, false),
         Err(StoreError::EmailTaken) => match &key {
-            Some(key) => (retried_registration(app, &email, key, password_hash).await?, true),
+            Some(key) => {
+                app.throttle.begin_replay(key).map_err(|wait| {
+                    warn!(client.address = %request.address, "registration retry refused: retried too often");
+                    AppError::RateLimited(wait)
+                })?;
+                (retried_registration(app, &email, key, password_hash).await?, true)
+            }
             None => {
                 info!("registration refused: email already registered");
                 return Err(AppError::EmailTaken);

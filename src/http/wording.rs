@@ -30,10 +30,21 @@ fn syntax_in_words(message: &str, error: &serde_json::Error) -> String {
     let what = match message {
         m if m.starts_with("EOF while parsing") || m == "EOF while parsing a value" => "it ends too early".to_owned(),
         "expected value" => "a value was expected".to_owned(),
-        m if m.starts_with("expected") => m.to_owned(),
+        "expected ident" => "a word other than true, false or null was found".to_owned(),
+        m if m.starts_with("expected") => "a comma, a colon or a closing bracket is missing".to_owned(),
         m if m.starts_with("trailing") => "something follows the JSON value".to_owned(),
         m if m.starts_with("key must be a string") => "an object key is not a string".to_owned(),
-        m if m.starts_with("invalid") || m.starts_with("control character") => m.to_owned(),
+        m if m.starts_with("control character") => {
+            "a string holds a control character (U+0000 to U+001F): write it as an escape such as \\n".to_owned()
+        }
+        m if m.starts_with("invalid escape") => "a string has a backslash escape JSON does not have".to_owned(),
+        m if m.starts_with("invalid number") || m.starts_with("number out of range") => {
+            "a number is malformed or out of range".to_owned()
+        }
+        m if m.starts_with("invalid unicode") || m.contains("surrogate") => {
+            "a \\u escape does not name a character".to_owned()
+        }
+        m if m.starts_with("recursion limit") => "it is nested too deeply".to_owned(),
         _ => "it cannot be read".to_owned(),
     };
     if error.line() == 0 { what } else { format!("{what} (line {}, column {})", error.line(), error.column()) }
@@ -129,6 +140,23 @@ mod tests {
         let syntax = error_for::<crate::api::SendMessageRequest>(r#"{"content": "#);
         assert_eq!(syntax.code(), "invalid_json");
         assert!(!syntax.to_string().contains("EOF"), "{syntax}");
+    }
+
+    #[test]
+    fn malformed_json_is_said_in_words_not_the_parsers() {
+        for (json, words) in [
+            ("{\"content\": \"a\u{1}b\"}", "control character (U+0000 to U+001F)"),
+            ("{\"content\" \"x\"}", "a comma, a colon or a closing bracket is missing"),
+            ("{\"content\": \"\\q\"}", "backslash escape"),
+            ("{\"content\": 1e999}", "a number is malformed or out of range"),
+            ("{\"content\": nope}", "a word other than true, false or null"),
+        ] {
+            let text = error_for::<crate::api::SendMessageRequest>(json).to_string();
+            assert!(text.contains(words), "{json}: {text}");
+            for leak in ["\\u0000", "found while parsing", "`", "ident"] {
+                assert!(!text.contains(leak), "{json}: {text}");
+            }
+        }
     }
 
     #[test]

@@ -439,6 +439,7 @@ async fn a_login_makes_a_hash_of_another_cost_again_at_the_configured_one(backen
             )
             .await
             .unwrap();
+            store.ready(Duration::from_secs(10)).await.unwrap();
             let hash = store
                 .user_by_email(&msgkit::domain::Email::parse(&email).unwrap())
                 .await

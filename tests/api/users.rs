@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::common::{Backend, spawn_app};
+use crate::common::{Backend, spawn_app, spawn_app_with};
 
 backend_tests!(
     a_new_user_gets_a_long_generated_password_and_can_log_in_with_it,
@@ -20,6 +20,7 @@ backend_tests!(
     a_password_change_with_wrong_credentials_is_refused,
     a_new_password_that_breaks_the_policy_is_refused_and_nothing_changes,
     a_registration_retried_with_its_key_gets_the_account_with_a_new_password_until_it_logs_in,
+    a_registration_key_answers_only_its_own_client_and_only_a_few_times,
 );
 
 async fn a_registration_retried_with_its_key_gets_the_account_with_a_new_password_until_it_logs_in(backend: Backend) {
@@ -236,4 +237,37 @@ async fn a_new_password_that_breaks_the_policy_is_refused_and_nothing_changes(ba
     // 72 bytes is the limit, inclusive.
     app.client.change_password(&user.email, &user.password, &"y".repeat(72)).await.unwrap();
     app.client.login(&user.email, &"y".repeat(72)).await.unwrap();
+}
+
+async fn a_registration_key_answers_only_its_own_client_and_only_a_few_times(backend: Backend) {
+    let (app, _db) = spawn_app_with(backend, |c| {
+        c.no_rate_limit = false;
+        c.rate_limit_registrations = 50;
+        c.trust_forwarded_for = true;
+    })
+    .await;
+    let register = |from: &'static str| {
+        app.raw()
+            .post(app.url("/users"))
+            .header("x-forwarded-for", from)
+            .header("idempotency-key", "register-secret-1")
+            .json(&json!({"email": "bound@example.com"}))
+            .send()
+    };
+    assert_eq!(register("2001:db8:7:1::10").await.unwrap().status(), StatusCode::CREATED);
+    // Someone else who learnt the key gets nothing: to them the email is simply taken.
+    let stranger = register("203.0.113.9").await.unwrap();
+    assert_eq!(stranger.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(stranger.json::<serde_json::Value>().await.unwrap()["code"], "email_taken");
+    // The client itself (another address of its IPv6 /64) retries: answered three times, then 429.
+    for _ in 0..3 {
+        let retry = register("2001:db8:7:1::11").await.unwrap();
+        assert_eq!(
+            (retry.status(), retry.headers()["idempotent-replayed"].to_str().unwrap()),
+            (StatusCode::CREATED, "true")
+        );
+    }
+    let fourth = register("2001:db8:7:1::10").await.unwrap();
+    assert_eq!(fourth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(fourth.json::<serde_json::Value>().await.unwrap()["code"], "rate_limited");
 }
