@@ -57,8 +57,11 @@ pub async fn set_role(app: &App, caller: &Caller, id: Option<Uuid>, role: Option
 }
 
 /// Gives an account a new generated password; every session of it is revoked.
+/// Needs a login session: a password made here logs in and mints tokens, which an access token must never
+/// lead to.
 pub async fn reset_password(app: &App, caller: &Caller, id: Option<Uuid>) -> Result<(Uuid, NewPassword), AppError> {
     caller.require(Scope::Admin)?;
+    caller.session()?;
     let id = id.ok_or(AppError::AccountNotFound)?;
     let password = auth::generate_password();
     let hash = app.hasher.hash(&password).await?;

@@ -136,7 +136,8 @@ async fn activate(
     params(("id" = Uuid, Path, description = "The account's id")),
     responses(
         (status = 200, description = "The new password, shown only this once", body = GeneratedPassword),
-        (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`), or an access token: only a \
+            login session may reset a password (`session_required`)", body = ErrorBody),
         (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
     )
 )]

@@ -137,6 +137,14 @@ async fn an_admin_scope_works_only_while_its_owner_is_an_administrator(backend: 
     let script = app.client.clone().with_token(&token.token);
     script.admin().users(&Default::default()).await.expect("an admin token");
     let ops_id = ops.client.me().await.unwrap().user_id;
+    // An admin token never leads to a password: not its owner's, not anyone's.
+    for target in [ops_id, root.client.me().await.unwrap().user_id] {
+        assert_eq!(
+            code(script.admin().reset_password(target).await),
+            (StatusCode::FORBIDDEN, "session_required".into())
+        );
+    }
+    ops.client.login(&ops.email, &ops.password).await.expect("the password did not change");
     root.client.admin().set_role(ops_id, msgkit::api::RoleName::User).await.unwrap();
     assert_eq!(code(script.admin().users(&Default::default()).await), (StatusCode::FORBIDDEN, "forbidden".into()));
 }
