@@ -284,6 +284,13 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
 /// [`MAX_HEADER_BUFFER`] so that such requests reach this check and get a JSON answer.)
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
+/// Most request headers accepted; more is answered 431. (hyper is let read up to [`MAX_HEADER_COUNT_READ`],
+/// so that such requests reach this check and get a JSON answer.)
+pub const MAX_HEADERS: usize = 100;
+
+/// How many headers hyper may parse in one request head. Beyond it hyper itself answers an empty 431.
+pub const MAX_HEADER_COUNT_READ: usize = 1000;
+
 /// What hyper may buffer while reading a request head. Beyond it hyper itself answers an empty 431.
 pub const MAX_HEADER_BUFFER: usize = 2 * 1024 * 1024;
 

@@ -102,7 +102,11 @@ pub enum ApiError {
         "This account has {0} streams open on this server, the most it may; close one (each device needs only one)."
     )]
     TooManyStreams(usize),
-    #[error("The request headers are larger than {} bytes.", crate::config::MAX_HEADER_BYTES)]
+    #[error(
+        "The request line and headers are larger than {} bytes, or more than {} headers.",
+        crate::config::MAX_HEADER_BYTES,
+        crate::config::MAX_HEADERS
+    )]
     HeadersTooLarge,
     /// A bug or an unexpected failure; the detail is logged, not sent.
     #[error("Something went wrong on the server; it has been logged (see request_id).")]

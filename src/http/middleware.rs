@@ -153,7 +153,8 @@ pub async fn per_request(State(settings): State<PerRequest>, mut request: Reques
     let method = method_label(request.method());
     let text = id.to_str().unwrap_or("").to_owned();
     let fields = AccessFields { id: text.clone(), method: request.method().clone(), route: route.clone(), address };
-    let too_large = header_bytes(&request) > crate::config::MAX_HEADER_BYTES;
+    let too_large = header_bytes(&request) > crate::config::MAX_HEADER_BYTES
+        || request.headers().len() > crate::config::MAX_HEADERS;
     let stream = request.uri().path() == STREAM_PATH;
     let docs = request.uri().path().starts_with("/docs");
     let handled = async move {

@@ -132,7 +132,7 @@ pub(super) fn exact(mut openapi: OpenApi, max_message_bytes: usize) -> OpenApi {
             if !responses.keys().any(|status| status.starts_with('4')) {
                 let mut client = default_error();
                 client.description =
-                    "A client error (e.g. 431: request headers over 64 KiB): the JSON error body".into();
+                    "A client error (e.g. 431: request headers over 64 KiB or 100 headers): the JSON error body".into();
                 responses.insert("4XX".to_owned(), RefOr::T(client));
             }
             responses.entry("default".to_owned()).or_insert_with(|| RefOr::T(default_error()));

@@ -42,7 +42,12 @@ pub async fn serve(
     let mut builder = Builder::new(TokioExecutor::new());
     // The head and idle bounds are the watchdog's (conn.rs): hyper's header-read timeout would also close
     // idle keep-alive connections after it.
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(None).max_buf_size(crate::config::MAX_HEADER_BUFFER);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .max_buf_size(crate::config::MAX_HEADER_BUFFER)
+        .max_headers(crate::config::MAX_HEADER_COUNT_READ);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let counter = conn::Counter::new(limits.max_connections);

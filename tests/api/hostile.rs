@@ -134,6 +134,12 @@ async fn hostile_input_gets_json_4xx_stores_nothing_and_leaves_the_server_health
             .send(method.clone(), path, false, valid.to_string(), &[(reqwest::header::AUTHORIZATION, huge_token)])
             .await;
         assert_eq!(status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "{path}");
+        // More than 100 headers, each small: refused with the same JSON answer, not hyper's empty one.
+        let many: Vec<_> = (0..150)
+            .map(|n| (HeaderName::from_bytes(format!("x-many-{n}").as_bytes()).unwrap(), HeaderValue::from_static("1")))
+            .collect();
+        let (status, code) = probe.send(method.clone(), path, authed, valid.to_string(), &many).await;
+        assert_eq!((status, code.as_str()), (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large"));
     }
 
     // Control characters, oversized passwords and SQL fragments, field by field.
