@@ -70,6 +70,12 @@ pub fn presented(app: &App, token: &str) -> Result<Credential, AppError> {
     })
 }
 
+/// A bearer token checked all the way ([`presented`], then [`current`]) and its caller [`accepted`].
+pub async fn caller_of(app: &App, token: &str) -> Result<Caller, AppError> {
+    let credential = presented(app, token)?;
+    Ok(accepted(app, current(app, &credential).await?))
+}
+
 /// Whether a credential still counts, and whose it is — one lookup either way: a session's account (its
 /// token version and ended sessions with it), or an access token with its account. The account must be
 /// active. Streams re-check with it too.

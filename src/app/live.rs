@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::context::App;
 use super::error::AppError;
 use super::identity::{Caller, Credential};
-use crate::store::{AccessToken, Change, Found, MessageQuery, Read, Store, StoreError, User};
+use crate::store::{AccessToken, Change, MessageQuery, Read, Store, StoreError, User, read_two};
 use crate::telemetry::names;
 
 /// Locks the account map is split into: a send takes one, briefly.
@@ -347,8 +347,7 @@ async fn account_and_newest(
     id: Uuid,
     query: &MessageQuery,
 ) -> Result<(Option<User>, Vec<crate::domain::Message>), StoreError> {
-    let found = store.read_together(&[Read::UserById(id), Read::Messages(query)]).await?;
-    let [user, newest]: [Found; 2] = found.try_into().expect("one answer per read");
+    let [user, newest] = read_two(store, [Read::UserById(id), Read::Messages(query)]).await?;
     Ok((user.into_user(), newest.into_messages()))
 }
 

@@ -9,7 +9,7 @@ use super::context::App;
 use super::error::AppError;
 use super::identity::{self, Caller, Credential};
 use crate::domain::{Email, Message, MessageContent, Party, Scope, User};
-use crate::store::{Found, Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Read};
+use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Read, read_two};
 
 /// Messages on a page unless the caller asks for another number.
 pub const DEFAULT_PAGE: u32 = 100;
@@ -52,7 +52,8 @@ pub async fn sender(
 ) -> Result<(Caller, Option<Option<User>>), AppError> {
     let (caller, found) = match (credential, to) {
         (Credential::Session(claims), Some(email)) => {
-            let [user, found] = read_two(app, [Read::UserById(claims.sub), Read::UserByEmail(email)]).await?;
+            let [user, found] =
+                read_two(app.store.as_ref(), [Read::UserById(claims.sub), Read::UserByEmail(email)]).await?;
             (identity::session_caller(user.into_user(), claims)?, Some(found.into_user()))
         }
         _ => (identity::current(app, credential).await?, None),
@@ -182,7 +183,8 @@ pub async fn reader(
         (Credential::Session(claims), Some(page)) if page.with.is_none() => {
             let mailbox = if page.mailbox == Some(BoxName::Sent) { Mailbox::Sent } else { Mailbox::Inbox };
             let query = page.query(claims.sub, mailbox);
-            let [user, messages] = read_two(app, [Read::UserById(claims.sub), Read::Messages(&query)]).await?;
+            let [user, messages] =
+                read_two(app.store.as_ref(), [Read::UserById(claims.sub), Read::Messages(&query)]).await?;
             let caller = identity::accepted(app, identity::session_caller(user.into_user(), claims)?);
             Ok((caller, Some(trimmed(page, messages.into_messages()))))
         }
@@ -192,12 +194,6 @@ pub async fn reader(
             Ok((caller, None))
         }
     }
-}
-
-/// Two reads together (see [`crate::store::Store::read_together`]).
-async fn read_two(app: &App, reads: [Read<'_>; 2]) -> Result<[Found; 2], AppError> {
-    let found = app.store.read_together(&reads).await?;
-    Ok(found.try_into().expect("one answer per read"))
 }
 
 /// A page of the reader's messages, oldest first.

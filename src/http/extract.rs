@@ -183,9 +183,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Presented(credential) = Presented::from_request_parts(parts, state).await?;
-        let caller = identity::current(&state.app, &credential).await?;
-        Ok(identity::accepted(&state.app, caller))
+        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::TokenMissing)?;
+        let token = bearer_token(header.as_bytes()).ok_or(ApiError::TokenInvalid)?;
+        Ok(identity::caller_of(&state.app, token).await?)
     }
 }
 
@@ -218,13 +218,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
         let Some(token) = bearer_token(header.as_bytes()) else {
             return Ok(MaybeCaller(Some(Err(AppError::TokenInvalid))));
         };
-        let checked = match identity::presented(&state.app, token) {
-            Ok(credential) => {
-                identity::current(&state.app, &credential).await.map(|caller| identity::accepted(&state.app, caller))
-            }
-            Err(e) => Err(e),
-        };
-        Ok(MaybeCaller(Some(checked)))
+        Ok(MaybeCaller(Some(identity::caller_of(&state.app, token).await)))
     }
 }
 

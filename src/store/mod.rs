@@ -90,6 +90,12 @@ impl Found {
     }
 }
 
+/// Two reads made together ([`Store::read_together`]), their answers in the order asked.
+pub async fn read_two(store: &dyn Store, reads: [Read<'_>; 2]) -> Result<[Found; 2], StoreError> {
+    let found = store.read_together(&reads).await?;
+    Ok(found.try_into().expect("one answer per read"))
+}
+
 /// A message to store; the store assigns its id and time.
 #[derive(Debug, Clone)]
 pub struct NewMessage {

@@ -19,4 +19,4 @@ pub use export::{Exported, backup_sqlite, export_file, export_to, private_file};
 pub use format::{Counts, EndedSession, FORMAT_TYPE, FORMAT_VERSION, Line};
 pub use import::{Imported, import_into};
 pub use migrate::{Migrated, migrate_between, same_place};
-pub use support::{Kind, Progress, TransferError, batch_size, no_progress, store_error};
+pub use support::{Kind, Progress, TransferError, batch_size, store_error};

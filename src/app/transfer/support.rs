@@ -51,11 +51,6 @@ impl std::error::Error for TransferError {}
 /// is drawn (msgd: stderr when it is a terminal).
 pub type Progress<'a> = &'a (dyn Fn(Option<u64>, &'static str) -> ProgressBar + Sync);
 
-/// No progress shown.
-pub fn no_progress(_: Option<u64>, _: &'static str) -> ProgressBar {
-    ProgressBar::hidden()
-}
-
 /// Records looked up in the store at once while checking a file for `--merge`.
 pub const BATCH: usize = 1000;
 
