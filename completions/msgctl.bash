@@ -317,7 +317,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__admin__subcmd__create)
-            opts="-q -h --file --admin --server --json --quiet --no-input --profile --help"
+            opts="-q -h --file --admin --password-stdin --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,7 +541,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__admin__subcmd__reset__subcmd__password)
-            opts="-q -h --server --json --quiet --no-input --profile --help"
+            opts="-q -h --password-stdin --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -563,7 +563,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__admin__subcmd__set__subcmd__role)
-            opts="-q -h --server --json --quiet --no-input --profile --help user admin"
+            opts="-q -h --password-stdin --server --json --quiet --no-input --profile --help user admin"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -272,9 +272,9 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
             cand activate 'Activate a deactivated account again (its owner logs in anew)'
             cand delete 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
-            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked'
+            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)'
             cand unlock 'Clear an account''s failed-login counters, so its owner can log in at once'
-            cand set-role 'Make an account an administrator, or a user again'
+            cand set-role 'Make an account an administrator (asks for your password), or a user again'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'msgctl;admin;users'= {
@@ -330,7 +330,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --file 'One email a line (`-`: stdin); blank lines and lines starting with # are skipped'
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
-            cand --admin 'Make them administrators'
+            cand --admin 'Make them administrators (asks for your password)'
+            cand --password-stdin 'With --admin: read your password from the first line of stdin instead of prompting'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -372,6 +373,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;admin;reset-password'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --password-stdin 'Read your password from the first line of stdin instead of prompting'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -392,6 +394,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;admin;set-role'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --password-stdin 'Making an administrator: read your password from the first line of stdin instead of prompting'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -405,9 +408,9 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
             cand activate 'Activate a deactivated account again (its owner logs in anew)'
             cand delete 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
-            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked'
+            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)'
             cand unlock 'Clear an account''s failed-login counters, so its owner can log in at once'
-            cand set-role 'Make an account an administrator, or a user again'
+            cand set-role 'Make an account an administrator (asks for your password), or a user again'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'msgctl;admin;help;users'= {
@@ -502,9 +505,9 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
             cand activate 'Activate a deactivated account again (its owner logs in anew)'
             cand delete 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
-            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked'
+            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)'
             cand unlock 'Clear an account''s failed-login counters, so its owner can log in at once'
-            cand set-role 'Make an account an administrator, or a user again'
+            cand set-role 'Make an account an administrator (asks for your password), or a user again'
         }
         &'msgctl;help;admin;users'= {
             cand list 'List accounts, in id order (stable from page to page): the first 100 unless --all'

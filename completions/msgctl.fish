@@ -195,9 +195,9 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and not __fish_seen
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and not __fish_seen_subcommand_from users create deactivate activate delete reset-password unlock set-role help" -f -a "deactivate" -d 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and not __fish_seen_subcommand_from users create deactivate activate delete reset-password unlock set-role help" -f -a "activate" -d 'Activate a deactivated account again (its owner logs in anew)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and not __fish_seen_subcommand_from users create deactivate activate delete reset-password unlock set-role help" -f -a "delete" -d 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
-complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and not __fish_seen_subcommand_from users create deactivate activate delete reset-password unlock set-role help" -f -a "reset-password" -d 'Give an account a new generated password (printed once); its sessions are revoked'
+complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and not __fish_seen_subcommand_from users create deactivate activate delete reset-password unlock set-role help" -f -a "reset-password" -d 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and not __fish_seen_subcommand_from users create deactivate activate delete reset-password unlock set-role help" -f -a "unlock" -d 'Clear an account\'s failed-login counters, so its owner can log in at once'
-complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and not __fish_seen_subcommand_from users create deactivate activate delete reset-password unlock set-role help" -f -a "set-role" -d 'Make an account an administrator, or a user again'
+complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and not __fish_seen_subcommand_from users create deactivate activate delete reset-password unlock set-role help" -f -a "set-role" -d 'Make an account an administrator (asks for your password), or a user again'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and not __fish_seen_subcommand_from users create deactivate activate delete reset-password unlock set-role help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from users" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from users" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r
@@ -211,7 +211,8 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_sub
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from create" -l file -d 'One email a line (`-`: stdin); blank lines and lines starting with # are skipped' -r -F
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from create" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from create" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r
-complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from create" -l admin -d 'Make them administrators'
+complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from create" -l admin -d 'Make them administrators (asks for your password)'
+complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from create" -l password-stdin -d 'With --admin: read your password from the first line of stdin instead of prompting'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from create" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only what a script needs: no status lines'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -237,6 +238,7 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_sub
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r
+complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l password-stdin -d 'Read your password from the first line of stdin instead of prompting'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -s q -l quiet -d 'Print only what a script needs: no status lines'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from reset-password" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -249,6 +251,7 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_sub
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from unlock" -s h -l help -d 'Print help'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from set-role" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from set-role" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r
+complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from set-role" -l password-stdin -d 'Making an administrator: read your password from the first line of stdin instead of prompting'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from set-role" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from set-role" -s q -l quiet -d 'Print only what a script needs: no status lines'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from set-role" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -258,9 +261,9 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_sub
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "deactivate" -d 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "activate" -d 'Activate a deactivated account again (its owner logs in anew)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
-complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "reset-password" -d 'Give an account a new generated password (printed once); its sessions are revoked'
+complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "reset-password" -d 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "unlock" -d 'Clear an account\'s failed-login counters, so its owner can log in at once'
-complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "set-role" -d 'Make an account an administrator, or a user again'
+complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "set-role" -d 'Make an account an administrator (asks for your password), or a user again'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand profiles" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand profiles" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r
@@ -296,6 +299,6 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subc
 complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "deactivate" -d 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
 complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "activate" -d 'Activate a deactivated account again (its owner logs in anew)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "delete" -d 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "reset-password" -d 'Give an account a new generated password (printed once); its sessions are revoked'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "reset-password" -d 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "unlock" -d 'Clear an account\'s failed-login counters, so its owner can log in at once'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "set-role" -d 'Make an account an administrator, or a user again'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "set-role" -d 'Make an account an administrator (asks for your password), or a user again'

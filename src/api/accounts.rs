@@ -25,6 +25,11 @@ pub struct CreateUserRequest {
     /// Only for an administrator (Bearer): the new account's role (default `user`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<RoleName>,
+    /// Only with `"role": "admin"`: your own current password (the administrator's who asks, with a login
+    /// session), so a stolen session or token alone cannot make an administrator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Password, min_length = 1)]
+    pub current_password: Option<String>,
 }
 
 /// An account's role.

@@ -56,12 +56,30 @@ impl From<&crate::domain::User> for AdminUser {
 }
 
 /// `PATCH /admin/users/{id}`
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "admin", "current_password": "…"}))]
 pub struct UpdateUserRequest {
     /// The new role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<RoleName>,
+    /// Your own current password (the administrator's who asks): required to make an administrator, so a
+    /// stolen session or token alone cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Password, min_length = 1)]
+    pub current_password: Option<String>,
+}
+
+/// `POST /admin/users/{id}/reset-password`
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "…"}))]
+pub struct ResetPasswordRequest {
+    /// Your own current password (the administrator's who asks), not the account's: a reset password reads
+    /// the account's messages, so a stolen session or token alone cannot make one.
+    #[serde(default)]
+    #[schema(required = true, format = Password, min_length = 1)]
+    pub current_password: String,
 }
 
 /// `200` answer to `POST /admin/users/{id}/reset-password`.

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::accounts::{ChangePasswordRequest, CreatedUser, DeleteAccountRequest, LoginRequest, TokenResponse};
-use super::admin::GeneratedPassword;
+use super::admin::{GeneratedPassword, ResetPasswordRequest, UpdateUserRequest};
 use super::tokens::{CreateTokenRequest, CreatedToken};
 
 /// `Debug` for a wire type, with its secret fields shown as `<redacted>`.
@@ -35,3 +35,7 @@ redacted_debug!(LoginRequest { email } secret { password });
 redacted_debug!(TokenResponse {} secret { token });
 
 redacted_debug!(ChangePasswordRequest { email } secret { current_password, new_password });
+
+redacted_debug!(UpdateUserRequest { role } secret { current_password });
+
+redacted_debug!(ResetPasswordRequest {} secret { current_password });

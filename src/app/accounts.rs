@@ -52,8 +52,11 @@ pub struct Registration<'a> {
     /// The request's idempotency key, if any: a retry with it within [`REGISTRATION_RETRY_WINDOW`] gets
     /// the same account with a new password.
     pub key: Option<&'a str>,
-    /// An administrator registers (not throttled).
-    pub by_admin: bool,
+    /// The administrator who registers (not throttled), if one does.
+    pub admin: Option<&'a Caller>,
+    /// The administrator's current password: creating another administrator needs it (see
+    /// [`reauthenticate`]).
+    pub current_password: Option<String>,
     pub address: IpAddr,
 }
 
@@ -72,7 +75,19 @@ pub async fn register(app: &App, request: Registration<'_>) -> Result<Registered
     // IPv4 address, another IPv6 /64) is another registration, which finds the email taken.
     let key = request.key.map(|key| token_digest(&format!("{key}\n{}", crate::throttle::client_key(request.address))));
     let email = Email::parse(request.email).map_err(AppError::Email)?;
-    let throttled = !request.by_admin;
+    match (request.admin, request.role) {
+        (Some(admin), Some(Role::Admin)) => {
+            reauthenticate(app, admin, request.current_password, request.address).await?;
+        }
+        (_, _) if request.current_password.is_some() => {
+            return Err(AppError::invalid(
+                "current_password",
+                "The field current_password is only for an administrator creating another administrator",
+            ));
+        }
+        _ => {}
+    }
+    let throttled = request.admin.is_none();
     if throttled {
         app.throttle.begin_registration(request.address).map_err(|wait| {
             warn!(client.address = %request.address, retry_after_secs = wait.as_secs(), "registration refused: rate-limited");
@@ -191,6 +206,23 @@ pub async fn confirm_password(app: &App, caller: &Caller, password: String, addr
     if password.is_empty() {
         return Err(AppError::Required("password"));
     }
+    let email = caller.user.email.clone();
+    authenticate(app, email.as_str(), Some(email.clone()), &Password::new(password), address).await?;
+    Ok(())
+}
+
+/// Re-authentication (sudo mode, as GitHub's): what turns a credential into a stronger one — a password
+/// for an account that can read its messages, another administrator, an admin-scope token — needs a login
+/// session **and** the caller's current password, so a stolen session or access token alone cannot. A
+/// wrong password counts against the caller's account like a failed login.
+pub async fn reauthenticate(
+    app: &App,
+    caller: &Caller,
+    current_password: Option<String>,
+    address: IpAddr,
+) -> Result<(), AppError> {
+    caller.session()?;
+    let password = current_password.filter(|p| !p.is_empty()).ok_or(AppError::Required("current_password"))?;
     let email = caller.user.email.clone();
     authenticate(app, email.as_str(), Some(email.clone()), &Password::new(password), address).await?;
     Ok(())

@@ -2,9 +2,12 @@
 //! change the role, delete. Every use case needs the admin scope and an administrator; the changes that
 //! must keep an active administrator go through [`super::last_admin`].
 
+use std::net::IpAddr;
+
 use tracing::info;
 use uuid::Uuid;
 
+use super::accounts::reauthenticate;
 use super::context::App;
 use super::error::AppError;
 use super::identity::Caller;
@@ -47,21 +50,40 @@ pub async fn set_status(app: &App, caller: &Caller, id: Option<Uuid>, status: Ac
     Ok(updated)
 }
 
-/// Gives an account `role` (`None`: changes nothing), keeping an active administrator.
-pub async fn set_role(app: &App, caller: &Caller, id: Option<Uuid>, role: Option<Role>) -> Result<User, AppError> {
+/// A change of role: the role, and the caller's current password (needed to make an administrator).
+pub struct RoleChange {
+    pub role: Option<Role>,
+    pub current_password: Option<String>,
+    pub address: IpAddr,
+}
+
+/// Gives an account `role` (`None`: changes nothing), keeping an active administrator. Making an
+/// administrator needs a session and the caller's password ([`reauthenticate`]).
+pub async fn set_role(app: &App, caller: &Caller, id: Option<Uuid>, change: RoleChange) -> Result<User, AppError> {
+    caller.require(Scope::Admin)?;
+    if change.role == Some(Role::Admin) {
+        reauthenticate(app, caller, change.current_password, change.address).await?;
+    }
     let user = target(app, caller, id).await?;
-    let Some(role) = role else { return Ok(user) };
+    let Some(role) = change.role else { return Ok(user) };
     let updated = last_admin::set_role(app.store.as_ref(), &user, role).await?;
     info!(target_user.id = %user.id, role = role.as_str(), "role changed by an administrator");
     Ok(updated)
 }
 
 /// Gives an account a new generated password; every session of it is revoked.
-/// Needs a login session: a password made here logs in and mints tokens, which an access token must never
-/// lead to.
-pub async fn reset_password(app: &App, caller: &Caller, id: Option<Uuid>) -> Result<(Uuid, NewPassword), AppError> {
+/// Needs a login session and the caller's current password ([`reauthenticate`]), whoever the account is:
+/// a password made here logs in, reads the account's messages (which the admin API never shows) and, for an
+/// administrator's account, mints tokens — none of which a stolen credential alone must lead to.
+pub async fn reset_password(
+    app: &App,
+    caller: &Caller,
+    id: Option<Uuid>,
+    current_password: Option<String>,
+    address: IpAddr,
+) -> Result<(Uuid, NewPassword), AppError> {
     caller.require(Scope::Admin)?;
-    caller.session()?;
+    reauthenticate(app, caller, current_password, address).await?;
     let id = id.ok_or(AppError::AccountNotFound)?;
     let password = auth::generate_password();
     let hash = app.hasher.hash(&password).await?;

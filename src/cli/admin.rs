@@ -36,12 +36,20 @@ impl Ctx {
             AdminCommand::Users(AdminUsersCommand::List { deactivated, all, email, limit }) => {
                 self.list_users(&client, deactivated, all, email, limit).await
             }
-            AdminCommand::Create { emails, file, admin } => {
+            AdminCommand::Create { emails, file, admin, password_stdin } => {
+                if password_stdin && file.as_deref().is_some_and(|f| f.as_os_str() == "-") {
+                    return Err(CliError::usage(
+                        "stdin_taken",
+                        "--file - and --password-stdin both read stdin: put the emails in a file",
+                    ));
+                }
                 let emails = match file {
                     Some(file) => read_emails(&file)?,
                     None => emails,
                 };
-                self.create_users(&client, &source, emails, admin).await
+                // Making administrators needs your password; asked once for the whole list.
+                let password = if admin { Some(self.own_password(password_stdin)?) } else { None };
+                self.create_users(&client, &source, emails, admin, password.as_deref()).await
             }
             AdminCommand::Deactivate { email } => {
                 let user = self.account(&client, &email).await?;
@@ -54,9 +62,14 @@ impl Ctx {
                 self.changed(&user, "Activated", "its owner can log in again")
             }
             AdminCommand::Delete { email, yes } => self.delete_user(&client, &email, yes).await,
-            AdminCommand::ResetPassword { email } => {
+            AdminCommand::ResetPassword { email, password_stdin } => {
                 let user = self.account(&client, &email).await?;
-                let reset = client.admin().reset_password(user.user_id).await?;
+                let reset = self
+                    .with_own_password(password_stdin, &source, |password| {
+                        let client = &client;
+                        async move { client.admin().reset_password(user.user_id, &password).await }
+                    })
+                    .await?;
                 if self.terminal.json {
                     self.terminal.out_json(&json!({
                         "user_id": user.user_id, "email": user.email, "generated_password": reset.generated_password,
@@ -80,9 +93,18 @@ impl Ctx {
                 }
                 Ok(())
             }
-            AdminCommand::SetRole { email, role } => {
+            AdminCommand::SetRole { email, role, password_stdin } => {
                 let user = self.account(&client, &email).await?;
-                let user = client.admin().set_role(user.user_id, role).await?;
+                let user = match role {
+                    RoleName::Admin => {
+                        self.with_own_password(password_stdin, &source, |password| {
+                            let client = &client;
+                            async move { client.admin().set_role(user.user_id, role, Some(&password)).await }
+                        })
+                        .await?
+                    }
+                    RoleName::User => client.admin().set_role(user.user_id, role, None).await?,
+                };
                 self.changed(&user, "Changed", &format!("role {}", role_word(user.role)))
             }
         };
@@ -180,6 +202,7 @@ impl Ctx {
         source: &TokenSource,
         emails: Vec<String>,
         admin: bool,
+        own_password: Option<&str>,
     ) -> Result<(), CliError> {
         let role = admin.then_some(RoleName::Admin);
         let progress = if emails.len() > 1 && self.terminal.stderr_is_terminal() && !self.terminal.quiet {
@@ -198,8 +221,10 @@ impl Ctx {
             let email = normalized(raw);
             let key = format!("msgctl-admin-create-{run}-{email}");
             let note = |line: String| progress.set_message(line);
-            let outcome =
-                super::messaging::retrying(note, || admin_api.create_user_with_key(&email, role, Some(&key))).await;
+            let outcome = super::messaging::retrying(note, || {
+                admin_api.create_user_with_key(&email, role, own_password, Some(&key))
+            })
+            .await;
             let line = match outcome {
                 Ok(user) => {
                     created += 1;
@@ -208,6 +233,10 @@ impl Ctx {
                 Err(e) if e.code() == Some("email_taken") => {
                     existed += 1;
                     json!({"email": email, "status": "exists"})
+                }
+                Err(e) if e.code() == Some("invalid_credentials") => {
+                    progress.finish_and_clear();
+                    return Err(CliError::new(Exit::Auth, "invalid_credentials", "your password is wrong"));
                 }
                 Err(e) => {
                     let error = self.auth_failed(source, e);

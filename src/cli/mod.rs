@@ -264,9 +264,12 @@ pub enum AdminCommand {
         /// One email a line (`-`: stdin); blank lines and lines starting with # are skipped.
         #[arg(long, value_name = "FILE")]
         file: Option<std::path::PathBuf>,
-        /// Make them administrators.
+        /// Make them administrators (asks for your password).
         #[arg(long)]
         admin: bool,
+        /// With --admin: read your password from the first line of stdin instead of prompting.
+        #[arg(long, requires = "admin")]
+        password_stdin: bool,
     },
     /// Deactivate an account: every session and token of it is refused at once; it cannot log in.
     #[command(after_help = "Example:\n  msgctl admin deactivate mallory@example.com")]
@@ -281,17 +284,28 @@ pub enum AdminCommand {
         #[arg(long)]
         yes: bool,
     },
-    /// Give an account a new generated password (printed once); its sessions are revoked.
-    #[command(after_help = "Example:\n  PASSWORD=$(msgctl admin reset-password ada@example.com --quiet)")]
-    ResetPassword { email: String },
+    /// Give an account a new generated password (printed once); its sessions are revoked. Asks for your
+    /// own password first (a stolen session alone cannot reset one).
+    #[command(after_help = "Examples:\n  msgctl admin reset-password ada@example.com\n  \
+                            PASSWORD=$(msgctl admin reset-password ada@example.com --quiet --password-stdin < my-password)")]
+    ResetPassword {
+        email: String,
+        /// Read your password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Clear an account's failed-login counters, so its owner can log in at once.
     Unlock { email: String },
-    /// Make an account an administrator, or a user again.
-    #[command(after_help = "Example:\n  msgctl admin set-role ada@example.com admin")]
+    /// Make an account an administrator (asks for your password), or a user again.
+    #[command(after_help = "Examples:\n  msgctl admin set-role ada@example.com admin\n  \
+                            msgctl admin set-role ada@example.com user")]
     SetRole {
         email: String,
         #[arg(value_enum)]
         role: crate::api::RoleName,
+        /// Making an administrator: read your password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -400,6 +414,47 @@ impl Ctx {
     fn authed(&self) -> Result<(Client, TokenSource), CliError> {
         let (token, source) = self.token_in_use()?;
         Ok((self.client.clone().with_token(token), source))
+    }
+
+    /// Runs `attempt` with your own current password (re-authentication, for what the server protects with
+    /// it): the first line of stdin with `--password-stdin`, else asked at a terminal, three tries.
+    async fn with_own_password<T, F, Fut>(
+        &self,
+        password_stdin: bool,
+        source: &TokenSource,
+        mut attempt: F,
+    ) -> Result<T, CliError>
+    where
+        F: FnMut(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let mut tries = 1;
+        loop {
+            match attempt(self.own_password(password_stdin)?).await {
+                Ok(done) => return Ok(done),
+                Err(e) if e.code() == Some("invalid_credentials") => {
+                    if !password_stdin && tries < 3 {
+                        tries += 1;
+                        self.terminal.status("The password is wrong; try again.");
+                        continue;
+                    }
+                    return Err(CliError::new(Exit::Auth, "invalid_credentials", "your password is wrong"));
+                }
+                Err(e) => return Err(self.auth_failed(source, e)),
+            }
+        }
+    }
+
+    /// Your own current password: the first line of stdin with `--password-stdin`, else asked at a terminal.
+    fn own_password(&self, password_stdin: bool) -> Result<String, CliError> {
+        if password_stdin {
+            return Ok(terminal::read_stdin_lines(1, "your password")?.remove(0));
+        }
+        let prompt = match self.sessions.get(&self.server).ok().flatten() {
+            Some(session) => format!("Your password ({})", session.email),
+            None => "Your password".to_owned(),
+        };
+        self.terminal.ask_password(&prompt, "your password is required: pipe it in with --password-stdin")
     }
 
     /// Turns an authentication failure of a cached token into "log in again", forgetting the token.

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::exit::{CliError, Exit};
-use super::terminal::{read_stdin_lines, visible};
+use super::terminal::visible;
 use super::{Ctx, ScopeArg, TokenSource, TokensCommand};
 use crate::api::{ScopeName, TokenView};
 use crate::domain::rfc3339_millis;
@@ -50,33 +50,12 @@ impl Ctx {
     ) -> Result<(), CliError> {
         let (client, source) = self.authed()?;
         let scopes: Vec<ScopeName> = scopes.into_iter().map(ScopeName::from).collect();
-        let email = self.sessions.get(&self.server).ok().flatten().map(|s| s.email);
-        let prompt = match email {
-            Some(email) => format!("Password for {email}"),
-            None => "Password".to_owned(),
-        };
-        let missing = "the password is required: pipe it in with --password-stdin";
-        // At a terminal, a mistyped password gets another try (three in all), as for login.
-        let mut tries = 1;
-        let created = loop {
-            let password = if password_stdin {
-                read_stdin_lines(1, "the password")?.remove(0)
-            } else {
-                self.terminal.ask_password(&prompt, missing)?
-            };
-            match client.create_token(name, &scopes, expires.as_deref(), &password).await {
-                Ok(created) => break created,
-                Err(e) if e.code() == Some("invalid_credentials") => {
-                    if !password_stdin && tries < 3 {
-                        tries += 1;
-                        self.terminal.status("The password is wrong; try again.");
-                        continue;
-                    }
-                    return Err(CliError::new(Exit::Auth, "invalid_credentials", "the password is wrong"));
-                }
-                Err(e) => return Err(self.auth_failed(&source, e)),
-            }
-        };
+        let created = self
+            .with_own_password(password_stdin, &source, |password| {
+                let (client, scopes, expires) = (&client, &scopes, expires.as_deref());
+                async move { client.create_token(name, scopes, expires, &password).await }
+            })
+            .await?;
         if self.terminal.json {
             self.terminal.out_json(&created);
         } else if self.terminal.quiet {

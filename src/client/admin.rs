@@ -8,7 +8,9 @@ use uuid::Uuid;
 use super::core::Client;
 use super::error::ClientError;
 use super::pages::parse_links;
-use crate::api::{AdminUser, CreateUserRequest, CreatedUser, GeneratedPassword, RoleName, UpdateUserRequest};
+use crate::api::{
+    AdminUser, CreateUserRequest, CreatedUser, GeneratedPassword, ResetPasswordRequest, RoleName, UpdateUserRequest,
+};
 
 /// `/admin/…`, through [`Client::admin`].
 pub struct Admin<'a> {
@@ -38,9 +40,15 @@ pub struct UserFilter {
 }
 
 impl Admin<'_> {
-    /// `POST /users` as an administrator: works when registration is closed, and may set the role.
-    pub async fn create_user(&self, email: &str, role: Option<RoleName>) -> Result<CreatedUser, ClientError> {
-        self.create_user_with_key(email, role, None).await
+    /// `POST /users` as an administrator: works when registration is closed, and may set the role (an
+    /// administrator needs `current_password`, yours).
+    pub async fn create_user(
+        &self,
+        email: &str,
+        role: Option<RoleName>,
+        current_password: Option<&str>,
+    ) -> Result<CreatedUser, ClientError> {
+        self.create_user_with_key(email, role, current_password, None).await
     }
 
     /// [`Admin::create_user`] with an `Idempotency-Key`: a retry gets the same account (with a new
@@ -49,9 +57,11 @@ impl Admin<'_> {
         &self,
         email: &str,
         role: Option<RoleName>,
+        current_password: Option<&str>,
         key: Option<&str>,
     ) -> Result<CreatedUser, ClientError> {
-        let body = CreateUserRequest { email: email.to_owned(), role };
+        let body =
+            CreateUserRequest { email: email.to_owned(), role, current_password: current_password.map(str::to_owned) };
         let mut request = self.client.authed(Method::POST, "users")?.json(&body);
         if let Some(key) = key {
             request = request.header("idempotency-key", key);
@@ -104,16 +114,26 @@ impl Admin<'_> {
         self.post(id, "activate").await
     }
 
-    pub async fn reset_password(&self, id: Uuid) -> Result<GeneratedPassword, ClientError> {
-        self.client.send(self.client.authed(Method::POST, &format!("admin/users/{id}/reset-password"))?).await
+    /// A new generated password for the account; `current_password` is yours (re-authentication).
+    pub async fn reset_password(&self, id: Uuid, current_password: &str) -> Result<GeneratedPassword, ClientError> {
+        let body = ResetPasswordRequest { current_password: current_password.to_owned() };
+        self.client
+            .send(self.client.authed(Method::POST, &format!("admin/users/{id}/reset-password"))?.json(&body))
+            .await
     }
 
     pub async fn unlock(&self, id: Uuid) -> Result<(), ClientError> {
         self.client.no_content(self.client.authed(Method::POST, &format!("admin/users/{id}/unlock"))?).await
     }
 
-    pub async fn set_role(&self, id: Uuid, role: RoleName) -> Result<AdminUser, ClientError> {
-        let body = UpdateUserRequest { role: Some(role) };
+    /// Changes the account's role; making an administrator needs `current_password`, yours.
+    pub async fn set_role(
+        &self,
+        id: Uuid,
+        role: RoleName,
+        current_password: Option<&str>,
+    ) -> Result<AdminUser, ClientError> {
+        let body = UpdateUserRequest { role: Some(role), current_password: current_password.map(str::to_owned) };
         self.client.send(self.client.authed(Method::PATCH, &format!("admin/users/{id}"))?.json(&body)).await
     }
 

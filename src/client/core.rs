@@ -98,7 +98,7 @@ impl Client {
     /// `POST /users` with an `Idempotency-Key`: a retry with the same key within 10 minutes gets the same
     /// account, with a new password, as long as it has not logged in.
     pub async fn create_user_with_key(&self, email: &str, key: Option<&str>) -> Result<CreatedUser, ClientError> {
-        let body = CreateUserRequest { email: email.to_owned(), role: None };
+        let body = CreateUserRequest { email: email.to_owned(), ..Default::default() };
         let mut request = self.request(Method::POST, "users")?.json(&body);
         if let Some(key) = key {
             request = request.header("idempotency-key", key);

@@ -11,9 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ApiError;
-use super::extract::{ApiJson, PathId, query_pairs};
+use super::extract::{ApiJson, ClientAddr, PathId, query_pairs};
 use super::state::AppState;
-use crate::api::{AdminUser, ErrorBody, GeneratedPassword, StatusName, UpdateUserRequest};
+use crate::api::{AdminUser, ErrorBody, GeneratedPassword, ResetPasswordRequest, StatusName, UpdateUserRequest};
 use crate::app::admin::{self, DEFAULT_PAGE, MAX_PAGE};
 use crate::app::identity::Caller;
 use crate::domain::{AccountStatus, Role, Scope};
@@ -129,24 +129,36 @@ async fn activate(
     Ok(Json(AdminUser::from(&updated)))
 }
 
-/// Give an account a new generated password; every session of it is revoked.
+/// Give an account a new generated password; every session of it is revoked. Needs a login session and
+/// your own current password (re-authentication, like GitHub's sudo mode): a stolen session or access
+/// token alone cannot turn into a password.
 #[utoipa::path(
     post, path = "/admin/users/{id}/reset-password", tag = "admin",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The account's id")),
+    request_body = ResetPasswordRequest,
     responses(
         (status = 200, description = "The new password, shown only this once", body = GeneratedPassword),
+        (status = 400, description = "No `current_password` (`current_password_required`), a field the request \
+            does not take, or a malformed body", body = ErrorBody),
+        (status = 401, description = "Your current password is wrong (`invalid_credentials`; it counts as a failed \
+            login), or a missing, expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`), or an access token: only a \
             login session may reset a password (`session_required`)", body = ErrorBody),
         (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 async fn reset_password(
     caller: Caller,
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     PathId(id): PathId,
+    ApiJson(body): ApiJson<ResetPasswordRequest>,
 ) -> Result<Json<GeneratedPassword>, ApiError> {
-    let (user_id, password) = admin::reset_password(&state.app, &caller, id).await?;
+    let (user_id, password) =
+        admin::reset_password(&state.app, &caller, id, Some(body.current_password), address).await?;
     Ok(Json(GeneratedPassword { user_id, generated_password: password.expose().to_owned() }))
 }
 
@@ -167,7 +179,8 @@ async fn unlock(caller: Caller, State(state): State<AppState>, PathId(id): PathI
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Change an account's role.
+/// Change an account's role. Making an administrator needs a login session and your own current password
+/// (`current_password`), as resetting a password does.
 #[utoipa::path(
     patch, path = "/admin/users/{id}", tag = "admin",
     security(("bearer" = [])),
@@ -175,19 +188,28 @@ async fn unlock(caller: Caller, State(state): State<AppState>, PathId(id): PathI
     request_body = UpdateUserRequest,
     responses(
         (status = 200, description = "Changed", body = AdminUser),
-        (status = 400, description = "A malformed body, or a field the request does not take", body = ErrorBody),
-        (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`)", body = ErrorBody),
+        (status = 400, description = "`role: admin` without `current_password` (`current_password_required`), a \
+            malformed body, or a field the request does not take", body = ErrorBody),
+        (status = 401, description = "Your current password is wrong (`invalid_credentials`; it counts as a failed \
+            login), or a missing, expired, revoked or badly signed token", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`, `insufficient_scope`); making an \
+            administrator with an access token (`session_required`)", body = ErrorBody),
         (status = 404, description = "No such account (`user_not_found`)", body = ErrorBody),
         (status = 409, description = "Demoting the last active administrator (`last_admin`)", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 async fn update_user(
     caller: Caller,
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     PathId(id): PathId,
     ApiJson(body): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<AdminUser>, ApiError> {
-    let updated = admin::set_role(&state.app, &caller, id, body.role.map(Role::from)).await?;
+    let change =
+        admin::RoleChange { role: body.role.map(Role::from), current_password: body.current_password, address };
+    let updated = admin::set_role(&state.app, &caller, id, change).await?;
     Ok(Json(AdminUser::from(&updated)))
 }
 

@@ -49,11 +49,14 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
             password); the password is shown only this once", body = CreatedUser,
             headers(("Idempotent-Replayed" = String, description = "`true` when this answers a retry"))),
         (status = 400, description = "Email missing (`email_required`), malformed (`email_invalid`) or already \
-            registered (`email_taken`); a field the request does not take (`unknown_field`); a malformed body", body = ErrorBody),
+            registered (`email_taken`); `role: admin` without `current_password` (`current_password_required`); a \
+            field the request does not take (`unknown_field`); a malformed body", body = ErrorBody),
         (status = 401, description = "A Bearer that is not valid came with `role`, or while registration is \
-            closed (otherwise a Bearer changes nothing unless it is an administrator's)", body = ErrorBody),
+            closed (otherwise a Bearer changes nothing unless it is an administrator's); a wrong \
+            `current_password` (`invalid_credentials`)", body = ErrorBody),
         (status = 403, description = "Registration is closed and no administrator asked (`registration_closed`), \
-            or someone other than an administrator set `role` (`forbidden`, `insufficient_scope`)", body = ErrorBody),
+            or someone other than an administrator set `role` (`forbidden`, `insufficient_scope`); an access \
+            token set `role: admin` (`session_required`)", body = ErrorBody),
         (status = 409, description = "A retry with the same Idempotency-Key is being handled (`idempotency_conflict`)", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
@@ -76,7 +79,8 @@ async fn create_user(
         email: &body.email,
         role: body.role.map(Role::from),
         key: key.as_deref(),
-        by_admin: admin.is_some(),
+        admin: admin.as_ref(),
+        current_password: body.current_password,
         address,
     };
     let registered = accounts::register(&state.app, registration).await?;

@@ -36,6 +36,10 @@ pub enum MsgdAdminCommand {
     Deactivate { email: String },
     /// Activate a deactivated account again.
     Activate { email: String },
+    /// Clear an account's failed-login counters on every running instance: for the last administrator,
+    /// locked out by someone else's guessing.
+    #[command(after_help = "Example:\n  msgd admin unlock ops@example.com")]
+    Unlock { email: String },
 }
 
 fn admin_error(e: AdminError) -> CliError {
@@ -125,6 +129,11 @@ async fn run_on(store: &dyn Store, config: &Config, command: MsgdAdminCommand, j
         MsgdAdminCommand::Activate { email } => {
             let user = find(&email).await?;
             print(&admin::set_status(store, &user, AccountStatus::Active).await.map_err(admin_error)?, None);
+        }
+        MsgdAdminCommand::Unlock { email } => {
+            let user = find(&email).await?;
+            store.unlock(user.id).await.map_err(store_error)?;
+            print(&user, None);
         }
     }
     Ok(())

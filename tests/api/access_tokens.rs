@@ -140,11 +140,11 @@ async fn an_admin_scope_works_only_while_its_owner_is_an_administrator(backend: 
     // An admin token never leads to a password: not its owner's, not anyone's.
     for target in [ops_id, root.client.me().await.unwrap().user_id] {
         assert_eq!(
-            code(script.admin().reset_password(target).await),
+            code(script.admin().reset_password(target, &ops.password).await),
             (StatusCode::FORBIDDEN, "session_required".into())
         );
     }
     ops.client.login(&ops.email, &ops.password).await.expect("the password did not change");
-    root.client.admin().set_role(ops_id, msgkit::api::RoleName::User).await.unwrap();
+    root.client.admin().set_role(ops_id, msgkit::api::RoleName::User, None).await.unwrap();
     assert_eq!(code(script.admin().users(&Default::default()).await), (StatusCode::FORBIDDEN, "forbidden".into()));
 }

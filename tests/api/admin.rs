@@ -18,6 +18,7 @@ backend_tests!(
     deleting_an_account_erases_it_and_every_message_it_sent_or_received,
     closed_registration_leaves_account_creation_to_administrators,
     two_administrators_deleting_each_other_at_once_leave_an_administrator,
+    what_makes_a_password_or_an_administrator_needs_the_callers_own_password,
 );
 
 fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (StatusCode, String) {
@@ -66,7 +67,7 @@ async fn roles_the_admin_api_and_the_last_administrator(backend: Backend) {
     // The last active administrator can be neither demoted nor deactivated nor deleted.
     let me = admin.client.admin().find(&admin.email).await.unwrap().unwrap();
     assert_eq!(
-        code(admin.client.admin().set_role(me.user_id, RoleName::User).await),
+        code(admin.client.admin().set_role(me.user_id, RoleName::User, None).await),
         (StatusCode::CONFLICT, "last_admin".into())
     );
     assert_eq!(code(admin.client.admin().deactivate(me.user_id).await).1, "last_admin");
@@ -75,9 +76,10 @@ async fn roles_the_admin_api_and_the_last_administrator(backend: Backend) {
 
     // With a second administrator, the first may step down; the second then has the admin API.
     let ada_id = ada.client.me().await.unwrap().user_id;
-    assert_eq!(admin.client.admin().set_role(ada_id, RoleName::Admin).await.unwrap().role, RoleName::Admin);
+    let promoted = admin.client.admin().set_role(ada_id, RoleName::Admin, Some(&admin.password)).await.unwrap();
+    assert_eq!(promoted.role, RoleName::Admin);
     ada.client.admin().users(&UserFilter::default()).await.expect("ada is an administrator now");
-    admin.client.admin().set_role(me.user_id, RoleName::User).await.unwrap();
+    admin.client.admin().set_role(me.user_id, RoleName::User, None).await.unwrap();
     assert_eq!(code(admin.client.admin().users(&UserFilter::default()).await).1, "forbidden", "at once");
     let raw = app.raw().patch(app.url(&format!("/admin/users/{ada_id}"))).bearer_auth(&ada.token);
     let typo = raw.json(&json!({"rol": "user"})).send().await.unwrap();
@@ -139,7 +141,7 @@ async fn an_administrator_resets_passwords_and_unlocks_accounts(backend: Backend
     let carol = app.user("carol@example.com").await;
     let id = carol.client.me().await.unwrap().user_id;
 
-    let reset = admin.client.admin().reset_password(id).await.unwrap();
+    let reset = admin.client.admin().reset_password(id, &admin.password).await.unwrap();
     assert_eq!(code(carol.client.me().await).1, "token_revoked", "sessions are revoked");
     assert_eq!(code(app.client.login(&carol.email, &carol.password).await).1, "invalid_credentials");
     app.client.login(&carol.email, &reset.generated_password).await.unwrap();
@@ -212,9 +214,14 @@ async fn closed_registration_leaves_account_creation_to_administrators(backend: 
     let admin = app.admin().await;
     // Not counted by the per-address registration limit (one here).
     for n in 0..3 {
-        admin.client.admin().create_user(&format!("staff{n}@example.com"), None).await.unwrap();
+        admin.client.admin().create_user(&format!("staff{n}@example.com"), None, None).await.unwrap();
     }
-    let boss = admin.client.admin().create_user("boss@example.com", Some(RoleName::Admin)).await.unwrap();
+    let boss = admin
+        .client
+        .admin()
+        .create_user("boss@example.com", Some(RoleName::Admin), Some(&admin.password))
+        .await
+        .unwrap();
     let token = app.client.login("boss@example.com", &boss.generated_password).await.unwrap();
     assert_eq!(app.client.clone().with_token(token).me().await.unwrap().role, RoleName::Admin);
 
@@ -230,7 +237,7 @@ async fn closed_registration_leaves_account_creation_to_administrators(backend: 
         .unwrap();
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
     let user = open.new_user().await;
-    assert_eq!(code(user.client.admin().create_user("x@example.com", Some(RoleName::User)).await).1, "forbidden");
+    assert_eq!(code(user.client.admin().create_user("x@example.com", Some(RoleName::User), None).await).1, "forbidden");
     // A client that sends its Bearer on every request (even an expired one) registers as before.
     for bearer in [user.token.as_str(), "expired.or.garbage"] {
         let email = format!("{}@example.com", bearer.len());
@@ -275,4 +282,90 @@ async fn two_administrators_deleting_each_other_at_once_leave_an_administrator(b
         let token = app.client.login(&survivor.email, &survivor.password).await.expect("the survivor logs in");
         assert_eq!(app.client.clone().with_token(token).me().await.unwrap().role, RoleName::Admin);
     }
+}
+
+/// Re-authentication (sudo mode): resetting any password (one's own included), making an administrator
+/// (by promotion or creation) and minting a token need a login session and the caller's current password.
+/// A stolen session or admin-scope token alone gets nowhere; a wrong password counts as a failed login.
+async fn what_makes_a_password_or_an_administrator_needs_the_callers_own_password(backend: Backend) {
+    let (app, _db) = spawn_app_with(backend, |c| {
+        c.no_rate_limit = false;
+        c.rate_limit_login_failures = 3;
+    })
+    .await;
+    let root = app.admin().await;
+    let ada = app.user("ada@example.com").await;
+    let ada_id = ada.client.me().await.unwrap().user_id;
+    let root_id = root.client.me().await.unwrap().user_id;
+    let admin = root.client.admin();
+
+    // Without the password: refused before anything changes, for another account and one's own.
+    for target in [ada_id, root_id] {
+        let raw = app.raw().post(app.url(&format!("/admin/users/{target}/reset-password"))).bearer_auth(&root.token);
+        let response = raw.json(&json!({})).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "current_password_required", "{body}");
+    }
+    let promote = app.raw().patch(app.url(&format!("/admin/users/{ada_id}"))).bearer_auth(&root.token);
+    let response = promote.json(&json!({"role": "admin"})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        code(admin.create_user("boss@example.com", Some(RoleName::Admin), None).await).1,
+        "current_password_required"
+    );
+    // The target's password is not the one asked for.
+    assert_eq!(
+        code(admin.reset_password(ada_id, &ada.password).await),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials".into())
+    );
+    assert_eq!(code(admin.set_role(ada_id, RoleName::Admin, Some("guess")).await).1, "invalid_credentials");
+    ada.client.me().await.expect("nothing changed: ada's session stands");
+    assert_eq!(ada.client.me().await.unwrap().role, RoleName::User);
+    // Wrong passwords count like failed logins: the third locks the caller's account.
+    assert_eq!(
+        code(admin.create_user("boss@example.com", Some(RoleName::Admin), Some("guess")).await).1,
+        "invalid_credentials"
+    );
+    assert_eq!(code(admin.reset_password(ada_id, &root.password).await).1, "rate_limited");
+    assert!(admin.find("boss@example.com").await.unwrap().is_none(), "no administrator was made");
+    // The last administrator, locked out: the operator unlocks it on the host.
+    let unlocked = msgd_admin(&app.config, &["unlock", &root.email]);
+    assert!(unlocked.status.success(), "{}", String::from_utf8_lossy(&unlocked.stderr));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+
+    // With it: each works.
+    let reset = loop {
+        match admin.reset_password(ada_id, &root.password).await {
+            Ok(reset) => break reset,
+            Err(e) if e.code() == Some("rate_limited") && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("unlocked: {e:?}"),
+        }
+    };
+    app.client.login(&ada.email, &reset.generated_password).await.expect("the new password logs in");
+    assert_eq!(admin.set_role(ada_id, RoleName::Admin, Some(&root.password)).await.unwrap().role, RoleName::Admin);
+    assert_eq!(admin.set_role(ada_id, RoleName::User, None).await.unwrap().role, RoleName::User, "demoting needs none");
+    let boss = admin.create_user("boss@example.com", Some(RoleName::Admin), Some(&root.password)).await.unwrap();
+    app.client.login(&boss.email, &boss.generated_password).await.unwrap();
+    // A current_password where nothing asks for one is a mistake, said so.
+    let walk_in = app.raw().post(app.url("/users")).json(&json!({"email": "w@example.com", "current_password": "x"}));
+    let response = walk_in.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // An admin-scope access token, even with the password, never makes a password or an administrator.
+    let token = root.client.create_token("ops", &[msgkit::api::ScopeName::Admin], None, &root.password).await.unwrap();
+    let script = app.client.clone().with_token(&token.token);
+    let refused = [
+        code(script.admin().reset_password(ada_id, &root.password).await),
+        code(script.admin().set_role(ada_id, RoleName::Admin, Some(&root.password)).await),
+        code(script.admin().create_user("boss2@example.com", Some(RoleName::Admin), Some(&root.password)).await),
+    ];
+    for refusal in refused {
+        assert_eq!(refusal, (StatusCode::FORBIDDEN, "session_required".into()));
+    }
+    let minted = script.create_token("more", &[msgkit::api::ScopeName::Admin], None, &root.password).await;
+    assert_eq!(code(minted), (StatusCode::FORBIDDEN, "session_required".into()));
+    script.admin().set_role(ada_id, RoleName::User, None).await.expect("what needs no password, a token may do");
 }

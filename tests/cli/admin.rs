@@ -21,8 +21,9 @@ cli_backend_tests!(
     profiles_keep_two_accounts_on_one_server_and_old_caches_work,
 );
 
-/// A first administrator made with `msgd admin`, logged in under the `admin` profile; returns its email.
-fn admin_profile(env: &Env) -> String {
+/// A first administrator made with `msgd admin`, logged in under the `admin` profile; returns its email
+/// and password.
+fn admin_profile(env: &Env) -> (String, String) {
     let email = "root@example.com";
     let out = msgd_admin(&env.app.config, &["--json", "create-user", email, "--admin"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -33,7 +34,7 @@ fn admin_profile(env: &Env) -> String {
         .args(["--profile", "admin", "login", "--email", email, "--password-stdin"])
         .write_stdin(format!("{password}\n"));
     assert_exit(&run(&mut login), 0);
-    email.to_owned()
+    (email.to_owned(), password.to_owned())
 }
 
 fn an_access_token_lets_a_script_do_what_its_scopes_allow(backend: Backend) {
@@ -108,7 +109,7 @@ fn an_access_token_lets_a_script_do_what_its_scopes_allow(backend: Backend) {
 
 fn an_administrator_manages_accounts_from_the_command_line(backend: Backend) {
     let env = Env::start_on(backend, |c| c.registration = msgkit::config::Registration::Closed);
-    let root = admin_profile(&env);
+    let (root, root_password) = admin_profile(&env);
     let admin = || {
         let mut command = env.msgctl();
         command.args(["--profile", "admin"]);
@@ -168,8 +169,18 @@ fn an_administrator_manages_accounts_from_the_command_line(backend: Backend) {
     assert_exit(&run(admin().args(["admin", "activate", "ada@example.com"])), 0);
     assert_exit(&ada_login(), 0);
 
-    // A new password, printed once; unlocking; roles.
+    // A new password, printed once, after your own (a stolen session alone cannot); unlocking; roles.
     let out = run(admin().args(["admin", "reset-password", "ada@example.com", "--quiet"]));
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--password-stdin"), "without a terminal: {}", stderr(&out));
+    let out =
+        run(admin().args(["admin", "reset-password", "ada@example.com", "--password-stdin"]).write_stdin("guess\n"));
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("your password is wrong"), "{}", stderr(&out));
+    assert_exit(&run(env.msgctl().arg("list")), 0);
+    let out = run(admin()
+        .args(["admin", "reset-password", "ada@example.com", "--quiet", "--password-stdin"])
+        .write_stdin(format!("{root_password}\n")));
     assert_exit(&out, 0);
     let new_password = stdout(&out).trim().to_owned();
     assert_eq!(new_password.len(), 24);
@@ -178,9 +189,19 @@ fn an_administrator_manages_accounts_from_the_command_line(backend: Backend) {
     login.args(["login", "--email", "ada@example.com", "--password-stdin"]).write_stdin(format!("{new_password}\n"));
     assert_exit(&run(&mut login), 0);
     assert_exit(&run(admin().args(["admin", "unlock", "ada@example.com"])), 0);
-    let out = run(admin().args(["--json", "admin", "set-role", "ada@example.com", "admin"]));
+    assert_exit(&run(admin().args(["admin", "set-role", "ada@example.com", "admin"])), 2);
+    let out = run(admin()
+        .args(["--json", "admin", "set-role", "ada@example.com", "admin", "--password-stdin"])
+        .write_stdin(format!("{root_password}\n")));
     assert_exit(&out, 0);
     assert_eq!(json(&out)["role"], "admin");
+    let out = run(admin()
+        .args(["--json", "admin", "create", "--admin", "--password-stdin", "ops@example.com"])
+        .write_stdin(format!("{root_password}\n")));
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["status"], "created");
+    let out = run(admin().args(["admin", "create", "--admin", "--password-stdin", "--file", "-"]));
+    assert_exit(&out, 2);
     assert_exit(&run(env.msgctl().args(["admin", "users", "list"])), 0);
     assert_exit(&run(admin().args(["admin", "set-role", "ada@example.com", "boss"])), 2);
 
@@ -191,6 +212,7 @@ fn an_administrator_manages_accounts_from_the_command_line(backend: Backend) {
     assert_exit(&run(admin().args(["admin", "delete", "dee@example.com", "--yes"])), 0);
     assert_exit(&run(admin().args(["admin", "deactivate", "dee@example.com"])), 4);
     assert_exit(&run(admin().args(["admin", "delete", "ada@example.com", "--yes"])), 0);
+    assert_exit(&run(admin().args(["admin", "delete", "ops@example.com", "--yes"])), 0);
 
     // The last administrator cannot step down: exit 5.
     let out = run(admin().args(["admin", "set-role", &root, "user"]));
@@ -213,7 +235,7 @@ fn profiles_keep_two_accounts_on_one_server_and_old_caches_work(backend: Backend
     assert_eq!(json(&out)["email"], "me@example.com");
     assert_eq!(json(&out)["profile"], "default");
 
-    let root = admin_profile(&env);
+    let (root, _) = admin_profile(&env);
     let out = run(env.msgctl().args(["--profile", "admin", "whoami"]));
     assert_exit(&out, 0);
     assert!(stdout(&out).contains(&format!("as {root}, an administrator")), "{}", stdout(&out));
