@@ -77,7 +77,7 @@ pub fn exit_for(status: StatusCode, code: &str) -> Exit {
         return *exit;
     }
     match status.as_u16() {
-        400 | 413 | 415 | 422 | 431 => Exit::Usage,
+        400 | 413 | 414 | 415 | 422 | 431 => Exit::Usage,
         401 => Exit::Auth,
         403 => Exit::Denied,
         404 => Exit::NotFound,

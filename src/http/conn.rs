@@ -273,15 +273,18 @@ impl<B: http_body::Body + Unpin> http_body::Body for Tracked<B> {
     }
 }
 
-/// A socket whose reads and writes are reported to its connection's [`Activity`].
+/// A socket whose reads and writes are reported to its connection's [`Activity`], and whose hyper-made
+/// refusals go out in msgd's words ([`super::refusal`]).
 pub struct Watched<T> {
     io: T,
     activity: Arc<Activity>,
+    /// msgd's answer written in place of hyper's refusal, and how much of it is written.
+    replacement: Option<(Vec<u8>, usize)>,
 }
 
 impl<T> Watched<T> {
     pub fn new(io: T, activity: Arc<Activity>) -> Self {
-        Self { io, activity }
+        Self { io, activity, replacement: None }
     }
 }
 
@@ -304,10 +307,47 @@ impl<T: AsyncWrite + Unpin> Watched<T> {
         }
         polled
     }
+
+    /// Writes what is left of a replacement answer; ready when none is left.
+    fn write_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some((answer, written)) = &mut self.replacement {
+            if *written == answer.len() {
+                self.replacement = None;
+                break;
+            }
+            let polled = Pin::new(&mut self.io).poll_write(cx, &answer[*written..]);
+            match self.track(polled) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    if let Some((_, written)) = &mut self.replacement {
+                        *written += n;
+                    }
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Takes `buf` as written if it is one of hyper's refusals, and starts writing msgd's answer instead.
+    fn replaced(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Option<Poll<io::Result<usize>>> {
+        let answer = super::refusal::rewrite(buf)?;
+        self.replacement = Some((answer, 0));
+        Some(match self.write_replacement(cx) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            // The rest goes out with the flush hyper makes next.
+            _ => Poll::Ready(Ok(buf.len())),
+        })
+    }
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        std::task::ready!(self.write_replacement(cx))?;
+        if let Some(polled) = self.replaced(cx, buf) {
+            return polled;
+        }
         let polled = Pin::new(&mut self.io).poll_write(cx, buf);
         self.track(polled)
     }
@@ -317,6 +357,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        std::task::ready!(self.write_replacement(cx))?;
+        let mut filled = bufs.iter().filter(|b| !b.is_empty());
+        if let (Some(only), None) = (filled.next(), filled.next()) {
+            if let Some(polled) = self.replaced(cx, only) {
+                return polled;
+            }
+        }
         let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
         self.track(polled)
     }
@@ -326,10 +373,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.write_replacement(cx))?;
         Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.write_replacement(cx))?;
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
@@ -337,25 +386,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
 /// The answer to a connection over `MAX_CONNECTIONS`, written without reading its request, then closed.
 pub fn over_limit_answer() -> &'static [u8] {
     static ANSWER: OnceLock<Vec<u8>> = OnceLock::new();
-    ANSWER.get_or_init(|| {
-        let error = super::ApiError::TooManyConnections;
-        let body = serde_json::to_vec(&crate::api::ErrorBody {
-            error: error.to_string(),
-            code: error.code().to_owned(),
-            field: None,
-            retry_after: Some(1),
-            request_id: None,
-        })
-        .expect("an error body serializes");
-        let mut answer = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-             retry-after: 1\r\ncache-control: no-store\r\nconnection: close\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        answer.extend_from_slice(&body);
-        answer
-    })
+    ANSWER.get_or_init(|| super::refusal::answer(&super::ApiError::TooManyConnections, Some(1), None))
 }
 
 /// Refuses a connection over `MAX_CONNECTIONS`: the JSON 503 (it fits the socket's empty send buffer),

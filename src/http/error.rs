@@ -108,6 +108,14 @@ pub enum ApiError {
         crate::config::MAX_HEADERS
     )]
     HeadersTooLarge,
+    /// Refused by the HTTP parser before msgd saw a request (answered by [`super::refusal`]).
+    #[error(
+        "The request is not valid HTTP/1.1: its request line, a header or its framing cannot be read (such as a \
+         duplicate Content-Length or a folded header line)."
+    )]
+    MalformedRequest,
+    #[error("The request target (path and query) is longer than 64 KiB.")]
+    UriTooLong,
     /// A bug or an unexpected failure; the detail is logged, not sent.
     #[error("Something went wrong on the server; it has been logged (see request_id).")]
     Internal(#[source] anyhow::Error),
@@ -151,7 +159,9 @@ impl ApiError {
             | PasswordUnchanged
             | Content(_)
             | Recipient { .. }
-            | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+            | InvalidIdempotencyKey
+            | MalformedRequest => StatusCode::BAD_REQUEST,
+            UriTooLong => StatusCode::URI_TOO_LONG,
             RecipientNotFound(_) | UserNotFound | AccountNotFound | TokenNotFound => StatusCode::NOT_FOUND,
             Forbidden | InsufficientScope(_) | SessionRequired | RegistrationClosed | AccountDeactivated => {
                 StatusCode::FORBIDDEN
@@ -223,6 +233,8 @@ impl ApiError {
             RateLimited(_) => "rate_limited",
             TooManyStreams(_) => "too_many_streams",
             HeadersTooLarge => "headers_too_large",
+            MalformedRequest => "malformed_request",
+            UriTooLong => "uri_too_long",
             Internal(_) => "internal",
         }
     }
@@ -298,6 +310,8 @@ impl ApiError {
             RateLimited(Duration::from_secs(60)),
             TooManyStreams(30),
             HeadersTooLarge,
+            MalformedRequest,
+            UriTooLong,
             Internal(anyhow::anyhow!("example")),
         ]
     }

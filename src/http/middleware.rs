@@ -189,7 +189,7 @@ pub async fn per_request(State(settings): State<PerRequest>, mut request: Reques
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     // The API answers data, never a page: nothing in it may load or run. /docs (Swagger UI) runs its own
     // scripts and styles and reads /openapi.json, from here only.
-    let policy = if docs { DOCS_CSP } else { "default-src 'none'; frame-ancestors 'none'" };
+    let policy = if docs { DOCS_CSP } else { super::refusal::API_CSP };
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
     response
 }

@@ -15,6 +15,7 @@ mod messages;
 pub mod middleware;
 mod openapi;
 mod ops;
+mod refusal;
 pub mod router;
 pub mod serve;
 pub mod state;

@@ -332,3 +332,46 @@ async fn hostile_input_gets_json_4xx_stores_nothing_and_leaves_the_server_health
     let other = app.new_user().await;
     other.client.send_to("still working", Some(&user.email), None).await.unwrap();
 }
+
+/// What hyper refuses before msgd sees a request — a 100 KB request target, a duplicate Content-Length, a
+/// folded header, more than 1,000 headers, a line that is not HTTP — still gets msgd's JSON error with a
+/// code and the headers every answer carries. No storage is involved: one backend.
+#[tokio::test]
+async fn refusals_made_by_the_http_parser_are_json_too() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (app, _db) = spawn_app(Backend::Sqlite).await;
+    let many: String = (0..1200).map(|n| format!("X-Many-{n}: 1\r\n")).collect();
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100_000)).into_bytes(), 414, "uri_too_long"),
+        (
+            b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\
+              Content-Length: 3\r\n\r\n{}"
+                .to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n".to_vec(), 400, "malformed_request"),
+        (b"NOT HTTP AT ALL\r\n\r\n".to_vec(), 400, "malformed_request"),
+        (format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many}\r\n").into_bytes(), 431, "headers_too_large"),
+    ];
+    for (request, status, code) in cases {
+        let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+        stream.write_all(&request).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer))
+            .await
+            .expect("an answer, then the connection closes")
+            .unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{code}: {head}");
+        let head = head.to_lowercase();
+        for header in ["content-type: application/json", "cache-control: no-store", "x-frame-options: deny"] {
+            assert!(head.contains(header), "{code}: {header} in {head}");
+        }
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{code}: {e}: {body}"));
+        assert_eq!(body["code"], code, "{body}");
+        assert!(!body["error"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(app.raw().get(app.url("/healthz")).send().await.unwrap().status(), 200, "still healthy");
+}
