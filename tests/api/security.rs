@@ -26,6 +26,7 @@ backend_tests!(
     an_unknown_email_and_a_wrong_password_look_and_take_the_same,
     security_headers_are_on_every_answer,
     a_burst_of_concurrent_attempts_stays_within_the_limits,
+    instances_sharing_a_database_each_count_their_own_attempts,
     a_login_makes_a_hash_of_another_cost_again_at_the_configured_one,
     an_unusable_last_forwarded_entry_means_the_peer_never_an_earlier_entry,
 );
@@ -423,6 +424,52 @@ async fn a_burst_of_concurrent_attempts_stays_within_the_limits(backend: Backend
     }
     // new_user above registered one account from this address already.
     assert_eq!(created, 19, "40 at once, within the 20 an address may make");
+}
+
+/// The documented factor: throttles count in each msgd process, so a burst spread over two instances on
+/// one database gets each instance's limit — twice the limit, never more.
+async fn instances_sharing_a_database_each_count_their_own_attempts(backend: Backend) {
+    let (first, _db) = throttled(backend, |c| {
+        c.rate_limit_login_failures = 10;
+        c.rate_limit_address_failures = 1000;
+    })
+    .await;
+    let second = TestApp::start(first.config.clone()).await;
+    let user = first.new_user().await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(60));
+    let logins: Vec<_> = (0..60)
+        .map(|n| {
+            let client = if n % 2 == 0 { first.client.clone() } else { second.client.clone() };
+            let (email, barrier) = (user.email.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                code(client.login(&email, "a wrong guess").await)
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for login in logins {
+        answers.push(login.await.unwrap());
+    }
+    let checked = answers.iter().filter(|(_, code)| code == "invalid_credentials").count();
+    let refused = answers.iter().filter(|(_, code)| code == "rate_limited").count();
+    assert_eq!((checked, refused), (20, 40), "2 instances × a limit of 10: {answers:?}");
+    // An administrator's unlock reaches both.
+    let admin = first.admin().await;
+    let id = admin.client.admin().find(&user.email).await.unwrap().unwrap().user_id;
+    admin.client.admin().unlock(id).await.unwrap();
+    for app in [&first, &second] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match app.client.login(&user.email, &user.password).await {
+                Ok(_) => break,
+                Err(e) if e.code() == Some("rate_limited") && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("unlocked on {}: {e:?}", app.address),
+            }
+        }
+    }
 }
 
 async fn a_login_makes_a_hash_of_another_cost_again_at_the_configured_one(backend: Backend) {
