@@ -231,11 +231,13 @@ impl Ctx {
     /// Follows the stream until Ctrl-C, reconnecting with backoff from the last message seen.
     pub(super) async fn watch(&self, after: Option<Uuid>) -> Result<(), CliError> {
         let (client, source) = self.authed()?;
+        // Where to resume: the stream's own starting point (its first frame) until a message moves it, so
+        // a reconnect misses nothing even when nothing was printed yet.
         let mut last = after;
         let mut backoff = FIRST_BACKOFF;
+        let mut reconnecting = false;
         let interrupted = tokio::signal::ctrl_c();
         tokio::pin!(interrupted);
-        self.terminal.status(format!("Watching {} for messages to you (Ctrl-C to stop)", self.server));
         loop {
             let connected = tokio::select! {
                 connected = client.stream(last) => connected,
@@ -244,30 +246,37 @@ impl Ctx {
             match connected {
                 Ok(mut stream) => {
                     backoff = FIRST_BACKOFF;
+                    if reconnecting {
+                        self.terminal.status("Connected again; what arrived meanwhile follows");
+                    } else {
+                        self.terminal.status(format!("Watching {} for messages to you (Ctrl-C to stop)", self.server));
+                    }
                     loop {
                         let event = tokio::select! {
                             event = stream.next() => event,
                             _ = &mut interrupted => return Ok(()),
                         };
+                        last = stream.last_event_id().or(last);
                         match event {
-                            Ok(Some(StreamEvent::Message(message))) => {
-                                self.print_live(&message);
-                                last = Some(message.id);
-                            }
+                            Ok(Some(StreamEvent::Message(message))) => self.print_live(&message),
                             Ok(Some(StreamEvent::Closed { code, error })) if code.starts_with("token_") => {
                                 return Err(self.auth_error(&source, CliError::new(Exit::Auth, code, error)));
                             }
-                            Ok(Some(StreamEvent::Closed { error, .. })) => {
-                                self.terminal.status(format!("{error}; reconnecting"));
+                            Ok(Some(StreamEvent::Closed { .. })) => {
+                                self.terminal.status("The server is shutting down; reconnecting");
                                 break;
                             }
-                            Ok(None) => break,
+                            Ok(None) => {
+                                self.terminal.status("The connection ended; reconnecting");
+                                break;
+                            }
                             Err(e) => {
-                                self.terminal.status(format!("connection lost ({e}); reconnecting"));
+                                self.terminal.status(format!("Connection lost ({e}); reconnecting"));
                                 break;
                             }
                         }
                     }
+                    reconnecting = true;
                 }
                 Err(e) => {
                     let error = self.auth_failed(&source, e);

@@ -28,15 +28,26 @@ pub struct MessageStream {
     body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
     buffer: Vec<u8>,
     url: String,
+    last_event_id: Option<Uuid>,
 }
 
 impl MessageStream {
+    /// Where to resume: the last `id:` the server sent — a message's, or, before any message, the
+    /// stream's starting point from its first frame. Reconnect with it (`Client::stream`) to miss nothing.
+    pub fn last_event_id(&self) -> Option<Uuid> {
+        self.last_event_id
+    }
+
     /// The next message or close notice; `None` when the connection ended without one.
     pub async fn next(&mut self) -> Result<Option<StreamEvent>, ClientError> {
         use futures::StreamExt;
         loop {
             while let Some(block) = self.take_block() {
-                if let Some(event) = parse_event(&block)? {
+                let (id, event) = parse_event(&block)?;
+                if let Some(id) = id {
+                    self.last_event_id = Some(id);
+                }
+                if let Some(event) = event {
                     return Ok(Some(event));
                 }
             }
@@ -73,8 +84,9 @@ fn blank_line(buffer: &[u8]) -> Option<(usize, usize)> {
     })
 }
 
-fn parse_event(block: &str) -> Result<Option<StreamEvent>, ClientError> {
-    let (mut kind, mut data) = ("message", Vec::new());
+/// One event block: its `id:` (if it has one that is a message id) and its event (`None` without data).
+fn parse_event(block: &str) -> Result<(Option<Uuid>, Option<StreamEvent>), ClientError> {
+    let (mut kind, mut data, mut id) = ("message", Vec::new(), None);
     for line in block.lines() {
         if line.starts_with(':') {
             continue;
@@ -83,20 +95,22 @@ fn parse_event(block: &str) -> Result<Option<StreamEvent>, ClientError> {
         match field {
             "event" => kind = if value == "close" { "close" } else { "message" },
             "data" => data.push(value),
+            "id" => id = Uuid::try_parse(value).ok(),
             _ => {}
         }
     }
     if data.is_empty() {
-        return Ok(None);
+        return Ok((id, None));
     }
     let data = data.join("\n");
     let bad = |e: serde_json::Error| ClientError::Protocol(format!("unreadable stream event: {e}"));
-    Ok(Some(if kind == "close" {
+    let event = if kind == "close" {
         let close: StreamClose = serde_json::from_str(&data).map_err(bad)?;
         StreamEvent::Closed { code: close.code, error: close.error }
     } else {
         StreamEvent::Message(serde_json::from_str(&data).map_err(bad)?)
-    }))
+    };
+    Ok((id, Some(event)))
 }
 
 impl Client {
@@ -121,6 +135,7 @@ impl Client {
             body: Box::pin(response.bytes_stream()),
             buffer: Vec::new(),
             url: self.base_url().to_string(),
+            last_event_id: after,
         })
     }
 }
@@ -132,7 +147,12 @@ mod tests {
     fn stream_of(chunks: Vec<&'static [u8]>) -> MessageStream {
         let chunks: Vec<reqwest::Result<bytes::Bytes>> =
             chunks.into_iter().map(|c| Ok(bytes::Bytes::from(c))).collect();
-        MessageStream { body: Box::pin(futures::stream::iter(chunks)), buffer: Vec::new(), url: "http://x/".into() }
+        MessageStream {
+            body: Box::pin(futures::stream::iter(chunks)),
+            buffer: Vec::new(),
+            url: "http://x/".into(),
+            last_event_id: None,
+        }
     }
 
     #[tokio::test]
@@ -142,7 +162,8 @@ mod tests {
         let wave = event.find('👋').unwrap();
         // A comment and the event's start in one chunk, cut inside the emoji's four bytes: the complete
         // comment is taken while half a character waits in the buffer.
-        let mut first = b": keep-alive\n\n".to_vec();
+        let mut first =
+            b"retry: 2000\nid: 00000000-0000-0000-0000-000000000000\n: connected\n\n: keep-alive\n\n".to_vec();
         first.extend_from_slice(&event.as_bytes()[..wave + 2]);
         let first: &'static [u8] = Box::leak(first.into_boxed_slice());
         let rest: &'static [u8] = Box::leak(event.as_bytes()[wave + 2..].to_vec().into_boxed_slice());
@@ -152,10 +173,18 @@ mod tests {
             Some(StreamEvent::Message(m)) => assert_eq!(m.content, "wave 👋"),
             other => panic!("{other:?}"),
         }
+        assert_eq!(stream.last_event_id(), Some("01a20ac3-3e74-7605-8fd1-3d27db2c9e1d".parse().unwrap()));
         assert_eq!(
             stream.next().await.unwrap(),
             Some(StreamEvent::Closed { code: "shutting_down".into(), error: "bye".into() })
         );
         assert_eq!(stream.next().await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_first_frame_gives_the_starting_point_before_any_message() {
+        let mut stream = stream_of(vec![b"retry: 2000\nid: 00000000-0000-0000-0000-000000000000\n: connected\n\n"]);
+        assert_eq!(stream.next().await.unwrap(), None, "the connection ended without an event");
+        assert_eq!(stream.last_event_id(), Some(Uuid::nil()), "but where to resume is known");
     }
 }

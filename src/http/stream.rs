@@ -56,7 +56,11 @@ struct StreamParams {
 ///
 /// Each event is a message: `id:` is its id, `data:` the message JSON (as in `GET /messages`). Reconnect
 /// with `Last-Event-ID` (or `?after=`) to get what was missed, then live messages, with no gap and no
-/// duplicate. Without either, the stream starts with messages arriving from now on. A comment line keeps
+/// duplicate. Without either, the stream starts with messages arriving from now on. The first frame is
+/// `retry:`, `id:` and a `: connected` comment, without data: its `id` is where the stream starts (the
+/// newest message before it, or the nil UUID `00000000-0000-0000-0000-000000000000`, "from the first
+/// message"), so a client that reconnects with the last `id` it saw — an `EventSource` does — misses
+/// nothing even when no message came before the drop. A comment line keeps
 /// idle connections open every 25 s (`STREAM_KEEPALIVE`). The stream ends with an `event: close` whose data is
 /// `{"code": "token_expired" | "token_revoked" | "token_invalid" | "shutting_down", "error": …}`.
 #[utoipa::path(
@@ -109,7 +113,11 @@ async fn stream_messages(
         close: None,
         done: false,
     };
-    let connected = futures::stream::once(async { Event::default().retry(RETRY).comment("connected") });
+    // The first frame says where the stream starts, as its `id:` (no data, so a browser's EventSource
+    // only takes it as its lastEventId): a client that reconnects with it as `Last-Event-ID` misses
+    // nothing, even if no message came before the connection dropped.
+    let start = cursor.unwrap_or(Uuid::nil()).to_string();
+    let connected = futures::stream::once(async { Event::default().retry(RETRY).id(start).comment("connected") });
     let events = connected.chain(futures::stream::unfold(live, Live::next_event)).map(Ok::<_, Infallible>);
     let mut response = Sse::new(events).keep_alive(keep_alive).into_response();
     // Reverse proxies (nginx) must pass events on as they come, not buffer them.

@@ -15,7 +15,44 @@ backend_tests!(
     a_stream_closes_when_its_token_expires,
     a_stream_ends_cleanly_at_shutdown,
     a_stream_needs_a_valid_token_and_cursor,
+    the_first_frame_says_where_the_stream_starts,
 );
+
+/// The first frame (no data) carries the starting point as its `id:`: reconnecting with it as
+/// `Last-Event-ID` delivers what arrived while away, though no message came before the drop.
+async fn the_first_frame_says_where_the_stream_starts(backend: Backend) {
+    use futures::StreamExt;
+    let (app, _db) = spawn_app(backend).await;
+    let ada = app.user("ada@example.com").await;
+    let bob = app.user("bob@example.com").await;
+    let first_frame = |token: String, last: Option<String>| {
+        let mut request = app.raw().get(app.url("/messages/stream")).bearer_auth(token);
+        if let Some(last) = last {
+            request = request.header("last-event-id", last);
+        }
+        async move {
+            let mut body = request.send().await.unwrap().bytes_stream();
+            let mut text = String::new();
+            while !text.contains("\n\n") {
+                let chunk = tokio::time::timeout(Duration::from_secs(10), body.next()).await.unwrap().unwrap().unwrap();
+                text.push_str(std::str::from_utf8(&chunk).unwrap());
+            }
+            let frame = text.split("\n\n").next().unwrap().to_owned();
+            assert!(frame.contains(": connected") && !frame.contains("data:"), "{frame}");
+            frame.lines().find_map(|l| l.strip_prefix("id: ")).expect("an id line").to_owned()
+        }
+    };
+    // An empty inbox: from the first message.
+    let start = first_frame(bob.token.clone(), None).await;
+    assert_eq!(start, uuid::Uuid::nil().to_string());
+    let missed = ada.client.send_to("while away", Some("bob@example.com"), None).await.unwrap().message;
+    let mut resumed = bob.client.stream(Some(start.parse().unwrap())).await.unwrap();
+    assert_eq!(next_message(&mut resumed).await, missed, "what came between the frame and the reconnect");
+    // Otherwise the newest message before the stream; and a resumed stream starts where it was asked to.
+    assert_eq!(first_frame(bob.token.clone(), None).await, missed.id.to_string());
+    let older = uuid::Uuid::nil().to_string();
+    assert_eq!(first_frame(bob.token.clone(), Some(older.clone())).await, older);
+}
 
 async fn a_stream_delivers_new_messages_live(backend: Backend) {
     let (app, _db) = spawn_app(backend).await;

@@ -206,21 +206,37 @@ fn a_file_with_a_bad_line_sends_the_others_and_says_which_failed() {
     assert_exit(&out, 2);
 }
 
-/// A running `msgctl watch --json`, its stdout read line by line.
+/// A running `msgctl watch --json`, its stdout and stderr read line by line.
 struct Watch {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
+    status: std::sync::mpsc::Receiver<String>,
 }
 
 impl Watch {
+    /// `msgctl --json watch`: JSON lines, no status lines.
     fn start(env: &Env, server: &str, token: &str) -> Self {
+        let watch = Self::spawn(env, server, token, true);
+        // Give it time to connect before anything is sent.
+        std::thread::sleep(Duration::from_millis(500));
+        watch
+    }
+
+    /// `msgctl watch` for a person: text lines, and status lines on stderr; returns once it is connected.
+    fn start_text(env: &Env, server: &str, token: &str) -> Self {
+        let watch = Self::spawn(env, server, token, false);
+        watch.status_line("Watching");
+        watch
+    }
+
+    fn spawn(env: &Env, server: &str, token: &str, json: bool) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_msgctl"))
-            .args(["--json", "watch"])
+            .args(if json { &["--json", "watch"][..] } else { &["watch"][..] })
             .env("MSGCTL_SERVER", server)
             .env("MSGCTL_TOKEN", token)
             .env("MSGCTL_CONFIG_DIR", env.config_dir())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
@@ -230,14 +246,36 @@ impl Watch {
                 let _ = tx.send(line);
             }
         });
-        // Give it time to connect before anything is sent.
-        std::thread::sleep(Duration::from_millis(500));
-        Self { child, lines }
+        let (tx, status) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Self { child, lines, status }
+    }
+
+    /// Waits for the status line (stderr) that starts with `start`; panics after 20 s.
+    fn status_line(&self, start: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.status.recv_timeout(left) {
+                Ok(line) if line.starts_with(start) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("watch printed no line starting with {start:?} within 20 s"),
+            }
+        }
     }
 
     fn next_content(&self) -> String {
         let line = self.lines.recv_timeout(Duration::from_secs(20)).expect("a message within 20 s");
-        serde_json::from_str::<serde_json::Value>(&line).unwrap()["content"].as_str().unwrap().to_owned()
+        match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(message) => message["content"].as_str().unwrap().to_owned(),
+            // Text: time, sender, content, two spaces apart.
+            Err(_) => line.rsplit("  ").next().unwrap().to_owned(),
+        }
     }
 
     fn interrupt(mut self) -> std::process::ExitStatus {
@@ -289,6 +327,36 @@ fn watch_prints_messages_as_they_arrive_and_survives_a_server_restart() {
 
     let status = watch.interrupt();
     assert_eq!(status.code(), Some(0), "Ctrl-C ends watch with exit 0");
+    env.block_on(app.stop());
+}
+
+/// The stream's first frame tells watch where it starts, so a watch that has printed nothing yet still
+/// misses nothing: the message is sent while no server answers on watch's address (through another
+/// instance on the same database), and is shown once when the server is back.
+#[test]
+fn a_watch_that_printed_nothing_yet_misses_nothing_across_a_restart() {
+    let env = Env::start();
+    let db = env.block_on(Database::fresh(Backend::Sqlite));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut config = db.config();
+    config.port = port;
+    let app = env.block_on(TestApp::start(config.clone()));
+    let ada = env.block_on(app.user("ada@example.com"));
+    let bob = env.block_on(app.user("bob@example.com"));
+    let watch = Watch::start_text(&env, &app.base_url, &bob.token);
+
+    env.block_on(app.stop());
+    let elsewhere = env.block_on(TestApp::start(db.config()));
+    let ada_elsewhere = elsewhere.client.clone().with_token(&ada.token);
+    env.block_on(ada_elsewhere.send_to("while away", Some("bob@example.com"), None)).unwrap();
+    env.block_on(elsewhere.stop());
+    let app = env.block_on(TestApp::start(config));
+    watch.status_line("Connected again");
+    assert_eq!(watch.next_content(), "while away");
+    env.block_on(ada.client.send_to("after", Some("bob@example.com"), None)).unwrap();
+    assert_eq!(watch.next_content(), "after", "once, and in order");
+    assert!(watch.lines.recv_timeout(Duration::from_millis(500)).is_err(), "no duplicates");
+    drop(watch);
     env.block_on(app.stop());
 }
 
