@@ -77,7 +77,8 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
         'msgctl;logout' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
-            [CompletionResult]::new('--everywhere', '--everywhere', [CompletionResultType]::ParameterName, 'Revoke every token of the account on the server: log out of every device and script')
+            [CompletionResult]::new('--everywhere', '--everywhere', [CompletionResultType]::ParameterName, 'End every login session of the account, on every device (access tokens keep working: add --tokens)')
+            [CompletionResult]::new('--tokens', '--tokens', [CompletionResultType]::ParameterName, 'With --everywhere: revoke every access token of the account too')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Only forget the token here, without asking the server to end the session')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
@@ -246,6 +247,7 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
         'msgctl;tokens;revoke' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Revoke every access token of the account')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
@@ -257,6 +259,7 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
         'msgctl;tokens;rm' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Revoke every access token of the account')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')

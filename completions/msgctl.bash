@@ -1161,7 +1161,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__logout)
-            opts="-q -h --everywhere --local --server --json --quiet --no-input --profile --help"
+            opts="-q -h --everywhere --tokens --local --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1449,7 +1449,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__tokens__subcmd__revoke)
-            opts="-q -h --server --json --quiet --no-input --profile --help"
+            opts="-q -h --all --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

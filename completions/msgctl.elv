@@ -71,7 +71,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;logout'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
-            cand --everywhere 'Revoke every token of the account on the server: log out of every device and script'
+            cand --everywhere 'End every login session of the account, on every device (access tokens keep working: add --tokens)'
+            cand --tokens 'With --everywhere: revoke every access token of the account too'
             cand --local 'Only forget the token here, without asking the server to end the session'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
@@ -227,6 +228,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;tokens;revoke'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --all 'Revoke every access token of the account'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -237,6 +239,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;tokens;rm'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --all 'Revoke every access token of the account'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'

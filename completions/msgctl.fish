@@ -64,7 +64,8 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand login" -l no-input -d 'Nev
 complete -c msgctl -n "__fish_msgctl_using_subcommand login" -s h -l help -d 'Print help'
 complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r
-complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l everywhere -d 'Revoke every token of the account on the server: log out of every device and script'
+complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l everywhere -d 'End every login session of the account, on every device (access tokens keep working: add --tokens)'
+complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l tokens -d 'With --everywhere: revoke every access token of the account too'
 complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l local -d 'Only forget the token here, without asking the server to end the session'
 complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand logout" -s q -l quiet -d 'Print only what a script needs: no status lines'
@@ -170,12 +171,14 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_su
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from revoke" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from revoke" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r
+complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from revoke" -l all -d 'Revoke every access token of the account'
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from revoke" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Print only what a script needs: no status lines'
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from revoke" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r
+complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -l all -d 'Revoke every access token of the account'
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'Print only what a script needs: no status lines'
 complete -c msgctl -n "__fish_msgctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'

@@ -111,16 +111,30 @@ impl Ctx {
         Ok(())
     }
 
-    pub(super) async fn logout(&self, everywhere: bool, local: bool) -> Result<(), CliError> {
+    pub(super) async fn logout(&self, everywhere: bool, tokens: bool, local: bool) -> Result<(), CliError> {
         // The session ends on the server first: a token forgotten here but still valid there would be
         // a logout in name only.
+        let mut tokens_revoked = None;
         if !local && (everywhere || self.token_in_use().is_ok()) {
             let (client, source) = self.authed()?;
+            // Access tokens first: revoking them takes the session that logging out everywhere ends.
+            if tokens {
+                let revoked =
+                    super::tokens::revoke_every_token(&client).await.map_err(|e| self.auth_failed(&source, e))?;
+                tokens_revoked = Some(revoked.len());
+            }
             let ended = if everywhere { client.logout_everywhere().await } else { client.end_session().await };
             match ended.map_err(CliError::from) {
-                Ok(()) if everywhere => {
-                    self.terminal.status("✓ Every token of this account is revoked, on every device")
-                }
+                Ok(()) if everywhere => match tokens_revoked {
+                    Some(n) => self.terminal.status(format!(
+                        "✓ Every login session of this account is ended, on every device, and its {n} access tokens \
+                         are revoked"
+                    )),
+                    None => self.terminal.status(
+                        "✓ Every login session of this account is ended, on every device; access tokens still work \
+                         (msgctl tokens revoke --all, or logout --everywhere --tokens)",
+                    ),
+                },
                 Ok(()) => self.terminal.status("✓ This session is ended on the server"),
                 // Already revoked or expired: there is nothing left to revoke with this token.
                 Err(e) if e.exit == super::exit::Exit::Auth => {
@@ -148,7 +162,9 @@ impl Ctx {
         }
         let removed = self.sessions.remove(&self.server)?;
         if self.terminal.json {
-            self.terminal.out_json(&json!({"server": self.server, "logged_out": removed, "everywhere": everywhere}));
+            self.terminal.out_json(&json!({
+                "server": self.server, "logged_out": removed, "everywhere": everywhere, "tokens_revoked": tokens_revoked,
+            }));
         } else if removed {
             self.terminal.status(format!("✓ Logged out of {}{}", self.server, self.profile_note()));
         } else {

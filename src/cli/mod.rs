@@ -88,11 +88,17 @@ pub enum Command {
         password_stdin: bool,
     },
     /// Log out: end this session on the server (its token stops working) and forget it here.
-    #[command(after_help = "Examples:\n  msgctl logout\n  msgctl logout --everywhere   # every device and script too")]
+    #[command(after_help = "Examples:\n  msgctl logout\n  \
+                            msgctl logout --everywhere            # every login session, on every device\n  \
+                            msgctl logout --everywhere --tokens   # after a leak: access tokens too")]
     Logout {
-        /// Revoke every token of the account on the server: log out of every device and script.
+        /// End every login session of the account, on every device (access tokens keep working: add
+        /// --tokens).
         #[arg(long, conflicts_with = "local")]
         everywhere: bool,
+        /// With --everywhere: revoke every access token of the account too.
+        #[arg(long, requires = "everywhere")]
+        tokens: bool,
         /// Only forget the token here, without asking the server to end the session.
         #[arg(long)]
         local: bool,
@@ -223,11 +229,16 @@ pub enum TokensCommand {
     /// Revoke an access token, by id or by name: it is refused at once.
     #[command(
         visible_alias = "rm",
-        after_help = "Examples:\n  msgctl tokens revoke backup\n  msgctl tokens revoke 0193b1c2-…"
+        after_help = "Examples:\n  msgctl tokens revoke backup\n  msgctl tokens revoke 0193b1c2-…\n  \
+                      msgctl tokens revoke --all   # every access token of the account"
     )]
     Revoke {
         /// The token's id or name.
-        token: String,
+        #[arg(required_unless_present = "all")]
+        token: Option<String>,
+        /// Revoke every access token of the account.
+        #[arg(long, conflicts_with = "token")]
+        all: bool,
     },
 }
 
@@ -369,7 +380,7 @@ pub async fn run(cli: Cli, terminal: Terminal, utc_offset: UtcOffset) -> Result<
     match cli.command {
         Command::Register { email, login } => ctx.register(email, login).await,
         Command::Login { email, password_stdin } => ctx.login(email, password_stdin).await,
-        Command::Logout { everywhere, local } => ctx.logout(everywhere, local).await,
+        Command::Logout { everywhere, tokens, local } => ctx.logout(everywhere, tokens, local).await,
         Command::Whoami => ctx.whoami().await,
         Command::Passwd { email, password_stdin } => ctx.passwd(email, password_stdin).await,
         Command::Send { text, to, file: None } => ctx.send(text, to).await,

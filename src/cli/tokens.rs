@@ -37,7 +37,8 @@ impl Ctx {
                 self.create_token(&name, scope, expires, password_stdin).await
             }
             TokensCommand::List => self.list_tokens().await,
-            TokensCommand::Revoke { token } => self.revoke_token(&token).await,
+            TokensCommand::Revoke { all: true, .. } => self.revoke_all_tokens().await,
+            TokensCommand::Revoke { token, .. } => self.revoke_token(token.as_deref().unwrap_or_default()).await,
         }
     }
 
@@ -132,6 +133,21 @@ impl Ctx {
         Ok(())
     }
 
+    async fn revoke_all_tokens(&self) -> Result<(), CliError> {
+        let (client, source) = self.authed()?;
+        let revoked = revoke_every_token(&client).await.map_err(|e| self.auth_failed(&source, e))?;
+        if self.terminal.json {
+            let revoked: Vec<_> = revoked.iter().map(|t| json!({"id": t.id, "name": t.name})).collect();
+            self.terminal.out_json(&json!({"revoked": revoked}));
+        } else if revoked.is_empty() {
+            self.terminal.status("You have no access tokens; nothing to revoke");
+        } else {
+            let names: Vec<String> = revoked.iter().map(|t| visible(&t.name).into_owned()).collect();
+            self.terminal.status(format!("✓ Revoked {} access tokens: {}", revoked.len(), names.join(", ")));
+        }
+        Ok(())
+    }
+
     /// `msgctl profiles`: what the cache holds, from the file alone (no server is asked).
     pub(super) fn profiles(&self) -> Result<(), CliError> {
         let entries = self.sessions.entries()?;
@@ -171,4 +187,20 @@ impl Ctx {
         }
         Ok(())
     }
+}
+
+/// Revokes every access token of the client's account; returns those revoked (one revoked meanwhile by
+/// someone else is not an error).
+pub(super) async fn revoke_every_token(
+    client: &crate::client::Client,
+) -> Result<Vec<TokenView>, crate::client::ClientError> {
+    let mut revoked = Vec::new();
+    for token in client.tokens().await? {
+        match client.revoke_token(token.id).await {
+            Ok(()) => revoked.push(token),
+            Err(e) if e.code() == Some("token_not_found") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(revoked)
 }

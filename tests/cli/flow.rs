@@ -304,18 +304,57 @@ fn a_rate_limited_login_exits_6_and_says_when_to_retry() {
 }
 
 #[test]
-fn logout_everywhere_revokes_the_tokens_of_every_device() {
+fn logout_everywhere_ends_every_session_and_says_access_tokens_go_on_unless_told() {
+    use msgkit::api::ScopeName;
     let env = Env::start();
     let password = env.register_and_login("devices@example.com");
     let phone = env.block_on(env.api().login("devices@example.com", &password)).unwrap();
+    let phone = env.api().clone().with_token(phone);
+    let script = env.block_on(phone.create_token("script", &[ScopeName::Read], None, &password)).unwrap();
+    let script = env.api().clone().with_token(&script.token);
     let out = run(env.msgctl().args(["logout", "--everywhere"]));
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("revoked"), "{}", stderr(&out));
-    let refused = env.block_on(env.api().clone().with_token(phone).list_messages()).unwrap_err();
-    assert_eq!(refused.code(), Some("token_revoked"));
+    assert!(stderr(&out).contains("access tokens still work"), "says exactly what ended: {}", stderr(&out));
+    assert_eq!(env.block_on(phone.list_messages()).unwrap_err().code(), Some("token_revoked"));
+    env.block_on(script.list_messages()).expect("as said, the access token goes on");
     assert_exit(&run(env.msgctl().arg("list")), 3);
     // Again, with nothing left to revoke: not logged in.
     assert_exit(&run(env.msgctl().args(["logout", "--everywhere"])), 3);
+
+    // After a leak: sessions and access tokens, in one command.
+    let mut login = env.msgctl();
+    login.args(["login", "--email", "devices@example.com", "--password-stdin"]).write_stdin(format!("{password}\n"));
+    assert_exit(&run(&mut login), 0);
+    let out = run(env.msgctl().args(["--json", "logout", "--everywhere", "--tokens"]));
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["tokens_revoked"], 1);
+    assert_eq!(env.block_on(script.list_messages()).unwrap_err().code(), Some("token_invalid"));
+    assert_exit(&run(env.msgctl().args(["logout", "--tokens"])), 2);
+}
+
+#[test]
+fn tokens_revoke_all_revokes_every_access_token() {
+    use msgkit::api::ScopeName;
+    let env = Env::start();
+    let password = env.register_and_login("leaky@example.com");
+    let session = env.block_on(env.api().login("leaky@example.com", &password)).unwrap();
+    let session = env.api().clone().with_token(session);
+    let mut tokens = Vec::new();
+    for name in ["ci", "backup"] {
+        let created = env.block_on(session.create_token(name, &[ScopeName::Read], None, &password)).unwrap();
+        tokens.push(env.api().clone().with_token(&created.token));
+    }
+    let out = run(env.msgctl().args(["tokens", "revoke", "--all"]));
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("Revoked 2 access tokens"), "{}", stderr(&out));
+    for token in &tokens {
+        assert_eq!(env.block_on(token.list_messages()).unwrap_err().code(), Some("token_invalid"));
+    }
+    env.block_on(session.me()).expect("sessions are left alone");
+    let out = run(env.msgctl().args(["--json", "tokens", "revoke", "--all"]));
+    assert_eq!(json(&out)["revoked"], serde_json::json!([]));
+    assert_exit(&run(env.msgctl().args(["tokens", "revoke"])), 2);
+    assert_exit(&run(env.msgctl().args(["tokens", "revoke", "ci", "--all"])), 2);
 }
 
 #[test]
