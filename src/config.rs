@@ -47,180 +47,188 @@ pub enum Registration {
 
 pub use crate::telemetry::LogFormat;
 
-/// msgd's settings.
+/// msgd's settings. Each is accepted before or after the subcommand (`msgd admin --data-dir X …` and
+/// `msgd admin create-user … --data-dir X` alike), as gh and docker take their global options.
 #[derive(Clone, clap::Args)]
+#[command(next_help_heading = "Settings (also as environment variables)")]
 pub struct Config {
     /// Address to listen on. Use 0.0.0.0 to accept connections from other hosts (e.g. in a container).
-    #[arg(long, env = "HOST", default_value = defaults::HOST)]
+    #[arg(global = true, long, env = "HOST", default_value = defaults::HOST)]
     pub host: IpAddr,
 
     /// TCP port to listen on (0 picks a free port).
-    #[arg(long, env = "PORT", default_value_t = defaults::PORT)]
+    #[arg(global = true, long, env = "PORT", default_value_t = defaults::PORT)]
     pub port: u16,
 
     /// Database connections: SQLite read connections, or the MongoDB driver's maximum pool size.
-    #[arg(long, env = "POOL_SIZE", default_value_t = defaults::POOL_SIZE,
+    #[arg(global = true, long, env = "POOL_SIZE", default_value_t = defaults::POOL_SIZE,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub pool_size: u32,
 
     /// Directory of the embedded SQLite store (created if missing). Unused with MongoDB.
-    #[arg(long, env = "MSGD_DATA_DIR", default_value = defaults::DATA_DIR)]
+    #[arg(global = true, long, env = "MSGD_DATA_DIR", default_value = defaults::DATA_DIR)]
     pub data_dir: PathBuf,
 
     /// Database URL; its scheme picks the backend: mongodb:// or mongodb+srv:// for MongoDB,
     /// sqlite://PATH for a SQLite file elsewhere than the data directory. Unset: SQLite in --data-dir.
     // The variable keeps the original service's name, MONGODB_URL, for either backend; the field says
     // what it is: where the store is.
-    #[arg(long = "database-url", value_name = "DATABASE_URL", env = "MONGODB_URL", hide_env_values = true)]
+    #[arg(
+        global = true,
+        long = "database-url",
+        value_name = "DATABASE_URL",
+        env = "MONGODB_URL",
+        hide_env_values = true
+    )]
     pub store_url: Option<String>,
 
     /// Secret for signing tokens (at least 32 bytes). Unset: a random secret is generated once and kept in
     /// the database, so restarts and instances sharing the database agree.
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    #[arg(global = true, long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
     /// bcrypt cost for password hashes (4–31; below 10 is only for tests).
-    #[arg(long, env = "BCRYPT_COST", default_value_t = defaults::BCRYPT_COST,
+    #[arg(global = true, long, env = "BCRYPT_COST", default_value_t = defaults::BCRYPT_COST,
           value_parser = clap::value_parser!(u32).range(4..=31))]
     pub bcrypt_cost: u32,
 
     /// How long a login token stays valid, e.g. 12h, 30m, 7d.
-    #[arg(long, env = "TOKEN_TTL", default_value = defaults::TOKEN_TTL, value_parser = parse_ttl)]
+    #[arg(global = true, long, env = "TOKEN_TTL", default_value = defaults::TOKEN_TTL, value_parser = parse_ttl)]
     pub token_ttl: Duration,
 
     /// Largest message content accepted, in bytes of UTF-8 as sent (surrounding whitespace included).
-    #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES,
+    #[arg(global = true, long, env = "MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES,
           value_parser = parse_max_message_bytes)]
     pub max_message_bytes: usize,
 
     /// How long to wait for the database before answering 503: SQLite's busy timeout, MongoDB's connect
     /// and server-selection timeouts.
-    #[arg(long, env = "DB_TIMEOUT", default_value = defaults::DB_TIMEOUT, value_parser = parse_db_timeout)]
+    #[arg(global = true, long, env = "DB_TIMEOUT", default_value = defaults::DB_TIMEOUT, value_parser = parse_db_timeout)]
     pub db_timeout: Duration,
 
     /// Log line format.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(global = true, long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     /// Serve /metrics (Prometheus) on the main listener. Off by default: an internet-facing server should
     /// not publish its metrics unasked (METRICS_ADDR puts them on a listener of their own instead).
-    #[arg(long, env = "METRICS", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(global = true, long, env = "METRICS", value_parser = clap::builder::BoolishValueParser::new())]
     pub metrics: bool,
 
     /// Serve /metrics (Prometheus) on this address, and not on the main listener, e.g. 127.0.0.1:9464.
-    #[arg(long, env = "METRICS_ADDR")]
+    #[arg(global = true, long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
 
     /// Require `Authorization: Bearer <this token>` for /metrics (Prometheus: `authorization` in the scrape
     /// config). Unset: anyone who can reach /metrics may read it.
-    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    #[arg(global = true, long, env = "METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
     /// Allow browsers from these origins (comma-separated, or * for any). Unset: CORS off.
-    #[arg(long, env = "CORS_ORIGINS", value_parser = parse_cors_origins)]
+    #[arg(global = true, long, env = "CORS_ORIGINS", value_parser = parse_cors_origins)]
     pub cors_origins: Option<CorsOrigins>,
 
     /// Longest a request may take before it is answered 503 (the message stream is exempt).
-    #[arg(long, env = "REQUEST_TIMEOUT", default_value = defaults::REQUEST_TIMEOUT, value_parser = parse_duration)]
+    #[arg(global = true, long, env = "REQUEST_TIMEOUT", default_value = defaults::REQUEST_TIMEOUT, value_parser = parse_duration)]
     pub request_timeout: Duration,
 
     /// At shutdown, how long requests in flight may take to finish before they are cut off.
-    #[arg(long, env = "DRAIN_TIMEOUT", default_value = defaults::DRAIN_TIMEOUT, value_parser = parse_duration)]
+    #[arg(global = true, long, env = "DRAIN_TIMEOUT", default_value = defaults::DRAIN_TIMEOUT, value_parser = parse_duration)]
     pub drain_timeout: Duration,
 
     /// Switch off the limits on failed logins and registrations (for load tests only).
-    #[arg(long, env = "NO_RATE_LIMIT", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(global = true, long, env = "NO_RATE_LIMIT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_rate_limit: bool,
 
     /// Failed logins and password changes allowed per account from one client address, per window; then
     /// 429 for that address (the owner, from its own address, is not affected).
-    #[arg(long, env = "RATE_LIMIT_LOGIN_FAILURES", default_value_t = defaults::LOGIN_FAILURES,
+    #[arg(global = true, long, env = "RATE_LIMIT_LOGIN_FAILURES", default_value_t = defaults::LOGIN_FAILURES,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_login_failures: u32,
 
     /// Failed logins and password changes allowed per account from every address, per window; then only
     /// addresses the owner logged in from recently get through, for a block that doubles each time.
-    #[arg(long, env = "RATE_LIMIT_ACCOUNT_FAILURES", default_value_t = defaults::ACCOUNT_FAILURES,
+    #[arg(global = true, long, env = "RATE_LIMIT_ACCOUNT_FAILURES", default_value_t = defaults::ACCOUNT_FAILURES,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_account_failures: u32,
 
     /// Failed logins and password changes allowed per client address per window; then 429.
-    #[arg(long, env = "RATE_LIMIT_ADDRESS_FAILURES", default_value_t = defaults::ADDRESS_FAILURES,
+    #[arg(global = true, long, env = "RATE_LIMIT_ADDRESS_FAILURES", default_value_t = defaults::ADDRESS_FAILURES,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_address_failures: u32,
 
     /// Registrations (POST /users) per client address per window that created an account or found the
     /// email taken (malformed requests do not count); then 429.
-    #[arg(long, env = "RATE_LIMIT_REGISTRATIONS", default_value_t = defaults::REGISTRATIONS,
+    #[arg(global = true, long, env = "RATE_LIMIT_REGISTRATIONS", default_value_t = defaults::REGISTRATIONS,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_registrations: u32,
 
     /// Distinct emails one account may look up per window (the `to` of a send, `with=` of a listing),
     /// since each answer says whether an account exists; then 429.
-    #[arg(long, env = "RATE_LIMIT_LOOKUPS", default_value_t = defaults::LOOKUPS,
+    #[arg(global = true, long, env = "RATE_LIMIT_LOOKUPS", default_value_t = defaults::LOOKUPS,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_lookups: u32,
 
     /// The window the rate limits count in.
-    #[arg(long, env = "RATE_LIMIT_WINDOW", default_value = defaults::RATE_LIMIT_WINDOW, value_parser = parse_duration)]
+    #[arg(global = true, long, env = "RATE_LIMIT_WINDOW", default_value = defaults::RATE_LIMIT_WINDOW, value_parser = parse_duration)]
     pub rate_limit_window: Duration,
 
     /// Take the client address from the last X-Forwarded-For entry: set it when msgd is behind exactly one
     /// reverse proxy that appends it. Otherwise the connection's address is used.
-    #[arg(long, env = "TRUST_FORWARDED_FOR", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(global = true, long, env = "TRUST_FORWARDED_FOR", value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_forwarded_for: bool,
 
     /// At shutdown, how long to keep serving with /readyz answering 503 before closing the listener, so
     /// a load balancer stops sending new requests first (e.g. 5s behind Kubernetes).
-    #[arg(long, env = "SHUTDOWN_DELAY", default_value = defaults::SHUTDOWN_DELAY, value_parser = humantime::parse_duration)]
+    #[arg(global = true, long, env = "SHUTDOWN_DELAY", default_value = defaults::SHUTDOWN_DELAY, value_parser = humantime::parse_duration)]
     pub shutdown_delay: Duration,
 
     /// Who may create accounts: open (anyone, as the original API) or closed (administrators only).
-    #[arg(long, env = "REGISTRATION", value_enum, default_value_t = Registration::Open)]
+    #[arg(global = true, long, env = "REGISTRATION", value_enum, default_value_t = Registration::Open)]
     pub registration: Registration,
 
     /// How often each account with open streams is read again without being told to (its credentials and
     /// its newest message), its streams woken only if that changed: a safety net, since every instance on
     /// the database announces new messages and revocations at once.
-    #[arg(long, env = "STREAM_RECHECK", default_value = defaults::STREAM_RECHECK, value_parser = parse_duration)]
+    #[arg(global = true, long, env = "STREAM_RECHECK", default_value = defaults::STREAM_RECHECK, value_parser = parse_duration)]
     pub stream_recheck: Duration,
 
     /// How often an idle message stream sends a keep-alive comment: below the idle timeout of every proxy
     /// on the way (nginx and AWS load balancers: 60 s), and no more often than that needs, since each is a
     /// write for every open stream (Centrifugo pings every 25 s).
-    #[arg(long, env = "STREAM_KEEPALIVE", default_value = defaults::STREAM_KEEPALIVE, value_parser = parse_duration)]
+    #[arg(global = true, long, env = "STREAM_KEEPALIVE", default_value = defaults::STREAM_KEEPALIVE, value_parser = parse_duration)]
     pub stream_keepalive: Duration,
 
     /// Open message streams one account may hold on this instance; the next is refused with 429
     /// `too_many_streams` (ntfy allows 30 per visitor). Per instance: behind N instances, N times this.
-    #[arg(long, env = "MAX_STREAMS_PER_ACCOUNT", default_value_t = defaults::MAX_STREAMS_PER_ACCOUNT,
+    #[arg(global = true, long, env = "MAX_STREAMS_PER_ACCOUNT", default_value_t = defaults::MAX_STREAMS_PER_ACCOUNT,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub max_streams_per_account: usize,
 
     /// How long a client has to send a complete request head: from connecting, or from the first byte of
     /// a later request on a kept-alive connection. Then the connection is closed.
-    #[arg(long, env = "HEADER_TIMEOUT", default_value = defaults::HEADER_TIMEOUT, value_parser = parse_duration)]
+    #[arg(global = true, long, env = "HEADER_TIMEOUT", default_value = defaults::HEADER_TIMEOUT, value_parser = parse_duration)]
     pub header_timeout: Duration,
 
     /// How long a connection with no request in progress is kept open (HTTP/1 keep-alive and HTTP/2
     /// alike). Streams are requests in progress: they keep their connection with keep-alive comments.
-    #[arg(long, env = "IDLE_TIMEOUT", default_value = defaults::IDLE_TIMEOUT, value_parser = parse_duration)]
+    #[arg(global = true, long, env = "IDLE_TIMEOUT", default_value = defaults::IDLE_TIMEOUT, value_parser = parse_duration)]
     pub idle_timeout: Duration,
 
     /// How long a response may wait for a client that does not read it (its socket buffer full) before
     /// the connection is closed and the response's memory freed. Streams too.
-    #[arg(long, env = "WRITE_TIMEOUT", default_value = defaults::WRITE_TIMEOUT, value_parser = parse_duration)]
+    #[arg(global = true, long, env = "WRITE_TIMEOUT", default_value = defaults::WRITE_TIMEOUT, value_parser = parse_duration)]
     pub write_timeout: Duration,
 
     /// The most client connections held at once; beyond it a new connection gets a 503 JSON answer and is
     /// closed. Unset: the open-files limit (which msgd raises to its hard limit at start) less a reserve
     /// for the database and files.
-    #[arg(long, env = "MAX_CONNECTIONS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    #[arg(global = true, long, env = "MAX_CONNECTIONS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
     pub max_connections: Option<usize>,
 
     /// For tests: shift the clock used for message ids by this much (e.g. -3s), as if this host's clock
     /// were wrong.
-    #[arg(long, env = "MSGD_CLOCK_OFFSET", hide = true, default_value = "0s", value_parser = parse_clock_offset)]
+    #[arg(global = true, long, env = "MSGD_CLOCK_OFFSET", hide = true, default_value = "0s", value_parser = parse_clock_offset)]
     pub clock_offset_ms: i64,
 }
 

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::store::{open_store, store_error};
+use super::store::{Existing, in_store, open_configured, store_error};
 use crate::api::RoleName;
 use crate::app::last_admin::{self as admin, AdminError};
 use crate::auth::{self, PasswordHasher};
@@ -51,11 +51,17 @@ fn admin_error(e: AdminError) -> CliError {
 }
 
 /// Runs one `msgd admin` command; prints what it did (JSON with `json`).
+/// Only `create-user` may create a store (the first administrator, before msgd ever ran); the others act on
+/// accounts that must be there, so a store that is not is an error naming where it looked.
 pub async fn run(config: &Config, command: MsgdAdminCommand, json: bool) -> Result<(), CliError> {
-    let store = open_store(config).await?;
+    let existing = match command {
+        MsgdAdminCommand::CreateUser { .. } => Existing::MayCreate,
+        _ => Existing::Required,
+    };
+    let (store, name) = open_configured(config, existing).await?;
     let outcome = run_on(store.as_ref(), config, command, json).await;
     store.close().await;
-    outcome
+    outcome.map_err(|e| in_store(e, &name))
 }
 
 async fn run_on(store: &dyn Store, config: &Config, command: MsgdAdminCommand, json: bool) -> Result<(), CliError> {

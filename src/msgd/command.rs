@@ -12,8 +12,8 @@ use crate::config::Config;
     about = "msgd — the msgkit messaging API server",
     long_about = "msgd — the msgkit messaging API server.\n\nWith no settings it serves on http://127.0.0.1:4000 \
                   and keeps its data in an embedded SQLite file under ./msgd-data. Set MONGODB_URL to use \
-                  MongoDB instead. Every setting can be given as a flag (before the subcommand) or as the \
-                  environment variable shown; flags win. Subcommands act on the same store.",
+                  MongoDB instead. Every setting can be given as a flag (before or after the subcommand) or \
+                  as the environment variable shown; flags win. Subcommands act on the same store.",
     after_help = "Logging: RUST_LOG sets the log filter (default: info), e.g. RUST_LOG=msgkit=debug,info."
 )]
 pub struct MsgdCli {
@@ -31,7 +31,7 @@ pub enum MsgdCommand {
     /// Administer accounts directly on the configured store, whether msgd is serving or not.
     Admin {
         /// Print one JSON object on stdout.
-        #[arg(long)]
+        #[arg(long, global = true)]
         json: bool,
         #[command(subcommand)]
         command: super::admin::MsgdAdminCommand,

@@ -20,9 +20,51 @@ pub async fn open_at(location: &Location, config: &Config) -> Result<Arc<dyn Sto
     Ok(store)
 }
 
-/// Opens the configured store.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, CliError> {
-    open_at(&configured(config)?, config).await
+/// How a store is named to a person: its SQLite file, or its MongoDB URL without the password.
+pub fn describe(location: &Location) -> String {
+    match location {
+        Location::Sqlite(path) => path.display().to_string(),
+        Location::Mongo(url) => crate::config::redact_url(url),
+    }
+}
+
+/// Whether a store will be opened that is there, or one may be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Only a store that exists: a command that reads or changes what is there (a SQLite file that does
+    /// not exist is refused, exit 4 `store_not_found`, rather than created empty).
+    Required,
+    /// A new one may be created (said on stderr): the commands that fill a store.
+    MayCreate,
+}
+
+/// Opens the configured store for a command, [`Existing`] deciding whether it must be there; returns it
+/// with its name for messages.
+pub async fn open_configured(config: &Config, existing: Existing) -> Result<(Arc<dyn Store>, String), CliError> {
+    let location = configured(config)?;
+    let name = describe(&location);
+    let missing = matches!(&location, Location::Sqlite(path) if !path.exists());
+    if missing && existing == Existing::Required {
+        return Err(CliError::new(
+            Exit::NotFound,
+            "store_not_found",
+            format!(
+                "there is no msgd store at {name}, and this command creates none: point --data-dir (MSGD_DATA_DIR) \
+                 at msgd's data directory, or set MONGODB_URL"
+            ),
+        ));
+    }
+    let store = open_at(&location, config).await.map_err(|e| in_store(e, &name))?;
+    if missing {
+        eprintln!("msgd: created a new, empty store at {name}");
+    }
+    Ok((store, name))
+}
+
+/// `error`, saying which store it is about.
+pub fn in_store(mut error: CliError, name: &str) -> CliError {
+    error.message = format!("{} (store: {name})", error.message);
+    error
 }
 
 /// A store failure, for a person, with its exit code.

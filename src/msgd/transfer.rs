@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::command::MsgdCommand;
-use super::store::{configured, open_at};
+use super::store::{Existing, configured, open_at, open_configured};
 use crate::app::transfer::{self, Imported, Kind, Migrated, TransferError};
 use crate::config::Config;
 use crate::exit::{CliError, Exit};
@@ -48,7 +48,7 @@ pub fn progress(total: Option<u64>, what: &'static str) -> ProgressBar {
 
 /// `msgd export [--output FILE]`.
 pub async fn export(config: &Config, output: Option<PathBuf>) -> Result<(), CliError> {
-    let store = open_at(&configured(config)?, config).await?;
+    let (store, _) = open_configured(config, Existing::Required).await?;
     let total = store.inventory().await.map_err(transfer::store_error)?;
     let bar = progress(Some(total.users + total.access_tokens + total.messages + 1), "records");
     let result = match &output {
@@ -72,7 +72,7 @@ pub async fn export(config: &Config, output: Option<PathBuf>) -> Result<(), CliE
 
 /// `msgd import FILE [--merge]`.
 pub async fn import(config: &Config, path: &Path, merge: bool, batch: Option<u64>) -> Result<Imported, CliError> {
-    let store = open_at(&configured(config)?, config).await?;
+    let (store, _) = open_configured(config, Existing::MayCreate).await?;
     let size = transfer::batch_size(store.as_ref(), batch);
     let limits = transfer::ImportLimits {
         max_content_bytes: config.max_message_bytes,
@@ -90,7 +90,7 @@ pub async fn migrate(config: &Config, to: &str, batch: Option<u64>) -> Result<Mi
     if transfer::same_place(&from, &to) {
         return Err(CliError::usage("same_store", "--to names the store msgd is configured with: nothing to copy"));
     }
-    let source = open_at(&from, config).await?;
+    let (source, _) = open_configured(config, Existing::Required).await?;
     let target = match open_at(&to, config).await {
         Ok(target) => target,
         Err(e) => {
@@ -108,6 +108,14 @@ pub async fn migrate(config: &Config, to: &str, batch: Option<u64>) -> Result<Mi
 /// `msgd backup PATH`: a consistent copy of the SQLite store, taken while msgd serves.
 pub async fn backup(config: &Config, path: &Path) -> Result<u64, CliError> {
     match configured(config)? {
+        Location::Sqlite(database) if !database.exists() => Err(CliError::new(
+            Exit::NotFound,
+            "store_not_found",
+            format!(
+                "there is no msgd store at {}: point --data-dir (MSGD_DATA_DIR) at msgd's data directory",
+                database.display()
+            ),
+        )),
         Location::Sqlite(database) => Ok(transfer::backup_sqlite(&database, path).await?),
         Location::Mongo(_) => Err(CliError::usage(
             "backup_unsupported",
