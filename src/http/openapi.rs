@@ -93,12 +93,22 @@ const CURSOR_PATTERN: &str = "^(|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 /// The description as served: [`exact`], then what utoipa's types cannot say, said in JSON.
 pub(super) fn served(openapi: OpenApi, max_message_bytes: usize) -> serde_json::Value {
     let mut spec = serde_json::to_value(exact(openapi, max_message_bytes)).expect("the description serializes");
-    // `to` and `recipient_email` name the same thing: one or the other.
+    // `to` and `recipient_email` name the same thing: one or the other. A null is "not given" (as the
+    // server reads it), so only two strings are refused.
     if let Some(request) = spec.pointer_mut("/components/schemas/SendMessageRequest") {
         request["not"] = serde_json::json!({
-            "properties": {"to": {}, "recipient_email": {}},
+            "properties": {"to": {"type": "string"}, "recipient_email": {"type": "string"}},
             "required": ["to", "recipient_email"],
         });
+    }
+    // Making an administrator takes the caller's current password (re-authentication): required exactly
+    // when `role` is `admin`, and never null.
+    for name in ["UpdateUserRequest", "CreateUserRequest"] {
+        if let Some(request) = spec.pointer_mut(&format!("/components/schemas/{name}")) {
+            request["properties"]["current_password"]["type"] = serde_json::json!("string");
+            request["if"] = serde_json::json!({"properties": {"role": {"const": "admin"}}, "required": ["role"]});
+            request["then"] = serde_json::json!({"required": ["current_password"]});
+        }
     }
     // `after` may be empty (from the first message), so it is a pattern rather than a uuid format.
     for path in ["/messages", "/messages/stream"] {

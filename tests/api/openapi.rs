@@ -5,7 +5,31 @@ use reqwest::StatusCode;
 use crate::backend_tests;
 use crate::common::{Backend, spawn_app};
 
-backend_tests!(the_openapi_description_lists_every_route, the_docs_are_served_from_the_binary);
+backend_tests!(
+    the_openapi_description_lists_every_route,
+    the_docs_are_served_from_the_binary,
+    what_the_description_allows_in_a_send_the_server_accepts,
+);
+
+/// `to` and `recipient_email` are one or the other: the description and the server agree that a null is
+/// "not given" and that two strings are refused.
+async fn what_the_description_allows_in_a_send_the_server_accepts(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let ada = app.user("ada@example.com").await;
+    app.user("g1@example.com").await;
+    let spec: serde_json::Value = app.raw().get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let not = &spec["components"]["schemas"]["SendMessageRequest"]["not"];
+    assert_eq!(not["required"], serde_json::json!(["to", "recipient_email"]));
+    assert_eq!(not["properties"]["to"]["type"], "string", "only two strings are refused: {not}");
+    let send =
+        |body: serde_json::Value| app.raw().post(app.url("/messages")).bearer_auth(&ada.token).json(&body).send();
+    let one = send(serde_json::json!({"content": "x", "to": null, "recipient_email": "g1@example.com"})).await.unwrap();
+    assert_eq!(one.status(), 201);
+    let neither = send(serde_json::json!({"content": "x", "to": null, "recipient_email": null})).await.unwrap();
+    assert_eq!(neither.status(), 201, "to oneself, as without either");
+    let both = send(serde_json::json!({"content": "x", "to": "g1@example.com", "recipient_email": "g1@example.com"}));
+    assert_eq!(both.await.unwrap().status(), 400);
+}
 
 /// The rules a client generator needs and Redocly's recommended set checks, kept here so they hold for
 /// every route added later.
