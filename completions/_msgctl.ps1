@@ -43,9 +43,9 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it')
             [CompletionResult]::new('tokens', 'tokens', [CompletionResultType]::ParameterValue, 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one')
-            [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Administer accounts (administrators only)')
             [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the cached logins: profile, server, account and expiry; `*` marks the one in use')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script: bash, zsh, fish, powershell or elvish')
+            [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Administer accounts (administrators only)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -287,6 +287,28 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
         'msgctl;tokens;help;help' {
             break
         }
+        'msgctl;profiles' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;completions' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'msgctl;admin' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
@@ -296,7 +318,9 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Accounts')
+            [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Accounts: list, create, deactivate, activate, delete, reset-password, unlock, set-role')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in email order: the first 100 unless --all')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List accounts, in email order: the first 100 unless --all')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`')
             [CompletionResult]::new('deactivate', 'deactivate', [CompletionResultType]::ParameterValue, 'Deactivate an account: every session and token of it is refused at once; it cannot log in')
             [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'Activate a deactivated account again (its owner logs in anew)')
@@ -316,8 +340,15 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in id order (stable from page to page): the first 100 unless --all')
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List accounts, in id order (stable from page to page): the first 100 unless --all')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in email order: the first 100 unless --all')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List accounts, in email order: the first 100 unless --all')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`')
+            [CompletionResult]::new('deactivate', 'deactivate', [CompletionResultType]::ParameterValue, 'Deactivate an account: every session and token of it is refused at once; it cannot log in')
+            [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'Activate a deactivated account again (its owner logs in anew)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete an account and every message it sent or received. Asks first; --yes for scripts')
+            [CompletionResult]::new('reset-password', 'reset-password', [CompletionResultType]::ParameterValue, 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Clear an account''s failed-login counters, so its owner can log in at once')
+            [CompletionResult]::new('set-role', 'set-role', [CompletionResultType]::ParameterValue, 'Make an account an administrator (asks for your password), or a user again')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -351,15 +382,156 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'msgctl;admin;users;create' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'One email a line (`-`: stdin); blank lines and lines starting with # are skipped')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--admin', '--admin', [CompletionResultType]::ParameterName, 'Make them administrators (asks for your password)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'With --admin: read your password from the first line of stdin instead of prompting')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;admin;users;deactivate' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;admin;users;activate' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;admin;users;delete' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask (needed without a terminal)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;admin;users;reset-password' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read your password from the first line of stdin instead of prompting')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;admin;users;unlock' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;admin;users;set-role' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Making an administrator: read your password from the first line of stdin instead of prompting')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'msgctl;admin;users;help' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in id order (stable from page to page): the first 100 unless --all')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in email order: the first 100 unless --all')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`')
+            [CompletionResult]::new('deactivate', 'deactivate', [CompletionResultType]::ParameterValue, 'Deactivate an account: every session and token of it is refused at once; it cannot log in')
+            [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'Activate a deactivated account again (its owner logs in anew)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete an account and every message it sent or received. Asks first; --yes for scripts')
+            [CompletionResult]::new('reset-password', 'reset-password', [CompletionResultType]::ParameterValue, 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Clear an account''s failed-login counters, so its owner can log in at once')
+            [CompletionResult]::new('set-role', 'set-role', [CompletionResultType]::ParameterValue, 'Make an account an administrator (asks for your password), or a user again')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'msgctl;admin;users;help;list' {
             break
         }
+        'msgctl;admin;users;help;create' {
+            break
+        }
+        'msgctl;admin;users;help;deactivate' {
+            break
+        }
+        'msgctl;admin;users;help;activate' {
+            break
+        }
+        'msgctl;admin;users;help;delete' {
+            break
+        }
+        'msgctl;admin;users;help;reset-password' {
+            break
+        }
+        'msgctl;admin;users;help;unlock' {
+            break
+        }
+        'msgctl;admin;users;help;set-role' {
+            break
+        }
         'msgctl;admin;users;help;help' {
+            break
+        }
+        'msgctl;admin;list' {
+            [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'Only emails starting with this')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many (1-1000 on a page; default 100); with --all, at most this many in all')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--deactivated', '--deactivated', [CompletionResultType]::ParameterName, 'Only deactivated accounts')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every account, following the server''s pages')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;admin;ls' {
+            [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'Only emails starting with this')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many (1-1000 on a page; default 100); with --all, at most this many in all')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--deactivated', '--deactivated', [CompletionResultType]::ParameterName, 'Only deactivated accounts')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every account, following the server''s pages')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'msgctl;admin;create' {
@@ -446,7 +618,8 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             break
         }
         'msgctl;admin;help' {
-            [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Accounts')
+            [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Accounts: list, create, deactivate, activate, delete, reset-password, unlock, set-role')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in email order: the first 100 unless --all')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`')
             [CompletionResult]::new('deactivate', 'deactivate', [CompletionResultType]::ParameterValue, 'Deactivate an account: every session and token of it is refused at once; it cannot log in')
             [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'Activate a deactivated account again (its owner logs in anew)')
@@ -458,10 +631,41 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             break
         }
         'msgctl;admin;help;users' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in id order (stable from page to page): the first 100 unless --all')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in email order: the first 100 unless --all')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`')
+            [CompletionResult]::new('deactivate', 'deactivate', [CompletionResultType]::ParameterValue, 'Deactivate an account: every session and token of it is refused at once; it cannot log in')
+            [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'Activate a deactivated account again (its owner logs in anew)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete an account and every message it sent or received. Asks first; --yes for scripts')
+            [CompletionResult]::new('reset-password', 'reset-password', [CompletionResultType]::ParameterValue, 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Clear an account''s failed-login counters, so its owner can log in at once')
+            [CompletionResult]::new('set-role', 'set-role', [CompletionResultType]::ParameterValue, 'Make an account an administrator (asks for your password), or a user again')
             break
         }
         'msgctl;admin;help;users;list' {
+            break
+        }
+        'msgctl;admin;help;users;create' {
+            break
+        }
+        'msgctl;admin;help;users;deactivate' {
+            break
+        }
+        'msgctl;admin;help;users;activate' {
+            break
+        }
+        'msgctl;admin;help;users;delete' {
+            break
+        }
+        'msgctl;admin;help;users;reset-password' {
+            break
+        }
+        'msgctl;admin;help;users;unlock' {
+            break
+        }
+        'msgctl;admin;help;users;set-role' {
+            break
+        }
+        'msgctl;admin;help;list' {
             break
         }
         'msgctl;admin;help;create' {
@@ -488,28 +692,6 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
         'msgctl;admin;help;help' {
             break
         }
-        'msgctl;profiles' {
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
-            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'msgctl;completions' {
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
-            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
         'msgctl;help' {
             [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Create an account; prints its generated password once')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in and cache the token for this server')
@@ -521,9 +703,9 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it')
             [CompletionResult]::new('tokens', 'tokens', [CompletionResultType]::ParameterValue, 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one')
-            [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Administer accounts (administrators only)')
             [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the cached logins: profile, server, account and expiry; `*` marks the one in use')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script: bash, zsh, fish, powershell or elvish')
+            [CompletionResult]::new('admin', 'admin', [CompletionResultType]::ParameterValue, 'Administer accounts (administrators only)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -569,8 +751,15 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
         'msgctl;help;tokens;revoke' {
             break
         }
+        'msgctl;help;profiles' {
+            break
+        }
+        'msgctl;help;completions' {
+            break
+        }
         'msgctl;help;admin' {
-            [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Accounts')
+            [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Accounts: list, create, deactivate, activate, delete, reset-password, unlock, set-role')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in email order: the first 100 unless --all')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`')
             [CompletionResult]::new('deactivate', 'deactivate', [CompletionResultType]::ParameterValue, 'Deactivate an account: every session and token of it is refused at once; it cannot log in')
             [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'Activate a deactivated account again (its owner logs in anew)')
@@ -581,10 +770,41 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             break
         }
         'msgctl;help;admin;users' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in id order (stable from page to page): the first 100 unless --all')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List accounts, in email order: the first 100 unless --all')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`')
+            [CompletionResult]::new('deactivate', 'deactivate', [CompletionResultType]::ParameterValue, 'Deactivate an account: every session and token of it is refused at once; it cannot log in')
+            [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'Activate a deactivated account again (its owner logs in anew)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete an account and every message it sent or received. Asks first; --yes for scripts')
+            [CompletionResult]::new('reset-password', 'reset-password', [CompletionResultType]::ParameterValue, 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Clear an account''s failed-login counters, so its owner can log in at once')
+            [CompletionResult]::new('set-role', 'set-role', [CompletionResultType]::ParameterValue, 'Make an account an administrator (asks for your password), or a user again')
             break
         }
         'msgctl;help;admin;users;list' {
+            break
+        }
+        'msgctl;help;admin;users;create' {
+            break
+        }
+        'msgctl;help;admin;users;deactivate' {
+            break
+        }
+        'msgctl;help;admin;users;activate' {
+            break
+        }
+        'msgctl;help;admin;users;delete' {
+            break
+        }
+        'msgctl;help;admin;users;reset-password' {
+            break
+        }
+        'msgctl;help;admin;users;unlock' {
+            break
+        }
+        'msgctl;help;admin;users;set-role' {
+            break
+        }
+        'msgctl;help;admin;list' {
             break
         }
         'msgctl;help;admin;create' {
@@ -606,12 +826,6 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             break
         }
         'msgctl;help;admin;set-role' {
-            break
-        }
-        'msgctl;help;profiles' {
-            break
-        }
-        'msgctl;help;completions' {
             break
         }
         'msgctl;help;help' {

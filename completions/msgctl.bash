@@ -79,6 +79,12 @@ _msgctl() {
             msgctl__subcmd__admin,help)
                 cmd="msgctl__subcmd__admin__subcmd__help"
                 ;;
+            msgctl__subcmd__admin,list)
+                cmd="msgctl__subcmd__admin__subcmd__list"
+                ;;
+            msgctl__subcmd__admin,ls)
+                cmd="msgctl__subcmd__admin__subcmd__list"
+                ;;
             msgctl__subcmd__admin,reset-password)
                 cmd="msgctl__subcmd__admin__subcmd__reset__subcmd__password"
                 ;;
@@ -106,6 +112,9 @@ _msgctl() {
             msgctl__subcmd__admin__subcmd__help,help)
                 cmd="msgctl__subcmd__admin__subcmd__help__subcmd__help"
                 ;;
+            msgctl__subcmd__admin__subcmd__help,list)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__list"
+                ;;
             msgctl__subcmd__admin__subcmd__help,reset-password)
                 cmd="msgctl__subcmd__admin__subcmd__help__subcmd__reset__subcmd__password"
                 ;;
@@ -118,8 +127,41 @@ _msgctl() {
             msgctl__subcmd__admin__subcmd__help,users)
                 cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users"
                 ;;
+            msgctl__subcmd__admin__subcmd__help__subcmd__users,activate)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__activate"
+                ;;
+            msgctl__subcmd__admin__subcmd__help__subcmd__users,create)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__create"
+                ;;
+            msgctl__subcmd__admin__subcmd__help__subcmd__users,deactivate)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__deactivate"
+                ;;
+            msgctl__subcmd__admin__subcmd__help__subcmd__users,delete)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__delete"
+                ;;
             msgctl__subcmd__admin__subcmd__help__subcmd__users,list)
                 cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__list"
+                ;;
+            msgctl__subcmd__admin__subcmd__help__subcmd__users,reset-password)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__reset__subcmd__password"
+                ;;
+            msgctl__subcmd__admin__subcmd__help__subcmd__users,set-role)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__set__subcmd__role"
+                ;;
+            msgctl__subcmd__admin__subcmd__help__subcmd__users,unlock)
+                cmd="msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__unlock"
+                ;;
+            msgctl__subcmd__admin__subcmd__users,activate)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__activate"
+                ;;
+            msgctl__subcmd__admin__subcmd__users,create)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__create"
+                ;;
+            msgctl__subcmd__admin__subcmd__users,deactivate)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__deactivate"
+                ;;
+            msgctl__subcmd__admin__subcmd__users,delete)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__delete"
                 ;;
             msgctl__subcmd__admin__subcmd__users,help)
                 cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help"
@@ -130,11 +172,41 @@ _msgctl() {
             msgctl__subcmd__admin__subcmd__users,ls)
                 cmd="msgctl__subcmd__admin__subcmd__users__subcmd__list"
                 ;;
+            msgctl__subcmd__admin__subcmd__users,reset-password)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__reset__subcmd__password"
+                ;;
+            msgctl__subcmd__admin__subcmd__users,set-role)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__set__subcmd__role"
+                ;;
+            msgctl__subcmd__admin__subcmd__users,unlock)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__unlock"
+                ;;
+            msgctl__subcmd__admin__subcmd__users__subcmd__help,activate)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__activate"
+                ;;
+            msgctl__subcmd__admin__subcmd__users__subcmd__help,create)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__create"
+                ;;
+            msgctl__subcmd__admin__subcmd__users__subcmd__help,deactivate)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__deactivate"
+                ;;
+            msgctl__subcmd__admin__subcmd__users__subcmd__help,delete)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__delete"
+                ;;
             msgctl__subcmd__admin__subcmd__users__subcmd__help,help)
                 cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__help"
                 ;;
             msgctl__subcmd__admin__subcmd__users__subcmd__help,list)
                 cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__list"
+                ;;
+            msgctl__subcmd__admin__subcmd__users__subcmd__help,reset-password)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__reset__subcmd__password"
+                ;;
+            msgctl__subcmd__admin__subcmd__users__subcmd__help,set-role)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__set__subcmd__role"
+                ;;
+            msgctl__subcmd__admin__subcmd__users__subcmd__help,unlock)
+                cmd="msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__unlock"
                 ;;
             msgctl__subcmd__help,admin)
                 cmd="msgctl__subcmd__help__subcmd__admin"
@@ -190,6 +262,9 @@ _msgctl() {
             msgctl__subcmd__help__subcmd__admin,delete)
                 cmd="msgctl__subcmd__help__subcmd__admin__subcmd__delete"
                 ;;
+            msgctl__subcmd__help__subcmd__admin,list)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__list"
+                ;;
             msgctl__subcmd__help__subcmd__admin,reset-password)
                 cmd="msgctl__subcmd__help__subcmd__admin__subcmd__reset__subcmd__password"
                 ;;
@@ -202,8 +277,29 @@ _msgctl() {
             msgctl__subcmd__help__subcmd__admin,users)
                 cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users"
                 ;;
+            msgctl__subcmd__help__subcmd__admin__subcmd__users,activate)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__activate"
+                ;;
+            msgctl__subcmd__help__subcmd__admin__subcmd__users,create)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__create"
+                ;;
+            msgctl__subcmd__help__subcmd__admin__subcmd__users,deactivate)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__deactivate"
+                ;;
+            msgctl__subcmd__help__subcmd__admin__subcmd__users,delete)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__delete"
+                ;;
             msgctl__subcmd__help__subcmd__admin__subcmd__users,list)
                 cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__list"
+                ;;
+            msgctl__subcmd__help__subcmd__admin__subcmd__users,reset-password)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__reset__subcmd__password"
+                ;;
+            msgctl__subcmd__help__subcmd__admin__subcmd__users,set-role)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__set__subcmd__role"
+                ;;
+            msgctl__subcmd__help__subcmd__admin__subcmd__users,unlock)
+                cmd="msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__unlock"
                 ;;
             msgctl__subcmd__help__subcmd__tokens,create)
                 cmd="msgctl__subcmd__help__subcmd__tokens__subcmd__create"
@@ -251,7 +347,7 @@ _msgctl() {
 
     case "${cmd}" in
         msgctl)
-            opts="-q -h -V --server --json --quiet --no-input --profile --help --version register login logout whoami status passwd send list ls watch token tokens admin profiles completions help"
+            opts="-q -h -V --server --json --quiet --no-input --profile --help --version register login logout whoami status passwd send list ls watch token tokens profiles completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -273,7 +369,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__admin)
-            opts="-q -h --server --json --quiet --no-input --profile --help users create deactivate activate delete reset-password unlock set-role help"
+            opts="-q -h --server --json --quiet --no-input --profile --help users list ls create deactivate activate delete reset-password unlock set-role help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -387,7 +483,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__admin__subcmd__help)
-            opts="users create deactivate activate delete reset-password unlock set-role help"
+            opts="users list create deactivate activate delete reset-password unlock set-role help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -470,6 +566,20 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__admin__subcmd__help__subcmd__reset__subcmd__password)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -513,8 +623,64 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__admin__subcmd__help__subcmd__users)
-            opts="list"
+            opts="list create deactivate activate delete reset-password unlock set-role"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__deactivate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -533,6 +699,78 @@ _msgctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__reset__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__set__subcmd__role)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__unlock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__list)
+            opts="-q -h --deactivated --all --email --limit --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --email)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -607,7 +845,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__admin__subcmd__users)
-            opts="-q -h --server --json --quiet --no-input --profile --help list ls help"
+            opts="-q -h --server --json --quiet --no-input --profile --help list ls create deactivate activate delete reset-password unlock set-role help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,9 +866,157 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        msgctl__subcmd__admin__subcmd__users__subcmd__help)
-            opts="list help"
+        msgctl__subcmd__admin__subcmd__users__subcmd__activate)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__create)
+            opts="-q -h --file --admin --password-stdin --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__deactivate)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__delete)
+            opts="-q -h --yes --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help)
+            opts="list create deactivate activate delete reset-password unlock set-role help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__deactivate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -657,6 +1043,48 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__reset__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__set__subcmd__role)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__unlock)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -700,6 +1128,72 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__reset__subcmd__password)
+            opts="-q -h --password-stdin --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__set__subcmd__role)
+            opts="-q -h --password-stdin --server --json --quiet --no-input --profile --help user admin"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__admin__subcmd__users__subcmd__unlock)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__completions)
             opts="-q -h --server --json --quiet --no-input --profile --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -723,7 +1217,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__help)
-            opts="register login logout whoami passwd send list watch token tokens admin profiles completions help"
+            opts="register login logout whoami passwd send list watch token tokens profiles completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -737,7 +1231,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__help__subcmd__admin)
-            opts="users create deactivate activate delete reset-password unlock set-role"
+            opts="users list create deactivate activate delete reset-password unlock set-role"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -806,6 +1300,20 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__help__subcmd__admin__subcmd__reset__subcmd__password)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -849,7 +1357,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__help__subcmd__admin__subcmd__users)
-            opts="list"
+            opts="list create deactivate activate delete reset-password unlock set-role"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -862,7 +1370,105 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__deactivate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__reset__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__set__subcmd__role)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__unlock)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -40,9 +40,9 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand watch 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
             cand token 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
             cand tokens 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one'
-            cand admin 'Administer accounts (administrators only)'
             cand profiles 'List the cached logins: profile, server, account and expiry; `*` marks the one in use'
             cand completions 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
+            cand admin 'Administer accounts (administrators only)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'msgctl;register'= {
@@ -261,6 +261,26 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;tokens;help;help'= {
         }
+        &'msgctl;profiles'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;completions'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'msgctl;admin'= {
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
@@ -270,7 +290,9 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand users 'Accounts'
+            cand users 'Accounts: list, create, deactivate, activate, delete, reset-password, unlock, set-role'
+            cand list 'List accounts, in email order: the first 100 unless --all'
+            cand ls 'List accounts, in email order: the first 100 unless --all'
             cand create 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`'
             cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
             cand activate 'Activate a deactivated account again (its owner logs in anew)'
@@ -289,8 +311,15 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand list 'List accounts, in id order (stable from page to page): the first 100 unless --all'
-            cand ls 'List accounts, in id order (stable from page to page): the first 100 unless --all'
+            cand list 'List accounts, in email order: the first 100 unless --all'
+            cand ls 'List accounts, in email order: the first 100 unless --all'
+            cand create 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`'
+            cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
+            cand activate 'Activate a deactivated account again (its owner logs in anew)'
+            cand delete 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
+            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)'
+            cand unlock 'Clear an account''s failed-login counters, so its owner can log in at once'
+            cand set-role 'Make an account an administrator (asks for your password), or a user again'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'msgctl;admin;users;list'= {
@@ -321,13 +350,138 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'msgctl;admin;users;create'= {
+            cand --file 'One email a line (`-`: stdin); blank lines and lines starting with # are skipped'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --admin 'Make them administrators (asks for your password)'
+            cand --password-stdin 'With --admin: read your password from the first line of stdin instead of prompting'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;users;deactivate'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;users;activate'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;users;delete'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --yes 'Do not ask (needed without a terminal)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;users;reset-password'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --password-stdin 'Read your password from the first line of stdin instead of prompting'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;users;unlock'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;users;set-role'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --password-stdin 'Making an administrator: read your password from the first line of stdin instead of prompting'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'msgctl;admin;users;help'= {
-            cand list 'List accounts, in id order (stable from page to page): the first 100 unless --all'
+            cand list 'List accounts, in email order: the first 100 unless --all'
+            cand create 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`'
+            cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
+            cand activate 'Activate a deactivated account again (its owner logs in anew)'
+            cand delete 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
+            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)'
+            cand unlock 'Clear an account''s failed-login counters, so its owner can log in at once'
+            cand set-role 'Make an account an administrator (asks for your password), or a user again'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'msgctl;admin;users;help;list'= {
         }
+        &'msgctl;admin;users;help;create'= {
+        }
+        &'msgctl;admin;users;help;deactivate'= {
+        }
+        &'msgctl;admin;users;help;activate'= {
+        }
+        &'msgctl;admin;users;help;delete'= {
+        }
+        &'msgctl;admin;users;help;reset-password'= {
+        }
+        &'msgctl;admin;users;help;unlock'= {
+        }
+        &'msgctl;admin;users;help;set-role'= {
+        }
         &'msgctl;admin;users;help;help'= {
+        }
+        &'msgctl;admin;list'= {
+            cand --email 'Only emails starting with this'
+            cand --limit 'How many (1-1000 on a page; default 100); with --all, at most this many in all'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --deactivated 'Only deactivated accounts'
+            cand --all 'Every account, following the server''s pages'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;admin;ls'= {
+            cand --email 'Only emails starting with this'
+            cand --limit 'How many (1-1000 on a page; default 100); with --all, at most this many in all'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --deactivated 'Only deactivated accounts'
+            cand --all 'Every account, following the server''s pages'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'msgctl;admin;create'= {
             cand --file 'One email a line (`-`: stdin); blank lines and lines starting with # are skipped'
@@ -406,7 +560,8 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --help 'Print help'
         }
         &'msgctl;admin;help'= {
-            cand users 'Accounts'
+            cand users 'Accounts: list, create, deactivate, activate, delete, reset-password, unlock, set-role'
+            cand list 'List accounts, in email order: the first 100 unless --all'
             cand create 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`'
             cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
             cand activate 'Activate a deactivated account again (its owner logs in anew)'
@@ -417,9 +572,32 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'msgctl;admin;help;users'= {
-            cand list 'List accounts, in id order (stable from page to page): the first 100 unless --all'
+            cand list 'List accounts, in email order: the first 100 unless --all'
+            cand create 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`'
+            cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
+            cand activate 'Activate a deactivated account again (its owner logs in anew)'
+            cand delete 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
+            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)'
+            cand unlock 'Clear an account''s failed-login counters, so its owner can log in at once'
+            cand set-role 'Make an account an administrator (asks for your password), or a user again'
         }
         &'msgctl;admin;help;users;list'= {
+        }
+        &'msgctl;admin;help;users;create'= {
+        }
+        &'msgctl;admin;help;users;deactivate'= {
+        }
+        &'msgctl;admin;help;users;activate'= {
+        }
+        &'msgctl;admin;help;users;delete'= {
+        }
+        &'msgctl;admin;help;users;reset-password'= {
+        }
+        &'msgctl;admin;help;users;unlock'= {
+        }
+        &'msgctl;admin;help;users;set-role'= {
+        }
+        &'msgctl;admin;help;list'= {
         }
         &'msgctl;admin;help;create'= {
         }
@@ -437,26 +615,6 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;admin;help;help'= {
         }
-        &'msgctl;profiles'= {
-            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
-            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
-            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
-            cand -q 'Print only what a script needs: no status lines'
-            cand --quiet 'Print only what a script needs: no status lines'
-            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'msgctl;completions'= {
-            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
-            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
-            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
-            cand -q 'Print only what a script needs: no status lines'
-            cand --quiet 'Print only what a script needs: no status lines'
-            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
         &'msgctl;help'= {
             cand register 'Create an account; prints its generated password once'
             cand login 'Log in and cache the token for this server'
@@ -468,9 +626,9 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand watch 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
             cand token 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
             cand tokens 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one'
-            cand admin 'Administer accounts (administrators only)'
             cand profiles 'List the cached logins: profile, server, account and expiry; `*` marks the one in use'
             cand completions 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
+            cand admin 'Administer accounts (administrators only)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'msgctl;help;register'= {
@@ -502,8 +660,13 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;help;tokens;revoke'= {
         }
+        &'msgctl;help;profiles'= {
+        }
+        &'msgctl;help;completions'= {
+        }
         &'msgctl;help;admin'= {
-            cand users 'Accounts'
+            cand users 'Accounts: list, create, deactivate, activate, delete, reset-password, unlock, set-role'
+            cand list 'List accounts, in email order: the first 100 unless --all'
             cand create 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`'
             cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
             cand activate 'Activate a deactivated account again (its owner logs in anew)'
@@ -513,9 +676,32 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand set-role 'Make an account an administrator (asks for your password), or a user again'
         }
         &'msgctl;help;admin;users'= {
-            cand list 'List accounts, in id order (stable from page to page): the first 100 unless --all'
+            cand list 'List accounts, in email order: the first 100 unless --all'
+            cand create 'Create accounts (registration closed or not); prints each generated password once. Re-running creates none twice: existing accounts are reported as `exists`'
+            cand deactivate 'Deactivate an account: every session and token of it is refused at once; it cannot log in'
+            cand activate 'Activate a deactivated account again (its owner logs in anew)'
+            cand delete 'Delete an account and every message it sent or received. Asks first; --yes for scripts'
+            cand reset-password 'Give an account a new generated password (printed once); its sessions are revoked. Asks for your own password first (a stolen session alone cannot reset one)'
+            cand unlock 'Clear an account''s failed-login counters, so its owner can log in at once'
+            cand set-role 'Make an account an administrator (asks for your password), or a user again'
         }
         &'msgctl;help;admin;users;list'= {
+        }
+        &'msgctl;help;admin;users;create'= {
+        }
+        &'msgctl;help;admin;users;deactivate'= {
+        }
+        &'msgctl;help;admin;users;activate'= {
+        }
+        &'msgctl;help;admin;users;delete'= {
+        }
+        &'msgctl;help;admin;users;reset-password'= {
+        }
+        &'msgctl;help;admin;users;unlock'= {
+        }
+        &'msgctl;help;admin;users;set-role'= {
+        }
+        &'msgctl;help;admin;list'= {
         }
         &'msgctl;help;admin;create'= {
         }
@@ -530,10 +716,6 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;help;admin;unlock'= {
         }
         &'msgctl;help;admin;set-role'= {
-        }
-        &'msgctl;help;profiles'= {
-        }
-        &'msgctl;help;completions'= {
         }
         &'msgctl;help;help'= {
         }

@@ -28,12 +28,16 @@ async fn target(app: &App, caller: &Caller, id: Option<Uuid>) -> Result<User, Ap
     app.store.user_by_id(id).await?.ok_or(AppError::AccountNotFound)
 }
 
-/// A page of accounts (`query.limit` of them at most), in id order; `true`: more follow.
+/// A page of accounts (`query.limit` of them at most), in email order, after the account `query.after`
+/// names; `true`: more follow. `AccountNotFound`: that account is gone (the list must start again).
 pub async fn list_users(app: &App, caller: &Caller, mut query: UserQuery) -> Result<(Vec<User>, bool), AppError> {
     caller.require(Scope::Admin)?;
     let limit = query.limit;
     query.limit += 1;
-    let mut users = app.store.list_users(&query).await?;
+    let mut users = app.store.list_users(&query).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => AppError::AccountNotFound,
+        other => other.into(),
+    })?;
     let more = users.len() > limit;
     users.truncate(limit);
     Ok((users, more))

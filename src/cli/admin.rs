@@ -32,11 +32,12 @@ const MAX_PAGE: u32 = 1000;
 impl Ctx {
     pub(super) async fn admin(&self, command: AdminCommand) -> Result<(), CliError> {
         let (client, source) = self.authed()?;
+        let (AdminCommand::Users(command) | AdminCommand::Short(command)) = command;
         let result = match command {
-            AdminCommand::Users(AdminUsersCommand::List { deactivated, all, email, limit }) => {
+            AdminUsersCommand::List { deactivated, all, email, limit } => {
                 self.list_users(&client, deactivated, all, email, limit).await
             }
-            AdminCommand::Create { emails, file, admin, password_stdin } => {
+            AdminUsersCommand::Create { emails, file, admin, password_stdin } => {
                 if password_stdin && file.as_deref().is_some_and(|f| f.as_os_str() == "-") {
                     return Err(CliError::usage(
                         "stdin_taken",
@@ -51,18 +52,18 @@ impl Ctx {
                 let password = if admin { Some(self.own_password(password_stdin)?) } else { None };
                 self.create_users(&client, &source, emails, admin, password.as_deref()).await
             }
-            AdminCommand::Deactivate { email } => {
+            AdminUsersCommand::Deactivate { email } => {
                 let user = self.account(&client, &email).await?;
                 let user = client.admin().deactivate(user.user_id).await?;
                 self.changed(&user, "Deactivated", "its sessions and tokens are refused from now on")
             }
-            AdminCommand::Activate { email } => {
+            AdminUsersCommand::Activate { email } => {
                 let user = self.account(&client, &email).await?;
                 let user = client.admin().activate(user.user_id).await?;
                 self.changed(&user, "Activated", "its owner can log in again")
             }
-            AdminCommand::Delete { email, yes } => self.delete_user(&client, &email, yes).await,
-            AdminCommand::ResetPassword { email, password_stdin } => {
+            AdminUsersCommand::Delete { email, yes } => self.delete_user(&client, &email, yes).await,
+            AdminUsersCommand::ResetPassword { email, password_stdin } => {
                 let user = self.account(&client, &email).await?;
                 let reset = self
                     .with_own_password(password_stdin, &source, |password| {
@@ -83,7 +84,7 @@ impl Ctx {
                 }
                 Ok(())
             }
-            AdminCommand::Unlock { email } => {
+            AdminUsersCommand::Unlock { email } => {
                 let user = self.account(&client, &email).await?;
                 client.admin().unlock(user.user_id).await?;
                 if self.terminal.json {
@@ -93,7 +94,7 @@ impl Ctx {
                 }
                 Ok(())
             }
-            AdminCommand::SetRole { email, role, password_stdin } => {
+            AdminUsersCommand::SetRole { email, role, password_stdin } => {
                 let user = self.account(&client, &email).await?;
                 let user = match role {
                     RoleName::Admin => {

@@ -180,10 +180,18 @@ pub enum Command {
     )]
     Token,
     /// Access tokens for scripts: long-lived, limited to scopes, revocable one by one.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  msgctl tokens create backup --scope read --expires 90d\n  msgctl tokens list\n  \
+                      msgctl tokens revoke backup"
+    )]
     Tokens(TokensCommand),
     /// Administer accounts (administrators only).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  msgctl --profile admin admin users list\n  \
+                      msgctl --profile admin admin users create ada@example.com"
+    )]
     Admin(AdminCommand),
     /// List the cached logins: profile, server, account and expiry; `*` marks the one in use.
     #[command(after_help = "Examples:\n  msgctl profiles\n  msgctl --profile admin login --email root@example.com")]
@@ -258,71 +266,24 @@ fn lifetime(raw: &str) -> Result<String, String> {
     }
 }
 
+/// `msgctl admin`: for administrators. Every account verb lives under `admin users`; the short forms
+/// (`msgctl admin create …`) are kept as hidden aliases for scripts written before.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Accounts.
-    #[command(subcommand)]
+    /// Accounts: list, create, deactivate, activate, delete, reset-password, unlock, set-role.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  msgctl admin users list\n  msgctl admin users create ada@example.com\n  \
+                      msgctl admin users deactivate mallory@example.com"
+    )]
     Users(AdminUsersCommand),
-    /// Create accounts (registration closed or not); prints each generated password once. Re-running
-    /// creates none twice: existing accounts are reported as `exists`.
-    #[command(after_help = "Examples:\n  msgctl admin create ada@example.com bob@example.com\n  \
-                            msgctl admin create --file staff.txt --json > passwords.jsonl\n  \
-                            msgctl admin create --admin ops@example.com")]
-    Create {
-        /// The emails.
-        #[arg(required_unless_present = "file", conflicts_with = "file")]
-        emails: Vec<String>,
-        /// One email a line (`-`: stdin); blank lines and lines starting with # are skipped.
-        #[arg(long, value_name = "FILE")]
-        file: Option<std::path::PathBuf>,
-        /// Make them administrators (asks for your password).
-        #[arg(long)]
-        admin: bool,
-        /// With --admin: read your password from the first line of stdin instead of prompting.
-        #[arg(long, requires = "admin")]
-        password_stdin: bool,
-    },
-    /// Deactivate an account: every session and token of it is refused at once; it cannot log in.
-    #[command(after_help = "Example:\n  msgctl admin deactivate mallory@example.com")]
-    Deactivate { email: String },
-    /// Activate a deactivated account again (its owner logs in anew).
-    Activate { email: String },
-    /// Delete an account and every message it sent or received. Asks first; --yes for scripts.
-    #[command(after_help = "Example:\n  msgctl admin delete old@example.com --yes")]
-    Delete {
-        email: String,
-        /// Do not ask (needed without a terminal).
-        #[arg(long)]
-        yes: bool,
-    },
-    /// Give an account a new generated password (printed once); its sessions are revoked. Asks for your
-    /// own password first (a stolen session alone cannot reset one).
-    #[command(after_help = "Examples:\n  msgctl admin reset-password ada@example.com\n  \
-                            PASSWORD=$(msgctl admin reset-password ada@example.com --quiet --password-stdin < my-password)")]
-    ResetPassword {
-        email: String,
-        /// Read your password from the first line of stdin instead of prompting.
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// Clear an account's failed-login counters, so its owner can log in at once.
-    Unlock { email: String },
-    /// Make an account an administrator (asks for your password), or a user again.
-    #[command(after_help = "Examples:\n  msgctl admin set-role ada@example.com admin\n  \
-                            msgctl admin set-role ada@example.com user")]
-    SetRole {
-        email: String,
-        #[arg(value_enum)]
-        role: crate::api::RoleName,
-        /// Making an administrator: read your password from the first line of stdin instead of prompting.
-        #[arg(long)]
-        password_stdin: bool,
-    },
+    #[command(flatten)]
+    Short(AdminUsersCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AdminUsersCommand {
-    /// List accounts, in id order (stable from page to page): the first 100 unless --all.
+    /// List accounts, in email order: the first 100 unless --all.
     #[command(
         visible_alias = "ls",
         after_help = "Examples:\n  msgctl admin users list\n  \
@@ -342,11 +303,74 @@ pub enum AdminUsersCommand {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         limit: Option<u32>,
     },
+    /// Create accounts (registration closed or not); prints each generated password once. Re-running
+    /// creates none twice: existing accounts are reported as `exists`.
+    #[command(after_help = "Examples:\n  msgctl admin users create ada@example.com bob@example.com\n  \
+                            msgctl admin users create --file staff.txt --json > passwords.jsonl\n  \
+                            msgctl admin users create --admin ops@example.com")]
+    Create {
+        /// The emails.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        emails: Vec<String>,
+        /// One email a line (`-`: stdin); blank lines and lines starting with # are skipped.
+        #[arg(long, value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+        /// Make them administrators (asks for your password).
+        #[arg(long)]
+        admin: bool,
+        /// With --admin: read your password from the first line of stdin instead of prompting.
+        #[arg(long, requires = "admin")]
+        password_stdin: bool,
+    },
+    /// Deactivate an account: every session and token of it is refused at once; it cannot log in.
+    #[command(after_help = "Example:\n  msgctl admin users deactivate mallory@example.com")]
+    Deactivate { email: String },
+    /// Activate a deactivated account again (its owner logs in anew).
+    #[command(after_help = "Example:\n  msgctl admin users activate mallory@example.com")]
+    Activate { email: String },
+    /// Delete an account and every message it sent or received. Asks first; --yes for scripts.
+    #[command(after_help = "Example:\n  msgctl admin users delete old@example.com --yes")]
+    Delete {
+        email: String,
+        /// Do not ask (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Give an account a new generated password (printed once); its sessions are revoked. Asks for your
+    /// own password first (a stolen session alone cannot reset one).
+    #[command(after_help = "Examples:\n  msgctl admin users reset-password ada@example.com\n  \
+                            PASSWORD=$(msgctl admin users reset-password ada@example.com --quiet --password-stdin < my-password)")]
+    ResetPassword {
+        email: String,
+        /// Read your password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Clear an account's failed-login counters, so its owner can log in at once.
+    #[command(after_help = "Example:\n  msgctl admin users unlock ada@example.com")]
+    Unlock { email: String },
+    /// Make an account an administrator (asks for your password), or a user again.
+    #[command(after_help = "Examples:\n  msgctl admin users set-role ada@example.com admin\n  \
+                            msgctl admin users set-role ada@example.com user")]
+    SetRole {
+        email: String,
+        #[arg(value_enum)]
+        role: crate::api::RoleName,
+        /// Making an administrator: read your password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
-/// The clap command, for completions and documentation.
+/// The account verbs, also accepted as `msgctl admin <verb>` (hidden there).
+const ADMIN_USER_VERBS: [&str; 8] =
+    ["list", "create", "deactivate", "activate", "delete", "reset-password", "unlock", "set-role"];
+
+/// The clap command, for parsing, completions and documentation.
 pub fn command() -> clap::Command {
-    Cli::command()
+    Cli::command().mut_subcommand("admin", |admin| {
+        ADMIN_USER_VERBS.iter().fold(admin, |admin, verb| admin.mut_subcommand(verb, |short| short.hide(true)))
+    })
 }
 
 /// Parses msgctl's command line. A usage error is a [`CliError`] (exit 2) so that `--json` can report it

@@ -15,6 +15,7 @@ use super::extract::{ApiJson, ClientAddr, PathId, query_pairs};
 use super::state::AppState;
 use crate::api::{AdminUser, ErrorBody, GeneratedPassword, ResetPasswordRequest, StatusName, UpdateUserRequest};
 use crate::app::admin::{self, DEFAULT_PAGE, MAX_PAGE};
+use crate::app::error::AppError;
 use crate::app::identity::Caller;
 use crate::domain::{AccountStatus, Role, Scope};
 use crate::store::UserQuery;
@@ -29,18 +30,18 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unlock))
 }
 
-/// Page size of the account list when the request names none, and the largest allowed.
+/// List accounts, in email order, a page at a time.
 #[utoipa::path(
     get, path = "/admin/users", tag = "admin",
     security(("bearer" = [])),
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size (default 100)"),
-        ("after" = Option<String>, Query, format = Uuid, description = "Only accounts after this id: the next page starts after the last of this one"),
+        ("after" = Option<String>, Query, format = Uuid, description = "Only accounts after this one (by id), in email order: the next page starts after the last of this one"),
         ("status" = Option<StatusName>, Query, description = "Only `active` or only `deactivated` accounts"),
         ("email" = Option<String>, Query, description = "Only emails that start with this"),
     ),
     responses(
-        (status = 200, description = "A page of accounts; `Link: rel=\"next\"` when more follow", body = Vec<AdminUser>,
+        (status = 200, description = "A page of accounts in email order; `Link: rel=\"next\"` when more follow", body = Vec<AdminUser>,
             headers(("Link" = String, description = "The next page"))),
         (status = 400, description = "Invalid query parameters (`invalid_query`)", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`), or a token without the admin scope (`insufficient_scope`)", body = ErrorBody),
@@ -70,7 +71,12 @@ async fn list_users(caller: Caller, State(state): State<AppState>, uri: axum::ht
     };
     let email_prefix = pairs.remove("email").map(|e| e.trim().to_lowercase());
     let query = UserQuery { after, limit, status, email_prefix: email_prefix.clone() };
-    let (users, more) = admin::list_users(&state.app, &caller, query).await?;
+    let (users, more) = admin::list_users(&state.app, &caller, query).await.map_err(|e| match e {
+        AppError::AccountNotFound => {
+            ApiError::query("after", "No account has the id after names (deleted since?): start the list again")
+        }
+        other => other.into(),
+    })?;
     let mut response = Json(users.iter().map(AdminUser::from).collect::<Vec<_>>()).into_response();
     if let (true, Some(last)) = (more, users.last()) {
         let mut next = url::form_urlencoded::Serializer::new(String::new());

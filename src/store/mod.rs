@@ -358,7 +358,7 @@ pub trait Store: Send + Sync + 'static {
         new_hash: String,
     ) -> Result<User, StoreError>;
 
-    /// Accounts in id order, for administrators.
+    /// Accounts in email order after the account `query.after` names (`NotFound` if it is gone), for administrators.
     async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError>;
 
     /// How many accounts are active administrators.

@@ -117,7 +117,7 @@ fn an_administrator_manages_accounts_from_the_command_line(backend: Backend) {
     };
 
     // Accounts from arguments, then from a file: a re-run creates none twice.
-    let out = run(admin().args(["--json", "admin", "create", "ada@example.com", "Bob@Example.com"]));
+    let out = run(admin().args(["--json", "admin", "users", "create", "ada@example.com", "Bob@Example.com"]));
     assert_exit(&out, 0);
     let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2, "one JSON object a line");
@@ -126,7 +126,7 @@ fn an_administrator_manages_accounts_from_the_command_line(backend: Backend) {
     let ada_password = lines[0]["generated_password"].as_str().unwrap().to_owned();
     let file = env.config.path().join("staff.txt");
     std::fs::write(&file, "# staff\nada@example.com\n\ncy@example.com\nnot-an-email\n").unwrap();
-    let out = run(admin().args(["--json", "admin", "create", "--file"]).arg(&file));
+    let out = run(admin().args(["--json", "admin", "users", "create", "--file"]).arg(&file));
     assert_exit(&out, 2);
     let statuses: Vec<(String, String)> = stdout(&out)
         .lines()
@@ -136,7 +136,7 @@ fn an_administrator_manages_accounts_from_the_command_line(backend: Backend) {
     let expected = [("ada@example.com", "exists"), ("cy@example.com", "created"), ("not-an-email", "invalid")];
     assert_eq!(statuses, expected.map(|(e, s)| (e.to_owned(), s.to_owned())));
     assert!(!stdout(&out).contains(&ada_password), "an existing account's password is never shown again");
-    let out = run(admin().args(["admin", "create", "dee@example.com"]));
+    let out = run(admin().args(["admin", "users", "create", "dee@example.com"]));
     assert_exit(&out, 0);
     assert!(stdout(&out).starts_with("dee@example.com  "), "email and password: {}", stdout(&out));
 
@@ -158,7 +158,7 @@ fn an_administrator_manages_accounts_from_the_command_line(backend: Backend) {
     };
     assert_exit(&ada_login(), 0);
     assert_exit(&run(env.msgctl().args(["admin", "users", "list"])), 8);
-    assert_exit(&run(admin().args(["admin", "deactivate", "ada@example.com"])), 0);
+    assert_exit(&run(admin().args(["admin", "users", "deactivate", "ada@example.com"])), 0);
     let out = run(env.msgctl().arg("list"));
     assert_exit(&out, 3);
     let out = ada_login();
@@ -166,20 +166,21 @@ fn an_administrator_manages_accounts_from_the_command_line(backend: Backend) {
     assert!(stderr(&out).contains("deactivated"), "{}", stderr(&out));
     let out = run(admin().args(["--json", "admin", "users", "list", "--deactivated"]));
     assert_eq!(json(&out).as_array().unwrap().len(), 1);
-    assert_exit(&run(admin().args(["admin", "activate", "ada@example.com"])), 0);
+    assert_exit(&run(admin().args(["admin", "users", "activate", "ada@example.com"])), 0);
     assert_exit(&ada_login(), 0);
 
     // A new password, printed once, after your own (a stolen session alone cannot); unlocking; roles.
-    let out = run(admin().args(["admin", "reset-password", "ada@example.com", "--quiet"]));
+    let out = run(admin().args(["admin", "users", "reset-password", "ada@example.com", "--quiet"]));
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("--password-stdin"), "without a terminal: {}", stderr(&out));
-    let out =
-        run(admin().args(["admin", "reset-password", "ada@example.com", "--password-stdin"]).write_stdin("guess\n"));
+    let out = run(admin()
+        .args(["admin", "users", "reset-password", "ada@example.com", "--password-stdin"])
+        .write_stdin("guess\n"));
     assert_exit(&out, 3);
     assert!(stderr(&out).contains("your password is wrong"), "{}", stderr(&out));
     assert_exit(&run(env.msgctl().arg("list")), 0);
     let out = run(admin()
-        .args(["admin", "reset-password", "ada@example.com", "--quiet", "--password-stdin"])
+        .args(["admin", "users", "reset-password", "ada@example.com", "--quiet", "--password-stdin"])
         .write_stdin(format!("{root_password}\n")));
     assert_exit(&out, 0);
     let new_password = stdout(&out).trim().to_owned();
@@ -188,34 +189,35 @@ fn an_administrator_manages_accounts_from_the_command_line(backend: Backend) {
     let mut login = env.msgctl();
     login.args(["login", "--email", "ada@example.com", "--password-stdin"]).write_stdin(format!("{new_password}\n"));
     assert_exit(&run(&mut login), 0);
-    assert_exit(&run(admin().args(["admin", "unlock", "ada@example.com"])), 0);
-    assert_exit(&run(admin().args(["admin", "set-role", "ada@example.com", "admin"])), 2);
+    assert_exit(&run(admin().args(["admin", "users", "unlock", "ada@example.com"])), 0);
+    assert_exit(&run(admin().args(["admin", "users", "set-role", "ada@example.com", "admin"])), 2);
     let out = run(admin()
-        .args(["--json", "admin", "set-role", "ada@example.com", "admin", "--password-stdin"])
+        .args(["--json", "admin", "users", "set-role", "ada@example.com", "admin", "--password-stdin"])
         .write_stdin(format!("{root_password}\n")));
     assert_exit(&out, 0);
     assert_eq!(json(&out)["role"], "admin");
     let out = run(admin()
-        .args(["--json", "admin", "create", "--admin", "--password-stdin", "ops@example.com"])
+        .args(["--json", "admin", "users", "create", "--admin", "--password-stdin", "ops@example.com"])
         .write_stdin(format!("{root_password}\n")));
     assert_exit(&out, 0);
     assert_eq!(json(&out)["status"], "created");
-    let out = run(admin().args(["admin", "create", "--admin", "--password-stdin", "--file", "-"]));
+    let out = run(admin().args(["admin", "users", "create", "--admin", "--password-stdin", "--file", "-"]));
     assert_exit(&out, 2);
     assert_exit(&run(env.msgctl().args(["admin", "users", "list"])), 0);
-    assert_exit(&run(admin().args(["admin", "set-role", "ada@example.com", "boss"])), 2);
+    assert_exit(&run(admin().args(["admin", "users", "set-role", "ada@example.com", "boss"])), 2);
 
     // Deleting asks first (and without a terminal needs --yes); unknown emails exit 4.
-    let out = run(admin().args(["admin", "delete", "dee@example.com"]));
+    let out = run(admin().args(["admin", "users", "delete", "dee@example.com"]));
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
-    assert_exit(&run(admin().args(["admin", "delete", "dee@example.com", "--yes"])), 0);
+    assert_exit(&run(admin().args(["admin", "users", "delete", "dee@example.com", "--yes"])), 0);
+    // The short forms of before stay as aliases.
     assert_exit(&run(admin().args(["admin", "deactivate", "dee@example.com"])), 4);
-    assert_exit(&run(admin().args(["admin", "delete", "ada@example.com", "--yes"])), 0);
-    assert_exit(&run(admin().args(["admin", "delete", "ops@example.com", "--yes"])), 0);
+    assert_exit(&run(admin().args(["admin", "users", "delete", "ada@example.com", "--yes"])), 0);
+    assert_exit(&run(admin().args(["admin", "users", "delete", "ops@example.com", "--yes"])), 0);
 
     // The last administrator cannot step down: exit 5.
-    let out = run(admin().args(["admin", "set-role", &root, "user"]));
+    let out = run(admin().args(["admin", "users", "set-role", &root, "user"]));
     assert_exit(&out, 5);
     assert!(stderr(&out).contains("last active administrator"), "{}", stderr(&out));
     // Registration is closed: self-service registration exits 8.

@@ -178,8 +178,13 @@ impl Store for MongoStore {
 
     async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
         let mut filter = Document::new();
+        // In email order (the unique index), after the email of the account `after` names.
         if let Some(after) = query.after {
-            filter.insert("_id", doc! {"$gt": after.to_string()});
+            let users = self.users.clone_with_type::<Document>();
+            let cursor = users.find_one(doc! {"_id": after.to_string()}).projection(doc! {"email": 1});
+            let cursor = self.timed(cursor.into_future()).await?;
+            let email = cursor.and_then(|d| d.get_str("email").ok().map(str::to_owned)).ok_or(StoreError::NotFound)?;
+            filter.insert("email", doc! {"$gt": email});
         }
         match query.status {
             Some(AccountStatus::Active) => filter.insert("status", doc! {"$ne": "deactivated"}),
@@ -187,10 +192,18 @@ impl Store for MongoStore {
             None => None,
         };
         if let Some(prefix) = &query.email_prefix {
-            filter.insert("email", doc! {"$regex": format!("^{}", regex_escape(prefix))});
+            let prefix = format!("^{}", regex_escape(prefix));
+            match filter.get_document_mut("email") {
+                Ok(email) => {
+                    email.insert("$regex", prefix);
+                }
+                Err(_) => {
+                    filter.insert("email", doc! {"$regex": prefix});
+                }
+            }
         }
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-        let find = self.users.find(filter).sort(doc! {"_id": 1}).limit(limit).projection(without_tokens());
+        let find = self.users.find(filter).sort(doc! {"email": 1}).limit(limit).projection(without_tokens());
         let docs: Vec<UserDoc> = self.timed(async { find.await?.try_collect().await }).await?;
         docs.into_iter().map(user_from_doc).collect()
     }

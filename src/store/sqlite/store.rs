@@ -195,19 +195,24 @@ impl Store for SqliteStore {
     async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
         let query = query.clone();
         self.read(move |conn| {
+            // In email order (the unique index), after the email of the account `after` names.
+            let after = match query.after {
+                None => None,
+                Some(id) => Some(
+                    conn.prepare_cached("SELECT email FROM users WHERE id = ?1")
+                        .and_then(|mut q| q.query_row([id.to_string()], |r| r.get::<_, String>(0)).optional())
+                        .map_err(classify)?
+                        .ok_or(StoreError::NotFound)?,
+                ),
+            };
             let sql = format!(
-                "SELECT {USER_COLUMNS} FROM users WHERE (?1 IS NULL OR id > ?1) AND (?2 IS NULL OR status = ?2) \
-                 AND (?3 IS NULL OR substr(email, 1, length(?3)) = ?3) ORDER BY id LIMIT ?4"
+                "SELECT {USER_COLUMNS} FROM users WHERE (?1 IS NULL OR email > ?1) AND (?2 IS NULL OR status = ?2) \
+                 AND (?3 IS NULL OR substr(email, 1, length(?3)) = ?3) ORDER BY email LIMIT ?4"
             );
             let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
             let rows = statement
                 .query_map(
-                    params![
-                        query.after.map(|a| a.to_string()),
-                        query.status.map(AccountStatus::as_str),
-                        query.email_prefix,
-                        query.limit as i64
-                    ],
+                    params![after, query.status.map(AccountStatus::as_str), query.email_prefix, query.limit as i64],
                     user_from_row,
                 )
                 .map_err(classify)?;
