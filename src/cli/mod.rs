@@ -441,8 +441,29 @@ impl Ctx {
         if let Some(token) = std::env::var(TOKEN_VAR).ok().filter(|t| !t.trim().is_empty()) {
             return Ok((token.trim().to_owned(), TokenSource::Env));
         }
-        let session = self.sessions.get(&self.server)?.ok_or_else(|| exit::not_logged_in(&self.server))?;
+        let session = self.sessions.get(&self.server)?.ok_or_else(|| self.not_logged_in())?;
         Ok((session.token, TokenSource::Cache))
+    }
+
+    /// "Not logged in", saying where this msgctl does have logins: a mistyped `--server` or a forgotten
+    /// `--profile` shows at once.
+    fn not_logged_in(&self) -> CliError {
+        let mut error = exit::not_logged_in(&self.server);
+        let entries = self.sessions.entries().unwrap_or_default();
+        let profile = self.sessions.profile();
+        let here: Vec<&str> = entries.iter().filter(|e| e.profile == profile).map(|e| e.server.as_str()).collect();
+        let elsewhere: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.server == self.server && e.profile != profile)
+            .map(|e| e.profile.as_str())
+            .collect();
+        if let Some(other) = elsewhere.first() {
+            error.message = format!("{} (you are, with --profile {other})", error.message);
+        } else if !here.is_empty() {
+            error.message =
+                format!("{}; logged in to {} — did you mean --server {}?", error.message, here.join(", "), here[0]);
+        }
+        error
     }
 
     /// A client carrying the token in use.

@@ -47,6 +47,11 @@ impl Client {
         let invalid = |reason: &str| ClientError::InvalidUrl { url: base_url.to_owned(), reason: reason.to_owned() };
         // `127.0.0.1:4000` and `localhost:4000` mean http://: a scheme is only needed for https.
         let given = base_url.trim();
+        if !given.contains("://") && !looks_like_host_and_port(given) {
+            return Err(invalid(
+                "use HOST[:PORT], http://HOST[:PORT] or https://HOST (an unknown scheme, or a malformed URL)",
+            ));
+        }
         let with_scheme = if given.contains("://") { given.to_owned() } else { format!("http://{given}") };
         let mut base = Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") {
@@ -297,4 +302,41 @@ pub(super) fn install_crypto_provider() {
         // Err means another provider is installed already, which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// Whether `given` (without a scheme) is `host`, `host:port` or `[v6]:port`, with an optional path: what
+/// `http://` may be assumed for. `htp:/x` (a mistyped scheme) is not.
+fn looks_like_host_and_port(given: &str) -> bool {
+    let authority = given.split('/').next().unwrap_or("");
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let Some((address, rest)) = v6.split_once(']') else { return false };
+            match (rest, rest.strip_prefix(':')) {
+                ("", _) => (address, None),
+                (_, Some(port)) => (address, Some(port)),
+                (_, None) => return false,
+            }
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    !host.is_empty() && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_without_a_scheme_is_a_host_and_a_port_or_a_usage_error() {
+        for good in ["127.0.0.1:4000", "localhost", "msg.example.com/api", "[::1]:4000", "[::1]", "http://htp/foo"] {
+            assert!(Client::new(good).is_ok(), "{good}");
+        }
+        assert_eq!(Client::new("localhost:4000").unwrap().base_url().as_str(), "http://localhost:4000/");
+        for bad in ["htp:/foo", "localhost:abc", "https:example.com", ":4000", "[::1", "[::1]x", "ftp://x", "http://"] {
+            assert!(matches!(Client::new(bad), Err(ClientError::InvalidUrl { .. })), "{bad}");
+        }
+    }
 }

@@ -372,6 +372,27 @@ fn usage_errors_are_json_with_json_and_a_server_needs_no_scheme() {
     assert_exit(&out, 7);
     assert!(!stderr(&out).contains("os error"), "in words: {}", stderr(&out));
     assert!(stderr(&out).contains("connection refused"), "{}", stderr(&out));
+    // A mistyped scheme is a usage error, not a host called "htp".
+    for bad in ["htp:/foo", "localhost:abc", "ftp://example.com"] {
+        let out = run(env.msgctl_for(bad).arg("whoami").env("MSGCTL_TOKEN", "x"));
+        assert_exit(&out, 2);
+        assert!(stderr(&out).contains(bad), "{bad}: {}", stderr(&out));
+    }
+}
+
+/// Not logged in to the server asked: msgctl says where it is logged in (a mistyped port, a forgotten
+/// profile).
+#[test]
+fn not_logged_in_says_where_msgctl_is_logged_in() {
+    let env = Env::start();
+    env.register_and_login("where@example.com");
+    let out = run(env.msgctl_for("127.0.0.1:1").arg("list"));
+    assert_exit(&out, 3);
+    let server = env.app.base_url.trim_end_matches('/');
+    assert!(stderr(&out).contains(&format!("did you mean --server {server}/")), "{}", stderr(&out));
+    let out = run(env.msgctl().args(["--profile", "work", "list"]));
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("with --profile default"), "{}", stderr(&out));
 }
 
 #[test]
