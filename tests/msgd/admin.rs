@@ -90,7 +90,7 @@ async fn msgd_admin_never_answers_from_a_store_it_made_by_mistake(backend: Backe
         // The same server, another database.
         let (base, query) = url.split_once('?').map_or((url.as_str(), ""), |(b, q)| (b, q));
         let base = base.rsplit_once('/').map_or(base, |(host, _)| host);
-        format!("{base}/not_msgkit?{query}")
+        format!("{base}/not_msgkit_{}?{query}", uuid::Uuid::new_v4().simple())
     });
     let out = msgd_admin(&config, &["--json", "set-role", "ada@example.com", "admin"]);
     let error: serde_json::Value = serde_json::from_slice(&out.stderr).expect("a JSON error on stderr");

@@ -139,6 +139,8 @@ async fn a_migration_carries_everything_a_client_relies_on(backend: Backend) {
     assert!(ok && said.contains("nothing left to copy"), "{said}");
     // Another store into the same target is refused.
     let stranger = Database::fresh(backend).await;
+    let made = crate::common::msgd_admin(&stranger.config(), &["create-user", "stranger@example.com"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let mut refused = msgd_command(&stranger.config());
     let (ok, _, said) = run(refused.args(["migrate", "--to", &target_db.url()]));
     assert!(!ok && said.contains("not a copy of this store"), "{said}");
