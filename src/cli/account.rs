@@ -57,7 +57,8 @@ impl Ctx {
         } else {
             self.terminal.status(format!("✓ Created account {} on {}", created.email, self.server));
             self.terminal.out(format!("Password: {}", created.generated_password));
-            self.terminal.status("! Store this password now: it is shown only once and cannot be recovered or reset.");
+            self.terminal
+                .status("! Store this password now: it is shown only once. Lost, only an administrator can reset it.");
             if logged_in {
                 self.terminal.status(format!("✓ Logged in as {}", created.email));
             }
@@ -66,7 +67,7 @@ impl Ctx {
     }
 
     pub(super) async fn login(&self, email: Option<String>, password_stdin: bool) -> Result<(), CliError> {
-        let cached = self.sessions.get(&self.server).ok().flatten().map(|s| s.email);
+        let cached = self.sessions.last_email(&self.server);
         let email = match (email, cached) {
             (Some(email), _) => email,
             // The account last logged in here, as gh does; --email picks another.
@@ -208,7 +209,10 @@ impl Ctx {
                 TokenSource::Cache => self.terminal.out(format!("Profile: {}", self.sessions.profile())),
             }
             if access_token {
-                self.terminal.out("Access token: its scopes and expiry are in msgctl tokens list");
+                self.terminal.out(
+                    "Access token: its scopes and expiry show in msgctl tokens list, run from a login of this account \
+                     (an access token cannot list tokens)",
+                );
             } else {
                 self.terminal.out(format!("Token expires {}", self.expiry_text(expires_at)));
             }

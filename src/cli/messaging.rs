@@ -170,8 +170,9 @@ impl Ctx {
         if page.messages.is_empty() {
             self.terminal.status("No messages.");
         }
+        let width = Self::who_width(&page.messages, sent);
         for message in &page.messages {
-            self.terminal.out(self.human_message(message, sent));
+            self.terminal.out(self.human_message(message, sent, width));
         }
         if page.prev.is_some() {
             self.terminal.status("(older messages not shown: msgctl list --all, or --limit N)");
@@ -205,11 +206,12 @@ impl Ctx {
         let cap = cap.unwrap_or(usize::MAX);
         loop {
             let take = page.messages.len().min(cap - count);
+            let width = Self::who_width(&page.messages[..take], sent_box);
             spinner.suspend(|| {
                 for message in &page.messages[..take] {
                     match &mut array {
                         Some(array) => array.item(message),
-                        None => self.terminal.out(self.human_message(message, sent_box)),
+                        None => self.terminal.out(self.human_message(message, sent_box, width)),
                     }
                 }
             });
@@ -298,7 +300,7 @@ impl Ctx {
         if self.terminal.json {
             self.terminal.out_json_line(message);
         } else {
-            self.terminal.out(self.human_message(message, false));
+            self.terminal.out(self.human_message(message, false, 0));
         }
     }
 }

@@ -37,7 +37,7 @@ pub const TOKEN_VAR: &str = "MSGCTL_TOKEN";
 pub struct Cli {
     /// The msgd server (http:// is assumed when no scheme is given).
     #[arg(long, global = true, env = "MSGCTL_SERVER", default_value = "http://localhost:4000",
-          help_heading = GLOBAL, value_name = "URL")]
+          help_heading = GLOBAL, value_name = "URL", value_hint = clap::ValueHint::Url)]
     pub server: String,
 
     /// Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr).
@@ -54,7 +54,7 @@ pub struct Cli {
 
     /// Which cached login to use: several accounts on one server (e.g. `admin` and `default`).
     #[arg(long, global = true, env = PROFILE_VAR, default_value = session::DEFAULT_PROFILE, help_heading = GLOBAL,
-          value_name = "NAME", value_parser = session::profile_name)]
+          value_name = "NAME", value_parser = session::profile_name, value_hint = clap::ValueHint::Other)]
     pub profile: String,
 
     #[command(subcommand)]
@@ -149,7 +149,7 @@ pub enum Command {
     )]
     List {
         /// How many messages (1-1000 on a page; default 100); with --all, at most this many in all.
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, value_name = "N", value_parser = count)]
         limit: Option<u32>,
         /// Messages you sent instead of your inbox (with --with: those you sent that account).
         #[arg(long)]
@@ -158,7 +158,7 @@ pub enum Command {
         #[arg(long, value_name = "EMAIL")]
         with: Option<String>,
         /// Only messages after this message id (a page further on).
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = message_id)]
         after: Option<uuid::Uuid>,
         /// Every message from the first (or from --after), following the server's pages.
         #[arg(long)]
@@ -170,7 +170,7 @@ pub enum Command {
     )]
     Watch {
         /// Start after this message id instead of from now.
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = message_id)]
         after: Option<uuid::Uuid>,
     },
     /// Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command
@@ -258,6 +258,19 @@ pub enum ScopeArg {
     Admin,
 }
 
+/// `--limit`: how many, said in words (a page holds at most 1000; with --all, any number).
+fn count(raw: &str) -> Result<u32, String> {
+    raw.trim().parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+        "a whole number, 1 or more (a page holds at most 1000; with --all, at most this many in all)".into()
+    })
+}
+
+/// `--after`: a message id, said in words rather than the UUID parser's.
+fn message_id(raw: &str) -> Result<uuid::Uuid, String> {
+    uuid::Uuid::try_parse(raw.trim())
+        .map_err(|_| "a message id, a UUID like 01a20aa4-16d9-7646-8cff-9c7171f30feb (list --json shows them)".into())
+}
+
 /// `--expires`, checked before the round trip with the server's own grammar.
 fn lifetime(raw: &str) -> Result<String, String> {
     match crate::domain::token_lifetime(raw) {
@@ -300,7 +313,7 @@ pub enum AdminUsersCommand {
         #[arg(long, value_name = "PREFIX")]
         email: Option<String>,
         /// How many (1-1000 on a page; default 100); with --all, at most this many in all.
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, value_name = "N", value_parser = count)]
         limit: Option<u32>,
     },
     /// Create accounts (registration closed or not); prints each generated password once. Re-running
@@ -557,14 +570,27 @@ impl Ctx {
         text
     }
 
-    /// `time  who  text`, continuation lines indented under the text. `who` is the sender, or `→ recipient`
-    /// for messages listed from the sent box.
-    fn human_message(&self, message: &MessageView, sent_box: bool) -> String {
-        let when = self.local_time(message.created_at);
+    /// `who` of a message line: the sender, or `→ recipient` for messages listed from the sent box.
+    fn who(message: &MessageView, sent_box: bool) -> String {
         let who = if sent_box { format!("→ {}", message.to) } else { message.from.clone() };
-        let who = terminal::visible(&who).into_owned();
-        let prefix = format!("{when}  {who}  ");
-        let indent = " ".repeat(prefix.chars().count());
+        terminal::visible(&who).into_owned()
+    }
+
+    /// The display width of the widest `who` of `messages`: what [`Ctx::human_message`] pads to, so the text
+    /// of a page lines up.
+    fn who_width(messages: &[MessageView], sent_box: bool) -> usize {
+        use unicode_width::UnicodeWidthStr;
+        messages.iter().map(|m| Self::who(m, sent_box).width()).max().unwrap_or(0)
+    }
+
+    /// `time  who  text`, `who` padded to `width` columns, continuation lines indented under the text.
+    fn human_message(&self, message: &MessageView, sent_box: bool, width: usize) -> String {
+        use unicode_width::UnicodeWidthStr;
+        let when = self.local_time(message.created_at);
+        let who = Self::who(message, sent_box);
+        let padding = " ".repeat(width.saturating_sub(who.width()));
+        let prefix = format!("{when}  {who}{padding}  ");
+        let indent = " ".repeat(prefix.width());
         let content = terminal::visible(&message.content);
         let mut lines = content.lines();
         let mut text = format!("{prefix}{}", lines.next().unwrap_or(""));

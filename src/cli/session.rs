@@ -62,6 +62,10 @@ struct SessionsFile {
     /// Format 2: sessions by profile name, then by server.
     #[serde(default)]
     profiles: BTreeMap<String, Servers>,
+    /// The email last logged in, per profile and server, kept after a logout so `msgctl login` offers it
+    /// again (as gh does).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    last_emails: BTreeMap<String, BTreeMap<String, String>>,
     /// Format 1: one session per server (the `default` profile now).
     #[serde(default, skip_serializing)]
     sessions: Servers,
@@ -146,6 +150,15 @@ impl SessionStore {
         Ok(self.read()?.profiles.get_mut(&self.profile).and_then(|servers| servers.remove(server)))
     }
 
+    /// The email of the session for `server`, or of the last one before a logout.
+    pub fn last_email(&self, server: &str) -> Option<String> {
+        let mut file = self.read().ok()?;
+        if let Some(session) = file.profiles.get_mut(&self.profile).and_then(|servers| servers.remove(server)) {
+            return Some(session.email);
+        }
+        file.last_emails.get_mut(&self.profile).and_then(|servers| servers.remove(server))
+    }
+
     /// Caches `session` for `server`, replacing any other.
     pub fn put(&self, server: &str, session: Session) -> Result<(), CliError> {
         // An unreadable file is replaced: a fresh login is exactly how to repair it.
@@ -165,10 +178,14 @@ impl SessionStore {
             }
         };
         let servers = file.profiles.entry(self.profile.clone()).or_default();
-        let removed = servers.remove(server).is_some();
+        let removed = servers.remove(server);
         if servers.is_empty() {
             file.profiles.remove(&self.profile);
         }
+        if let Some(session) = &removed {
+            file.last_emails.entry(self.profile.clone()).or_default().insert(server.to_owned(), session.email.clone());
+        }
+        let removed = removed.is_some();
         if removed {
             self.write(&file)?;
         }
@@ -212,10 +229,23 @@ impl SessionStore {
 
     fn write(&self, file: &SessionsFile) -> Result<(), CliError> {
         let failed = |what: &str, e: std::io::Error| {
-            CliError::other("cache_unwritable", format!("cannot {what} {}: {e}", self.dir.display()))
+            CliError::other(
+                "cache_unwritable",
+                format!(
+                    "cannot {what} {}: {e} — set {CONFIG_DIR_VAR} to a writable directory, or use msgctl without a \
+                     cache by putting a token in {} (an access token from msgctl tokens create)",
+                    self.dir.display(),
+                    super::TOKEN_VAR
+                ),
+            )
         };
         create_private_dir(&self.dir).map_err(|e| failed("create", e))?;
-        let file = SessionsFile { version: FORMAT_VERSION, profiles: file.profiles.clone(), sessions: Servers::new() };
+        let file = SessionsFile {
+            version: FORMAT_VERSION,
+            profiles: file.profiles.clone(),
+            last_emails: file.last_emails.clone(),
+            sessions: Servers::new(),
+        };
         let json = serde_json::to_vec_pretty(&file).expect("sessions serialize");
         let temp = self.dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
         let result = (|| {

@@ -440,3 +440,45 @@ fn login_from_stdin_uses_the_email_last_logged_in_and_register_says_when_it_repl
     assert_exit(&out, 0);
     assert!(stderr(&out).contains("Replacing the session of again@example.com"), "{}", stderr(&out));
 }
+
+/// After a logout, `login` offers the account last logged in there, as gh does.
+#[test]
+fn login_after_logout_offers_the_last_email() {
+    let env = Env::start();
+    let password = env.register_and_login("again@example.com");
+    assert_exit(&run(env.msgctl().arg("logout")), 0);
+    let mut login = env.msgctl();
+    login.args(["--json", "login", "--password-stdin"]).write_stdin(format!("{password}\n"));
+    let out = run(&mut login);
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["email"], "again@example.com");
+}
+
+/// What register says of the password is true: it is shown once, and an administrator can reset it.
+#[test]
+fn register_says_an_administrator_can_reset_a_lost_password() {
+    let env = Env::start();
+    let out = run(env.msgctl().args(["register", "lost@example.com"]));
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("only an administrator can reset it"), "{}", stderr(&out));
+}
+
+/// A config directory msgctl cannot write says what to do instead (even for root: a file stands where the
+/// directory should be).
+#[test]
+fn an_unwritable_config_directory_points_to_the_way_around() {
+    let env = Env::start();
+    let password = env.block_on(env.api().create_user("ro@example.com")).unwrap().generated_password;
+    let blocker = env.config.path().join("a-file");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let mut login = env.msgctl();
+    login
+        .env("MSGCTL_CONFIG_DIR", blocker.join("msgctl"))
+        .args(["login", "--email", "ro@example.com", "--password-stdin"])
+        .write_stdin(format!("{password}\n"));
+    let out = run(&mut login);
+    assert_ne!(out.status.code(), Some(0));
+    for pointer in ["MSGCTL_CONFIG_DIR", "MSGCTL_TOKEN"] {
+        assert!(stderr(&out).contains(pointer), "{pointer}: {}", stderr(&out));
+    }
+}

@@ -38,6 +38,22 @@ fn messages_go_to_other_accounts_and_the_boxes_show_them() {
     assert_eq!(contents(&["list", "--sent", "--with", "bob@example.com"]), ["hello bob"], "what ada sent bob");
 }
 
+/// Senders of different lengths: the text of every line starts in the same column.
+#[test]
+fn the_list_text_lines_up_whatever_the_senders() {
+    let env = Env::start();
+    env.register_and_login("ada@example.com");
+    for sender in ["bo@example.com", "a-much-longer-sender@example.com"] {
+        let user = env.block_on(env.app.user(sender));
+        env.block_on(user.client.send_to("hello there", Some("ada@example.com"), None)).unwrap();
+    }
+    let out = run(env.msgctl().arg("list"));
+    assert_exit(&out, 0);
+    let columns: Vec<usize> = stdout(&out).lines().map(|l| l.chars().count() - "hello there".len()).collect();
+    assert_eq!(columns.len(), 2, "{}", stdout(&out));
+    assert_eq!(columns[0], columns[1], "aligned:\n{}", stdout(&out));
+}
+
 #[test]
 fn list_pages_after_a_cursor_and_all_follows_every_page() {
     let env = Env::start();
