@@ -101,11 +101,35 @@ pub struct ListParams {
     pub with: Option<String>,
 }
 
+/// Why a message stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamCloseCode {
+    /// The token's lifetime is over: log in again.
+    TokenExpired,
+    /// The token was revoked (a password change, a logout, deactivation): log in again.
+    TokenRevoked,
+    /// The token no longer exists (an access token revoked or deleted with its account).
+    TokenInvalid,
+    /// This instance is stopping: reconnect, with `Last-Event-ID`.
+    ShuttingDown,
+}
+
+impl StreamCloseCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TokenExpired => "token_expired",
+            Self::TokenRevoked => "token_revoked",
+            Self::TokenInvalid => "token_invalid",
+            Self::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
 /// The `data` of the event that ends a message stream (`event: close`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StreamClose {
-    /// `token_expired`, `token_revoked`, `token_invalid` or `shutting_down`.
-    pub code: String,
+    pub code: StreamCloseCode,
     pub error: String,
 }
 

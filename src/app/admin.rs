@@ -65,7 +65,8 @@ pub struct RoleChange {
 /// administrator needs a session and the caller's password ([`reauthenticate`]).
 pub async fn set_role(app: &App, caller: &Caller, id: Option<Uuid>, change: RoleChange) -> Result<User, AppError> {
     caller.require(Scope::Admin)?;
-    if change.role == Some(Role::Admin) {
+    // Needed to make an administrator; checked whenever given.
+    if change.role == Some(Role::Admin) || change.current_password.is_some() {
         reauthenticate(app, caller, change.current_password, change.address).await?;
     }
     let user = target(app, caller, id).await?;

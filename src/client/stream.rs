@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::core::Client;
 use super::error::ClientError;
 use super::error::error_from;
-use crate::api::{MessageView, StreamClose};
+use crate::api::MessageView;
 
 /// One event of a message stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,8 +105,10 @@ fn parse_event(block: &str) -> Result<(Option<Uuid>, Option<StreamEvent>), Clien
     let data = data.join("\n");
     let bad = |e: serde_json::Error| ClientError::Protocol(format!("unreadable stream event: {e}"));
     let event = if kind == "close" {
-        let close: StreamClose = serde_json::from_str(&data).map_err(bad)?;
-        StreamEvent::Closed { code: close.code, error: close.error }
+        // A code this client does not know yet (a newer server) is still a close, kept as it came.
+        let close: serde_json::Value = serde_json::from_str(&data).map_err(bad)?;
+        let text = |field: &str| close[field].as_str().unwrap_or_default().to_owned();
+        StreamEvent::Closed { code: text("code"), error: text("error") }
     } else {
         StreamEvent::Message(serde_json::from_str(&data).map_err(bad)?)
     };

@@ -15,7 +15,6 @@ use super::extract::{ApiJson, ClientAddr, PathId, query_pairs};
 use super::state::AppState;
 use crate::api::{AdminUser, ErrorBody, GeneratedPassword, ResetPasswordRequest, StatusName, UpdateUserRequest};
 use crate::app::admin::{self, DEFAULT_PAGE, MAX_PAGE};
-use crate::app::error::AppError;
 use crate::app::identity::Caller;
 use crate::domain::{AccountStatus, Role, Scope};
 use crate::store::UserQuery;
@@ -45,6 +44,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
             headers(("Link" = String, description = "The next page"))),
         (status = 400, description = "Invalid query parameters (`invalid_query`)", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`), or a token without the admin scope (`insufficient_scope`)", body = ErrorBody),
+        (status = 404, description = "No account has the id `after` names (deleted since the last page?): start the list again (`user_not_found`)", body = ErrorBody),
     )
 )]
 async fn list_users(caller: Caller, State(state): State<AppState>, uri: axum::http::Uri) -> Result<Response, ApiError> {
@@ -71,12 +71,8 @@ async fn list_users(caller: Caller, State(state): State<AppState>, uri: axum::ht
     };
     let email_prefix = pairs.remove("email").map(|e| e.trim().to_lowercase());
     let query = UserQuery { after, limit, status, email_prefix: email_prefix.clone() };
-    let (users, more) = admin::list_users(&state.app, &caller, query).await.map_err(|e| match e {
-        AppError::AccountNotFound => {
-            ApiError::query("after", "No account has the id after names (deleted since?): start the list again")
-        }
-        other => other.into(),
-    })?;
+    // An `after` naming no account (deleted since?) is a 404 `user_not_found`: start the list again.
+    let (users, more) = admin::list_users(&state.app, &caller, query).await?;
     let mut response = Json(users.iter().map(AdminUser::from).collect::<Vec<_>>()).into_response();
     if let (true, Some(last)) = (more, users.last()) {
         let mut next = url::form_urlencoded::Serializer::new(String::new());

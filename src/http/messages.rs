@@ -44,7 +44,9 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         (status = 404, description = "No account has the `to` email (`recipient_not_found`)", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 403, description = "An access token without the `send` scope (`insufficient_scope`)", body = ErrorBody),
         (status = 422, description = "The Idempotency-Key was used for a different request (`idempotency_key_reused`)", body = ErrorBody),
+        (status = 429, description = "Too many distinct `to` emails looked up (`rate_limited`)", body = ErrorBody),
         (status = 500, description = "Server error", body = ErrorBody),
     )
 )]
@@ -89,7 +91,9 @@ async fn send_message(
             (`rel=\"prev\"`).", body = Vec<MessageView>,
             headers(("Link" = String, description = "`</messages?after=…>; rel=\"next\"`"))),
         (status = 400, description = "Invalid query parameters (`invalid_query`)", body = ErrorBody),
+        (status = 403, description = "An access token without the `read` scope (`insufficient_scope`)", body = ErrorBody),
         (status = 404, description = "No account has the `with` email (`user_not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many distinct `with` emails looked up (`rate_limited`)", body = ErrorBody),
     )
 )]
 async fn list_messages(

@@ -17,7 +17,7 @@ use super::error::ApiError;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    components(schemas(crate::api::StreamClose, crate::api::MessageView)),
+    components(schemas(crate::api::StreamClose, crate::api::StreamCloseCode, crate::api::MessageView)),
     info(
         title = "msgkit API",
         description = "The msgd messaging API. Every non-2xx answer is JSON — \
@@ -71,9 +71,12 @@ const HEADERS: &[(&str, &str, bool)] = &[
     ("Retry-After", "Seconds to wait before trying again", true),
     (
         "WWW-Authenticate",
-        "How to authenticate (RFC 6750): `Bearer realm=\"msgkit\"`, with `error=\"invalid_token\"` for a bad token",
+        "How to authenticate (RFC 6750): `Bearer realm=\"msgkit\"`, with `error=\"invalid_token\"` for a bad token, \
+         or `error=\"insufficient_scope\", scope=\"…\"` on a 403 for an access token without the scope. Not sent \
+         with a wrong password (`invalid_credentials`)",
         false,
     ),
+    ("Allow", "The methods the path has (on a 405)", false),
     ("Link", "RFC 8288 links to the neighbouring pages: `rel=\"next\"`, `rel=\"prev\"`", false),
     ("Idempotent-Replayed", "`true` when this answers a retry: nothing new was stored", false),
 ];
@@ -137,6 +140,7 @@ pub(super) fn exact(mut openapi: OpenApi, max_message_bytes: usize) -> OpenApi {
         for (_, operation) in operations(item) {
             // Public operations say so, rather than leave it to a global default.
             operation.security.get_or_insert_with(Vec::new);
+            let bearer = serde_json::to_string(&operation.security).is_ok_and(|s| s.contains("\"bearer\""));
             common_responses(operation);
             let responses = &mut operation.responses.responses;
             if !responses.keys().any(|status| status.starts_with('4')) {
@@ -150,15 +154,19 @@ pub(super) fn exact(mut openapi: OpenApi, max_message_bytes: usize) -> OpenApi {
                 let RefOr::T(response) = response else { continue };
                 response.headers.insert("X-Request-Id".to_owned(), header_ref("X-Request-Id"));
                 match status.as_str() {
-                    "401" => {
+                    // Only a Bearer is challenged: a wrong password (login, change-password) is not.
+                    "401" | "403" if bearer => {
                         response.headers.insert("WWW-Authenticate".to_owned(), header_ref("WWW-Authenticate"));
+                    }
+                    "default" => {
+                        response.headers.insert("Allow".to_owned(), header_ref("Allow"));
                     }
                     "429" | "503" => {
                         response.headers.insert("Retry-After".to_owned(), header_ref("Retry-After"));
                     }
                     _ => {}
                 }
-                for name in ["Link", "Idempotent-Replayed", "Retry-After"] {
+                for name in ["Link", "Idempotent-Replayed", "Retry-After", "WWW-Authenticate"] {
                     if response.headers.contains_key(name) {
                         response.headers.insert(name.to_owned(), header_ref(name));
                     }
@@ -288,8 +296,8 @@ fn describe_stream(operation: &mut Operation) {
         .description(Some("Milliseconds a client should wait before reconnecting: the first frame, 2000"));
     let one_event = ObjectBuilder::new()
         .description(Some(
-            "One event. The stream starts with a `retry: 2000` frame and a `: connected` comment; then one \
-             event per message, `id:` and `data:` only; an idle stream gets a `: keep-alive` comment every \
+            "One event. The stream starts with a frame of `retry: 2000`, `id:` (where the stream starts: resume \
+             from it) and a `: connected` comment, without data; then one event per message, `id:` and `data:` only; an idle stream gets a `: keep-alive` comment every \
              15 s; the last event is `event: close` whose data's `code` is `token_expired`, `token_revoked`, \
              `token_invalid` or `shutting_down`.",
         ))

@@ -27,7 +27,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::extract::{message_id, query_pairs};
 use super::state::AppState;
-use crate::api::{ErrorBody, StreamClose, message_json};
+use crate::api::{ErrorBody, StreamClose, StreamCloseCode, message_json};
 use crate::app::identity::{self, Caller, Credential};
 use crate::app::live::{self, Generations, Registration};
 use crate::store::{Mailbox, Message, MessageQuery, Scope};
@@ -137,12 +137,12 @@ enum Close {
 impl Close {
     fn event(self) -> Event {
         let (code, error) = match self {
-            Close::TokenExpired => ("token_expired", "the token has expired; log in again"),
-            Close::TokenRevoked => ("token_revoked", "the token has been revoked; log in again"),
-            Close::TokenInvalid => ("token_invalid", "the token is no longer valid"),
-            Close::ShuttingDown => ("shutting_down", "the server is shutting down; reconnect"),
+            Close::TokenExpired => (StreamCloseCode::TokenExpired, "the token has expired; log in again"),
+            Close::TokenRevoked => (StreamCloseCode::TokenRevoked, "the token has been revoked; log in again"),
+            Close::TokenInvalid => (StreamCloseCode::TokenInvalid, "the token is no longer valid"),
+            Close::ShuttingDown => (StreamCloseCode::ShuttingDown, "the server is shutting down; reconnect"),
         };
-        let data = StreamClose { code: code.to_owned(), error: error.to_owned() };
+        let data = StreamClose { code, error: error.to_owned() };
         Event::default().event("close").data(serde_json::to_string(&data).expect("a close notice serializes"))
     }
 

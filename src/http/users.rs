@@ -31,12 +31,17 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 
 /// Create an account with a server-generated password.
 ///
+/// Anyone may, while registration is open. An administrator may too (also while it is closed), and may
+/// set `role`, by sending its `Authorization: Bearer` token: the operation declares no security
+/// requirement because the common case is anonymous, and generated clients then call it with a plain
+/// client.
+///
 /// With an `Idempotency-Key`, a retry within 10 minutes — the first answer was lost — answers `201` for
 /// the same account with a newly generated password (the one lost stops working), as long as the account
 /// has not logged in yet.
 #[utoipa::path(
     post, path = "/users", tag = "users",
-    security((), ("bearer" = [])),
+    security(),
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a registration safe to retry: \
             the same key for the same email within 10 minutes answers 201 for the same account, with a new \
@@ -53,7 +58,8 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
             field the request does not take (`unknown_field`); a malformed body", body = ErrorBody),
         (status = 401, description = "A Bearer that is not valid came with `role`, or while registration is \
             closed (otherwise a Bearer changes nothing unless it is an administrator's); a wrong \
-            `current_password` (`invalid_credentials`)", body = ErrorBody),
+            `current_password` (`invalid_credentials`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "For a bad Bearer"))),
         (status = 403, description = "Registration is closed and no administrator asked (`registration_closed`), \
             or someone other than an administrator set `role` (`forbidden`, `insufficient_scope`); an access \
             token set `role: admin` (`session_required`)", body = ErrorBody),
@@ -156,6 +162,7 @@ async fn change_password(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Every token issued so far is revoked"),
+        (status = 403, description = "An access token cannot log out (`session_required`): only a login session", body = ErrorBody),
     )
 )]
 async fn logout_everywhere(caller: Caller, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
@@ -170,6 +177,8 @@ async fn logout_everywhere(caller: Caller, State(state): State<AppState>) -> Res
     security(("bearer" = [])),
     responses(
         (status = 204, description = "This session is ended: its token is refused from now on"),
+        (status = 403, description = "An access token is not a session (`session_required`): revoke it with \
+            `DELETE /tokens/{id}`", body = ErrorBody),
     )
 )]
 async fn end_session(caller: Caller, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
@@ -183,6 +192,7 @@ async fn end_session(caller: Caller, State(state): State<AppState>) -> Result<St
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account", body = Me),
+        (status = 403, description = "An access token without the `read` scope (`insufficient_scope`)", body = ErrorBody),
     )
 )]
 async fn me(caller: Caller) -> Result<Json<Me>, ApiError> {

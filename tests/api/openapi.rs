@@ -9,7 +9,52 @@ backend_tests!(
     the_openapi_description_lists_every_route,
     the_docs_are_served_from_the_binary,
     what_the_description_allows_in_a_send_the_server_accepts,
+    the_declared_refusals_and_their_headers_are_those_the_server_sends,
 );
+
+/// Every operation that takes a Bearer declares the 401 and 403 it can answer, with `WWW-Authenticate`;
+/// those that take a password instead (login, change-password) declare no challenge, as none is sent;
+/// every `default` response declares `Allow` (for a 405).
+async fn the_declared_refusals_and_their_headers_are_those_the_server_sends(backend: Backend) {
+    let (app, _db) = spawn_app(backend).await;
+    let spec: serde_json::Value = app.raw().get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let bearer = operation["security"].to_string().contains("\"bearer\"");
+            let responses = operation["responses"].as_object().unwrap();
+            let challenged =
+                |status: &str| responses.get(status).is_some_and(|r| !r["headers"]["WWW-Authenticate"].is_null());
+            if bearer {
+                for status in ["401", "403"] {
+                    assert!(challenged(status), "{method} {path}: {status} with WWW-Authenticate");
+                }
+            } else if (method.as_str(), path.as_str()) == ("post", "/users") {
+                // Anonymous as a rule; an administrator's Bearer, when it is bad, is challenged.
+                assert!(challenged("401") && !challenged("400"), "{method} {path}");
+            } else {
+                assert!(!responses.keys().any(|s| challenged(s)), "{method} {path} challenges no Bearer");
+            }
+            assert!(!responses["default"]["headers"]["Allow"].is_null(), "{method} {path}: default with Allow");
+        }
+    }
+    // And the server sends what is declared: an access token without the scope gets a challenge.
+    let ada = app.user("ada@example.com").await;
+    let token = ada.client.create_token("sender", &[msgkit::api::ScopeName::Send], None, &ada.password).await.unwrap();
+    for path in ["/users/me", "/messages"] {
+        let response = app.raw().get(app.url(path)).bearer_auth(&token.token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(challenge.contains(r#"error="insufficient_scope", scope="read""#), "{challenge}");
+    }
+    for path in ["/users/logout"] {
+        let response = app.raw().post(app.url(path)).bearer_auth(&token.token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let login = app.raw().post(app.url("/users/login")).json(&serde_json::json!({"email": ada.email, "password": "x"}));
+    let response = login.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("www-authenticate").is_none(), "a wrong password is not a Bearer challenge");
+}
 
 /// `to` and `recipient_email` are one or the other: the description and the server agree that a null is
 /// "not given" and that two strings are refused.
@@ -85,9 +130,13 @@ fn the_openapi_description_is_exact() {
     ] {
         assert_eq!(spec["components"]["schemas"][schema]["additionalProperties"], false, "{schema}");
     }
-    // The stream is described as what it sends.
+    // The stream is described as what it sends: the schema of `text/event-stream` is that of one event
+    // (OpenAPI 3.1's convention, which schemathesis checks every event against).
     let stream = &spec["paths"]["/messages/stream"]["get"]["responses"]["200"]["content"];
     let event = &stream["text/event-stream"]["schema"];
+    assert!(event["properties"]["data"]["contentSchema"].to_string().contains("StreamClose"));
+    let codes = &spec["components"]["schemas"]["StreamCloseCode"]["enum"];
+    assert_eq!(codes, &serde_json::json!(["token_expired", "token_revoked", "token_invalid", "shutting_down"]));
     assert!(event["required"].as_array().is_none_or(|r| r.is_empty()), "message events have no `event:` line");
     assert_eq!(event["properties"]["data"]["contentMediaType"], "application/json");
     assert!(stream.get("application/json").is_none());
