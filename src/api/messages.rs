@@ -101,6 +101,15 @@ pub struct ListParams {
     pub with: Option<String>,
 }
 
+/// `201` answer to `POST /messages/stream/tickets`.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct StreamTicketResponse {
+    /// `msgt_…`: open the stream with `GET /messages/stream?ticket=…`, once, within `expires_in` seconds.
+    pub ticket: String,
+    /// Seconds the ticket stays usable.
+    pub expires_in: u64,
+}
+
 /// Why a message stream ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::accounts::{ChangePasswordRequest, CreatedUser, DeleteAccountRequest, LoginRequest, TokenResponse};
 use super::admin::{GeneratedPassword, ResetPasswordRequest, UpdateUserRequest};
+use super::messages::StreamTicketResponse;
 use super::tokens::{CreateTokenRequest, CreatedToken};
 
 /// `Debug` for a wire type, with its secret fields shown as `<redacted>`.
@@ -39,3 +40,5 @@ redacted_debug!(ChangePasswordRequest { email } secret { current_password, new_p
 redacted_debug!(UpdateUserRequest { role } secret { current_password });
 
 redacted_debug!(ResetPasswordRequest {} secret { current_password });
+
+redacted_debug!(StreamTicketResponse { expires_in } secret { ticket });

@@ -32,6 +32,8 @@ pub enum AppError {
     TokenInvalid,
     #[error("the token has expired")]
     TokenExpired,
+    #[error("the stream ticket is unknown, used or expired")]
+    TicketInvalid,
     #[error("the token has been revoked")]
     TokenRevoked,
     #[error("the message content {0}")]

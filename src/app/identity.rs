@@ -163,6 +163,11 @@ fn note_use(app: &App, token: &AccessToken) {
     });
 }
 
+/// An access token known only by its digest, to look the real one up by (as [`current`] does).
+pub fn with_digest(digest: &str) -> AccessToken {
+    AccessToken { digest: digest.to_owned(), ..placeholder_token() }
+}
+
 /// An empty access token carrying only a digest, to look the real one up by.
 fn placeholder_token() -> AccessToken {
     AccessToken {

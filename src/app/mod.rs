@@ -8,6 +8,7 @@
 //! - [`messages`]: sending and listing.
 //! - [`admin`] and [`last_admin`]: administration, and the changes that must keep an administrator.
 //! - [`live`]: the registry of open streams, woken per account by the store's change feed.
+//! - [`tickets`]: one-time tickets that open a stream from a browser.
 //! - [`transfer`]: export, import, migrate, backup.
 
 pub mod accounts;
@@ -18,6 +19,7 @@ pub mod identity;
 pub mod last_admin;
 pub mod live;
 pub mod messages;
+pub mod tickets;
 pub mod tokens;
 pub mod transfer;
 

@@ -53,6 +53,7 @@ pub const EXIT_BY_CODE: &[(&str, Exit)] = &[
     ("token_invalid", Exit::Auth),
     ("token_expired", Exit::Auth),
     ("token_revoked", Exit::Auth),
+    ("ticket_invalid", Exit::Auth),
     ("forbidden", Exit::Denied),
     ("insufficient_scope", Exit::Denied),
     ("session_required", Exit::Denied),

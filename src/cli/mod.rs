@@ -15,11 +15,9 @@ use time::{OffsetDateTime, UtcOffset};
 use crate::api::MessageView;
 use crate::client::{Client, ClientError};
 use exit::{CliError, EXIT_CODES_HELP, Exit};
+pub use session::TOKEN_VAR;
 use session::{PROFILE_VAR, SessionStore};
 use terminal::Terminal;
-
-/// Overrides the cached token (CI and scripts).
-pub const TOKEN_VAR: &str = "MSGCTL_TOKEN";
 
 /// msgctl — the msgkit command-line client.
 #[derive(Debug, Parser)]

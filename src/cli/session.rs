@@ -20,6 +20,9 @@ pub const CONFIG_DIR_VAR: &str = "MSGCTL_CONFIG_DIR";
 
 /// Picks the profile (`--profile` is the same).
 pub const PROFILE_VAR: &str = "MSGCTL_PROFILE";
+
+/// Overrides the cached token (CI and scripts).
+pub const TOKEN_VAR: &str = "MSGCTL_TOKEN";
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "default";
 
@@ -235,7 +238,7 @@ impl SessionStore {
                     "cannot {what} {}: {e} — set {CONFIG_DIR_VAR} to a writable directory, or use msgctl without a \
                      cache by putting a token in {} (an access token from msgctl tokens create)",
                     self.dir.display(),
-                    super::TOKEN_VAR
+                    TOKEN_VAR
                 ),
             )
         };

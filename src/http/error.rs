@@ -108,6 +108,8 @@ pub enum ApiError {
         crate::config::MAX_HEADERS
     )]
     HeadersTooLarge,
+    #[error("The stream ticket is unknown, used or expired: ask for another (POST /messages/stream/tickets).")]
+    TicketInvalid,
     /// Refused by the HTTP parser before msgd saw a request (answered by [`super::refusal`]).
     #[error(
         "The request is not valid HTTP/1.1: its request line, a header or its framing cannot be read (such as a \
@@ -173,7 +175,9 @@ impl ApiError {
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            InvalidCredentials | TokenMissing | TokenInvalid | TokenExpired | TokenRevoked => StatusCode::UNAUTHORIZED,
+            InvalidCredentials | TokenMissing | TokenInvalid | TokenExpired | TokenRevoked | TicketInvalid => {
+                StatusCode::UNAUTHORIZED
+            }
             RouteNotFound { .. } => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Unavailable(_) | Timeout(_) | ShuttingDown | TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
@@ -234,6 +238,7 @@ impl ApiError {
             TooManyStreams(_) => "too_many_streams",
             HeadersTooLarge => "headers_too_large",
             MalformedRequest => "malformed_request",
+            TicketInvalid => "ticket_invalid",
             UriTooLong => "uri_too_long",
             Internal(_) => "internal",
         }
@@ -283,6 +288,7 @@ impl ApiError {
             TokenInvalid,
             TokenExpired,
             TokenRevoked,
+            TicketInvalid,
             Content(ContentError::Blank),
             Content(ContentError::TooLong { max: crate::domain::MessageContent::DEFAULT_MAX_BYTES, actual: 16385 }),
             Content(ContentError::ControlCharacter),
@@ -406,6 +412,7 @@ impl From<AppError> for ApiError {
             AppError::RecipientNotFound(field) => ApiError::RecipientNotFound(field),
             AppError::UserNotFound => ApiError::UserNotFound,
             AppError::AccountNotFound => ApiError::AccountNotFound,
+            AppError::TicketInvalid => ApiError::TicketInvalid,
             AppError::TokenNotFound => ApiError::TokenNotFound,
             AppError::Forbidden => ApiError::Forbidden,
             AppError::InsufficientScope(scope) => ApiError::InsufficientScope(scope),

@@ -223,7 +223,7 @@ pub fn cors(origins: Option<&CorsOrigins>) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow_origin)
-            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
@@ -231,7 +231,13 @@ pub fn cors(origins: Option<&CorsOrigins>) -> Option<CorsLayer> {
                 HeaderName::from_static("last-event-id"),
                 REQUEST_ID,
             ])
-            .expose_headers([REQUEST_ID, header::LINK, header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+            .expose_headers([
+                REQUEST_ID,
+                header::LINK,
+                header::RETRY_AFTER,
+                header::WWW_AUTHENTICATE,
+                HeaderName::from_static("idempotent-replayed"),
+            ])
             .max_age(Duration::from_secs(3600)),
     )
 }

@@ -9,7 +9,7 @@ use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Server};
 use utoipa::{Modify, OpenApi as _};
 
@@ -53,6 +53,12 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        let ticket = ApiKeyValue::with_description(
+            "ticket",
+            "A one-time stream ticket (msgt_…) from POST /messages/stream/tickets: for a browser's EventSource, \
+             which cannot send a Bearer. Only GET /messages/stream takes it.",
+        );
+        components.add_security_scheme("ticket", SecurityScheme::ApiKey(ApiKey::Query(ticket)));
     }
 }
 
@@ -184,7 +190,10 @@ pub(super) fn exact(mut openapi: OpenApi, max_message_bytes: usize) -> OpenApi {
 /// a bad bearer on an operation that needs one, and a `503` when the database does not answer (every
 /// operation but those of the `operations` tag). A handler that says more lists its own.
 fn common_responses(operation: &mut Operation) {
-    let bearer_only = serde_json::to_value(&operation.security).ok() == Some(serde_json::json!([{"bearer": []}]));
+    let bearer_only = serde_json::to_value(&operation.security).is_ok_and(|security| {
+        security == serde_json::json!([{"bearer": []}])
+            || security == serde_json::json!([{"bearer": []}, {"ticket": []}])
+    });
     let uses_database = !operation.tags.iter().flatten().any(|tag| tag == "operations");
     let error_body = || Content::new(Some(Ref::from_schema_name("ErrorBody")));
     let responses = &mut operation.responses.responses;

@@ -25,11 +25,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{message_id, query_pairs};
+use super::extract::{MaybeCaller, message_id, query_pairs};
 use super::state::AppState;
-use crate::api::{ErrorBody, StreamClose, StreamCloseCode, message_json};
+use crate::api::{ErrorBody, StreamClose, StreamCloseCode, StreamTicketResponse, message_json};
 use crate::app::identity::{self, Caller, Credential};
 use crate::app::live::{self, Generations, Registration};
+use crate::app::tickets;
 use crate::store::{Mailbox, Message, MessageQuery, Scope};
 use crate::telemetry::names;
 
@@ -39,7 +40,27 @@ const CATCH_UP_PAGE: usize = 500;
 const RETRY: Duration = Duration::from_secs(2);
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(stream_messages))
+    OpenApiRouter::new().routes(routes!(stream_messages)).routes(routes!(create_ticket))
+}
+
+/// Get a stream ticket: how a browser opens its stream, as `EventSource` cannot send a Bearer. The ticket
+/// opens `GET /messages/stream?ticket=…` once, within 30 seconds, on any instance; that stream lives as
+/// long as the credential the ticket was made with. Never put a Bearer token in a URL.
+#[utoipa::path(
+    post, path = "/messages/stream/tickets", tag = "messages",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The ticket, shown only this once", body = StreamTicketResponse),
+        (status = 403, description = "An access token without the `read` scope (`insufficient_scope`)", body = ErrorBody),
+    )
+)]
+async fn create_ticket(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<(axum::http::StatusCode, axum::Json<StreamTicketResponse>), ApiError> {
+    let ticket = tickets::issue(&state.app, &caller).await?;
+    let expires_in = tickets::TICKET_LIFETIME.as_secs();
+    Ok((axum::http::StatusCode::CREATED, axum::Json(StreamTicketResponse { ticket, expires_in })))
 }
 
 /// Query parameters of `GET /messages/stream` (for the documentation; parsed with `query_pairs`).
@@ -65,7 +86,7 @@ struct StreamParams {
 /// `{"code": "token_expired" | "token_revoked" | "token_invalid" | "shutting_down", "error": …}`.
 #[utoipa::path(
     get, path = "/messages/stream", tag = "messages",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("ticket" = [])),
     params(
         StreamParams,
         ("Last-Event-ID" = Option<String>, Header, format = Uuid, nullable = false, description = "The id of the last message received: resume after it"),
@@ -74,6 +95,8 @@ struct StreamParams {
         (status = 200, description = "An event stream: one event per message, then a close event (the schema is that of one event)",
             content_type = "text/event-stream", body = String),
         (status = 400, description = "`after` or `Last-Event-ID` is not a message id (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "A ticket unknown, used or expired (`ticket_invalid`), or a missing, \
+            expired, revoked or badly signed token", body = ErrorBody),
         (status = 403, description = "An access token without the `read` scope (`insufficient_scope`)", body = ErrorBody),
         (status = 429, description = "The account has `MAX_STREAMS_PER_ACCOUNT` streams open on this server \
             (`too_many_streams`); `Retry-After` says when to try again", body = ErrorBody,
@@ -81,13 +104,19 @@ struct StreamParams {
     )
 )]
 async fn stream_messages(
-    authed: Caller,
+    MaybeCaller(bearer): MaybeCaller,
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
+    let mut pairs = query_pairs(uri.query(), &["after", "ticket"])?;
+    // A Bearer wins over a ticket (as `Last-Event-ID` over `after`); the ticket is then left unused.
+    let authed = match (bearer, pairs.remove("ticket")) {
+        (Some(caller), _) => caller?,
+        (None, Some(ticket)) => tickets::redeem(&state.app, &ticket).await?,
+        (None, None) => return Err(ApiError::TokenMissing),
+    };
     authed.require(Scope::Read)?;
-    let mut pairs = query_pairs(uri.query(), &["after"])?;
     let after = pairs.remove("after").map(|raw| message_id("after", &raw, Some(Uuid::nil()))).transpose()?;
     let resume = match headers.get("last-event-id") {
         Some(value) => Some(message_id("Last-Event-ID", value.to_str().unwrap_or_default(), None)?),

@@ -13,6 +13,7 @@ use super::{
     MessageQuery, NewMessage, NewUser, Read, Record, RecordStream, Role, Store, StoreError, User, UserQuery,
 };
 use crate::domain::Email;
+use crate::store::StreamTicket;
 use crate::telemetry::names;
 
 /// Records `msgd_store_operation_duration_seconds{operation, backend, outcome}` around each call.
@@ -162,6 +163,14 @@ impl Store for MeteredStore {
 
     async fn touch_access_token(&self, user: Uuid, token: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
         self.timed("touch_access_token", self.inner.touch_access_token(user, token, at)).await
+    }
+
+    async fn create_ticket(&self, ticket: StreamTicket) -> Result<(), StoreError> {
+        self.timed("create_ticket", self.inner.create_ticket(ticket)).await
+    }
+
+    async fn take_ticket(&self, digest: &str) -> Result<Option<StreamTicket>, StoreError> {
+        self.timed("take_ticket", self.inner.take_ticket(digest)).await
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError> {

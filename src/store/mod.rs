@@ -18,7 +18,20 @@ pub use crate::domain::{
 pub use feed::{Change, FeedMode};
 pub use location::{Location, SQLITE_FILE, open};
 
-/// Which accounts an administrator lists: by id, after a cursor.
+/// A stream ticket as stored: a browser's way to open its stream (`EventSource` cannot send a Bearer).
+/// Only the SHA-256 of the ticket is kept; it is taken (deleted) when used, so it opens one stream once, on
+/// any instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamTicket {
+    pub digest: String,
+    pub user_id: Uuid,
+    /// The credential the ticket was made with, as [`crate::app`] writes it: the stream it opens lives as
+    /// long as that credential does.
+    pub credential: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Which accounts an administrator lists: in email order, after a cursor.
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
     pub after: Option<Uuid>,
@@ -392,6 +405,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes one of the account's access tokens. [`StoreError::NotFound`] when there is none.
     async fn revoke_access_token(&self, user: Uuid, token: Uuid) -> Result<(), StoreError>;
+
+    /// Stores a stream ticket (and forgets expired ones).
+    async fn create_ticket(&self, ticket: StreamTicket) -> Result<(), StoreError>;
+
+    /// Takes the ticket with this digest: returns it and deletes it, atomically, so it is used once across
+    /// every instance; `None` if there is none or it has expired.
+    async fn take_ticket(&self, digest: &str) -> Result<Option<StreamTicket>, StoreError>;
 
     /// Records that an access token was used (callers do it at most every so often).
     async fn touch_access_token(&self, user: Uuid, token: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;

@@ -169,6 +169,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/users/{id}/activate"),
     ("post", "/admin/users/{id}/reset-password"),
     ("post", "/admin/users/{id}/unlock"),
+    ("post", "/messages/stream/tickets"),
 ];
 
 async fn the_openapi_description_lists_every_route(backend: Backend) {

@@ -145,7 +145,16 @@ async fn cors_answers_preflights_only_when_enabled(backend: Backend) {
     assert!(response.status().is_success(), "{}", response.status());
     assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example.com");
     let methods = response.headers()["access-control-allow-methods"].to_str().unwrap().to_owned();
-    assert!(methods.contains("POST"), "{methods}");
+    // Every method the API has: a browser also ends sessions, revokes tokens and changes roles.
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+        assert!(methods.contains(method), "{method} in {methods}");
+    }
+    let answer = on.raw().post(on.url("/users")).header("origin", "https://app.example.com");
+    let answer = answer.header("idempotency-key", "k-1").json(&serde_json::json!({"email": "cors@example.com"}));
+    let exposed = answer.send().await.unwrap().headers()["access-control-expose-headers"].to_str().unwrap().to_owned();
+    for header in ["x-request-id", "link", "retry-after", "www-authenticate", "idempotent-replayed"] {
+        assert!(exposed.to_lowercase().contains(header), "{header} exposed: {exposed}");
+    }
     let headers = response.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
     assert!(headers.contains("authorization"), "{headers}");
     let response = on.raw().get(on.url("/healthz")).header("origin", "https://evil.example.com").send().await.unwrap();

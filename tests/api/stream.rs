@@ -16,6 +16,7 @@ backend_tests!(
     a_stream_ends_cleanly_at_shutdown,
     a_stream_needs_a_valid_token_and_cursor,
     the_first_frame_says_where_the_stream_starts,
+    a_ticket_opens_one_stream_once_on_any_instance,
 );
 
 /// The first frame (no data) carries the starting point as its `id:`: reconnecting with it as
@@ -171,4 +172,65 @@ async fn a_stream_opened_with_an_access_token_closes_when_that_token_is_revoked(
     ada.client.revoke_token(reader.view.id).await.unwrap();
     // A revoked access token looks like one never issued.
     assert_eq!(next_close(&mut stream).await, "token_invalid");
+}
+
+/// A browser's way to its stream: a ticket from a Bearer opens `GET /messages/stream?ticket=…` without
+/// one, once, on any instance sharing the database; the stream lives as long as the credential the
+/// ticket was made with.
+async fn a_ticket_opens_one_stream_once_on_any_instance(backend: Backend) {
+    let (app, db) = spawn_app(backend).await;
+    let other = crate::common::TestApp::start(db.config()).await;
+    let ada = app.user("ada@example.com").await;
+    let bob = app.user("bob@example.com").await;
+    let ticket_of = |token: String| {
+        let request = app.raw().post(app.url("/messages/stream/tickets")).bearer_auth(token);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 201);
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["expires_in"], 30);
+            body["ticket"].as_str().unwrap().to_owned()
+        }
+    };
+    let ticket = ticket_of(bob.token.clone()).await;
+    assert!(ticket.starts_with("msgt_"));
+    // Opened on the other instance, without a Bearer.
+    let url = format!("{}/messages/stream?ticket={ticket}", other.base_url);
+    let stream = other.raw().get(&url).header("accept", "text/event-stream").send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut body = stream.bytes_stream();
+    let sent = ada.client.send_to("via a ticket", Some("bob@example.com"), None).await.unwrap().message;
+    let mut text = String::new();
+    while !text.contains(&sent.id.to_string()) {
+        use futures::StreamExt;
+        let chunk = tokio::time::timeout(Duration::from_secs(10), body.next()).await.unwrap().unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    // Once: the same ticket again, anywhere, is refused; so is one never issued.
+    for base in [&app.base_url, &other.base_url] {
+        let again = app.raw().get(format!("{base}/messages/stream?ticket={ticket}")).send().await.unwrap();
+        assert_eq!(again.status(), 401);
+        let error: serde_json::Value = again.json().await.unwrap();
+        assert_eq!(error["code"], "ticket_invalid");
+    }
+    let made_up = app.raw().get(app.url("/messages/stream?ticket=msgt_madeup")).send().await.unwrap();
+    assert_eq!(made_up.status(), 401);
+    // No ticket from an access token without the read scope.
+    let sender = ada.client.create_token("s", &[msgkit::api::ScopeName::Send], None, &ada.password).await.unwrap();
+    let refused = app.raw().post(app.url("/messages/stream/tickets")).bearer_auth(&sender.token).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+
+    // The stream lives as long as the session the ticket came from: logging out closes it.
+    let ticket = ticket_of(bob.token.clone()).await;
+    let response = app.raw().get(app.url(&format!("/messages/stream?ticket={ticket}"))).send().await.unwrap();
+    let mut body = response.bytes_stream();
+    bob.client.end_session().await.unwrap();
+    let mut text = String::new();
+    while !text.contains("event: close") {
+        use futures::StreamExt;
+        let chunk = tokio::time::timeout(Duration::from_secs(10), body.next()).await.unwrap().unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(text.contains("token_revoked"), "{text}");
+    other.stop().await;
 }

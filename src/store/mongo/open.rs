@@ -166,6 +166,9 @@ pub(super) async fn connect(parts: Parts, queue: mpsc::Receiver<PendingInsert>, 
     parts.readiness.notify.send_replace(true);
 }
 
+/// The collection of stream tickets: `{_id: digest, user_id, credential, expires_at}`.
+pub(super) const TICKETS: &str = "stream_tickets";
+
 /// Pings, creates the indexes and reads the newest message id.
 pub(super) async fn prepare(parts: &Parts) -> Result<Tail, StoreError> {
     let timeout = parts.timeout;
@@ -210,6 +213,10 @@ pub(super) async fn prepare(parts: &Parts) -> Result<Tail, StoreError> {
     let ttl = IndexOptions::builder().name("expiry".to_owned()).expire_after(REVOCATION_LOG_KEEP).build();
     let index = IndexModel::builder().keys(doc! {"at": 1}).options(ttl).build();
     bounded(timeout, parts.revocations.create_index(index).into_future()).await?;
+    // Stream tickets go by themselves once expired (a taken one is deleted at once).
+    let ttl = IndexOptions::builder().name("expiry".to_owned()).expire_after(Duration::ZERO).build();
+    let index = IndexModel::builder().keys(doc! {"expires_at": 1}).options(ttl).build();
+    bounded(timeout, parts.db.collection::<Document>(TICKETS).create_index(index).into_future()).await?;
     read_tail(parts).await
 }
 

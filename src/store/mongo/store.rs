@@ -23,7 +23,8 @@ use crate::domain::Email;
 use crate::store::feed::{Change, FeedMode};
 use crate::store::{
     AccessToken, AccountStatus, ApplyMode, Backend, Found, Inserted, Inventory, Mailbox, Message, MessageQuery,
-    NewMessage, NewUser, Read, Record, RecordStream, Role, Store, StoreError, User, UserQuery, to_millis,
+    NewMessage, NewUser, Read, Record, RecordStream, Role, Store, StoreError, StreamTicket, User, UserQuery,
+    from_millis, now_millis, to_millis,
 };
 
 #[async_trait]
@@ -322,6 +323,32 @@ impl Store for MongoStore {
         }
         self.log_revocation(user).await;
         Ok(())
+    }
+
+    async fn create_ticket(&self, ticket: StreamTicket) -> Result<(), StoreError> {
+        let tickets = self.db.collection::<Document>(super::open::TICKETS);
+        let insert = tickets.insert_one(doc! {
+            "_id": ticket.digest,
+            "user_id": ticket.user_id.to_string(),
+            "credential": ticket.credential,
+            "expires_at": DateTime::from_millis(to_millis(ticket.expires_at)),
+        });
+        self.timed(insert.into_future()).await.map(drop)
+    }
+
+    async fn take_ticket(&self, digest: &str) -> Result<Option<StreamTicket>, StoreError> {
+        let tickets = self.db.collection::<Document>(super::open::TICKETS);
+        let taken = self.timed(tickets.find_one_and_delete(doc! {"_id": digest}).into_future()).await?;
+        let Some(taken) = taken else { return Ok(None) };
+        let bad = |what: &str| StoreError::Other(anyhow::anyhow!("a stream ticket without a valid {what}"));
+        let expires_at = from_millis(taken.get_datetime("expires_at").map_err(|_| bad("expiry"))?.timestamp_millis());
+        if expires_at <= now_millis() {
+            return Ok(None);
+        }
+        let user_id =
+            taken.get_str("user_id").ok().and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(|| bad("user"))?;
+        let credential = taken.get_str("credential").map_err(|_| bad("credential"))?.to_owned();
+        Ok(Some(StreamTicket { digest: digest.to_owned(), user_id, credential, expires_at }))
     }
 
     async fn touch_access_token(&self, user: Uuid, token: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {

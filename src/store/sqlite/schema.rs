@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use crate::store::StoreError;
 
 /// The schema version this code writes; `PRAGMA user_version` records the version of a file.
-pub(super) const SCHEMA_VERSION: i64 = 5;
+pub(super) const SCHEMA_VERSION: i64 = 6;
 
 /// Migrations, in order: `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -87,6 +87,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
         last_used_at INTEGER,
         UNIQUE (user_id, name)
     );
+"#,
+    r#"
+    -- Stream tickets for browsers: only a SHA-256 of each; deleted when used or soon after they expire.
+    CREATE TABLE stream_tickets (
+        digest     TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL,
+        credential TEXT NOT NULL,
+        expires_at INTEGER NOT NULL -- milliseconds since the epoch
+    ) WITHOUT ROWID;
 "#,
 ];
 

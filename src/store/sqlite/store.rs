@@ -22,7 +22,8 @@ use crate::domain::Email;
 use crate::store::feed::{Change, FeedMode};
 use crate::store::{
     AccessToken, AccountStatus, ApplyMode, Backend, Found, Inserted, Inventory, Message, MessageQuery, NewMessage,
-    NewUser, Read, Record, RecordStream, Role, Store, StoreError, User, UserQuery, message_time, now_millis, to_millis,
+    NewUser, Read, Record, RecordStream, Role, Store, StoreError, StreamTicket, User, UserQuery, from_millis,
+    message_time, now_millis, to_millis,
 };
 
 #[async_trait]
@@ -316,6 +317,53 @@ impl Store for SqliteStore {
         self.write(move |conn, _| log_event(conn, id, "unlocked"))
             .await
             .inspect(|()| self.feed.publish(Change::Unlocked(id), "local"))
+    }
+
+    async fn create_ticket(&self, ticket: StreamTicket) -> Result<(), StoreError> {
+        self.write(move |conn, _| {
+            conn.prepare_cached("DELETE FROM stream_tickets WHERE expires_at < ?1")
+                .and_then(|mut q| q.execute([to_millis(now_millis())]))
+                .map_err(classify)?;
+            conn.prepare_cached(
+                "INSERT INTO stream_tickets (digest, user_id, credential, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut q| {
+                q.execute(params![
+                    ticket.digest,
+                    ticket.user_id.to_string(),
+                    ticket.credential,
+                    to_millis(ticket.expires_at)
+                ])
+            })
+            .map_err(classify)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn take_ticket(&self, digest: &str) -> Result<Option<StreamTicket>, StoreError> {
+        let digest = digest.to_owned();
+        self.write(move |conn, _| {
+            let taken = conn
+                .prepare_cached(
+                    "DELETE FROM stream_tickets WHERE digest = ?1 RETURNING user_id, credential, expires_at",
+                )
+                .and_then(|mut q| {
+                    q.query_row([&digest], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                    })
+                    .optional()
+                })
+                .map_err(classify)?;
+            let Some((user_id, credential, expires_at)) = taken else { return Ok(None) };
+            let expires_at = from_millis(expires_at);
+            if expires_at <= now_millis() {
+                return Ok(None);
+            }
+            let user_id = Uuid::parse_str(&user_id).map_err(|e| StoreError::Other(e.into()))?;
+            Ok(Some(StreamTicket { digest, user_id, credential, expires_at }))
+        })
+        .await
     }
 
     async fn create_access_token(&self, token: AccessToken) -> Result<(), StoreError> {
