@@ -58,7 +58,6 @@ impl From<&crate::domain::User> for AdminUser {
 /// `PATCH /admin/users/{id}`
 #[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"role": "admin", "current_password": "…"}))]
 pub struct UpdateUserRequest {
     /// The new role.
     #[serde(default, skip_serializing_if = "Option::is_none")]

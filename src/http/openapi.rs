@@ -116,7 +116,10 @@ pub(super) fn served(openapi: OpenApi, max_message_bytes: usize) -> serde_json::
         if let Some(request) = spec.pointer_mut(&format!("/components/schemas/{name}")) {
             request["properties"]["current_password"]["type"] = serde_json::json!("string");
             request["if"] = serde_json::json!({"properties": {"role": {"const": "admin"}}, "required": ["role"]});
-            request["then"] = serde_json::json!({"required": ["current_password"]});
+            request["then"] = serde_json::json!({
+                "properties": {"current_password": {"type": "string", "minLength": 1}},
+                "required": ["current_password"],
+            });
         }
     }
     // `after` may be empty (from the first message), so it is a pattern rather than a uuid format.

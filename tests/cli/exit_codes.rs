@@ -21,7 +21,11 @@ fn every_server_error_gets_a_deliberate_exit_code() {
             "email_taken" | "idempotency_key_reused" | "idempotency_conflict" | "name_taken" | "last_admin" => {
                 Exit::Conflict
             }
-            "invalid_credentials" | "token_missing" | "token_invalid" | "token_expired" | "token_revoked"
+            "invalid_credentials"
+            | "token_missing"
+            | "token_invalid"
+            | "token_expired"
+            | "token_revoked"
             | "ticket_invalid" => Exit::Auth,
             "forbidden" | "insufficient_scope" | "session_required" | "registration_closed" | "account_deactivated" => {
                 Exit::Denied
