@@ -79,12 +79,16 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
     }
     let revocations = index_keys("revocations").await;
     assert!(revocations.contains(&("expiry".into(), "at".into(), false)), "{revocations:?}");
+    let tickets = index_keys("stream_tickets").await;
+    assert!(tickets.contains(&("expiry".into(), "expires_at".into(), false)), "{tickets:?}");
 }
 
 fn check_sqlite(path: &std::path::Path, email: &str) {
     let conn = rusqlite::Connection::open(path).unwrap();
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
+    let tickets: i64 = conn.query_row("SELECT count(*) FROM stream_tickets", [], |r| r.get(0)).unwrap();
+    assert_eq!(tickets, 0, "the stream tickets table exists, empty");
     let journal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
     assert_eq!(journal, "wal");
     let (hash, version, login): (String, i64, Option<i64>) = conn
