@@ -110,11 +110,10 @@ pub(super) fn served(openapi: OpenApi, max_message_bytes: usize) -> serde_json::
             "required": ["to", "recipient_email"],
         });
     }
-    // Making an administrator takes the caller's current password (re-authentication): required exactly
-    // when `role` is `admin`, and never null.
+    // Making an administrator takes the caller's current password (re-authentication): a string exactly
+    // when `role` is `admin` (elsewhere null is "not given", as the server reads it).
     for name in ["UpdateUserRequest", "CreateUserRequest"] {
         if let Some(request) = spec.pointer_mut(&format!("/components/schemas/{name}")) {
-            request["properties"]["current_password"]["type"] = serde_json::json!("string");
             request["if"] = serde_json::json!({"properties": {"role": {"const": "admin"}}, "required": ["role"]});
             request["then"] = serde_json::json!({
                 "properties": {"current_password": {"type": "string", "minLength": 1}},
