@@ -278,8 +278,9 @@ impl<B: http_body::Body + Unpin> http_body::Body for Tracked<B> {
 pub struct Watched<T> {
     io: T,
     activity: Arc<Activity>,
-    /// msgd's answer written in place of hyper's refusal, and how much of it is written.
-    replacement: Option<(Vec<u8>, usize)>,
+    /// msgd's answer written in place of hyper's refusal, and how much of it is written (boxed: every
+    /// connection carries the field, almost none ever fills it).
+    replacement: Option<Box<(Vec<u8>, usize)>>,
 }
 
 impl<T> Watched<T> {
@@ -310,7 +311,8 @@ impl<T: AsyncWrite + Unpin> Watched<T> {
 
     /// Writes what is left of a replacement answer; ready when none is left.
     fn write_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while let Some((answer, written)) = &mut self.replacement {
+        while let Some(replacement) = &mut self.replacement {
+            let (answer, written) = &mut **replacement;
             if *written == answer.len() {
                 self.replacement = None;
                 break;
@@ -319,8 +321,8 @@ impl<T: AsyncWrite + Unpin> Watched<T> {
             match self.track(polled) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Poll::Ready(Ok(n)) => {
-                    if let Some((_, written)) = &mut self.replacement {
-                        *written += n;
+                    if let Some(replacement) = &mut self.replacement {
+                        replacement.1 += n;
                     }
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -333,7 +335,7 @@ impl<T: AsyncWrite + Unpin> Watched<T> {
     /// Takes `buf` as written if it is one of hyper's refusals, and starts writing msgd's answer instead.
     fn replaced(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Option<Poll<io::Result<usize>>> {
         let answer = super::refusal::rewrite(buf)?;
-        self.replacement = Some((answer, 0));
+        self.replacement = Some(Box::new((answer, 0)));
         Some(match self.write_replacement(cx) {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             // The rest goes out with the flush hyper makes next.
