@@ -203,12 +203,7 @@ pub async fn authenticate(
 
 /// Checks the caller's own password again (before a sensitive change of their account).
 pub async fn confirm_password(app: &App, caller: &Caller, password: String, address: IpAddr) -> Result<(), AppError> {
-    if password.is_empty() {
-        return Err(AppError::Required("password"));
-    }
-    let email = caller.user.email.clone();
-    authenticate(app, email.as_str(), Some(email.clone()), &Password::new(password), address).await?;
-    Ok(())
+    own_password(app, caller, Some(password), "password", address).await
 }
 
 /// Re-authentication (sudo mode, as GitHub's): what turns a credential into a stronger one — a password
@@ -222,7 +217,19 @@ pub async fn reauthenticate(
     address: IpAddr,
 ) -> Result<(), AppError> {
     caller.session()?;
-    let password = current_password.filter(|p| !p.is_empty()).ok_or(AppError::Required("current_password"))?;
+    own_password(app, caller, current_password, "current_password", address).await
+}
+
+/// Checks the caller's own password, given in `field` (`Required(field)` when missing or empty), as a
+/// login would: counted and throttled like one.
+async fn own_password(
+    app: &App,
+    caller: &Caller,
+    password: Option<String>,
+    field: &'static str,
+    address: IpAddr,
+) -> Result<(), AppError> {
+    let password = password.filter(|p| !p.is_empty()).ok_or(AppError::Required(field))?;
     let email = caller.user.email.clone();
     authenticate(app, email.as_str(), Some(email.clone()), &Password::new(password), address).await?;
     Ok(())
