@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::common::{Backend, msgd_admin, spawn_app, spawn_app_with};
+use crate::common::{Backend, msgd_admin, once_unlocked, spawn_app, spawn_app_with};
 
 backend_tests!(
     roles_the_admin_api_and_the_last_administrator,
@@ -158,16 +158,10 @@ async fn an_administrator_resets_passwords_and_unlocks_accounts(backend: Backend
     }
     assert_eq!(code(app.client.login(&carol.email, &reset.generated_password).await).1, "rate_limited");
     admin.client.admin().unlock(id).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match app.client.login(&carol.email, &reset.generated_password).await {
-            Ok(_) => break,
-            Err(e) if e.code() == Some("rate_limited") && tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("unlocked at once: {e:?}"),
-        }
-    }
+    once_unlocked("unlocked at once", Duration::from_secs(5), || {
+        app.client.login(&carol.email, &reset.generated_password)
+    })
+    .await;
 }
 
 async fn deleting_an_account_erases_it_and_every_message_it_sent_or_received(backend: Backend) {
@@ -338,18 +332,10 @@ async fn what_makes_a_password_or_an_administrator_needs_the_callers_own_passwor
     // The last administrator, locked out: the operator unlocks it on the host.
     let unlocked = msgd_admin(&app.config, &["unlock", &root.email]);
     assert!(unlocked.status.success(), "{}", String::from_utf8_lossy(&unlocked.stderr));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
 
     // With it: each works.
-    let reset = loop {
-        match admin.reset_password(ada_id, &root.password).await {
-            Ok(reset) => break reset,
-            Err(e) if e.code() == Some("rate_limited") && tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("unlocked: {e:?}"),
-        }
-    };
+    let reset =
+        once_unlocked("unlocked", Duration::from_secs(10), || admin.reset_password(ada_id, &root.password)).await;
     app.client.login(&ada.email, &reset.generated_password).await.expect("the new password logs in");
     assert_eq!(admin.set_role(ada_id, RoleName::Admin, Some(&root.password)).await.unwrap().role, RoleName::Admin);
     assert_eq!(admin.set_role(ada_id, RoleName::User, None).await.unwrap().role, RoleName::User, "demoting needs none");

@@ -230,16 +230,10 @@ async fn an_administrators_changes_hold_on_every_instance_at_once(backend: Backe
     }
     assert_eq!(b.login("dee@example.com", &dee_password).await.unwrap_err().code(), Some("rate_limited"));
     root_on_a.admin().unlock(dee_id).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        match b.login("dee@example.com", &dee_password).await {
-            Ok(_) => break,
-            Err(e) if e.code() == Some("rate_limited") && tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Err(e) => panic!("B let the owner in: {e:?}"),
-        }
-    }
+    crate::common::once_unlocked("B let the owner in", Duration::from_secs(10), || {
+        b.login("dee@example.com", &dee_password)
+    })
+    .await;
 
     // Deactivated on A: the stream on B closes without waiting for a re-check.
     let mut stream = b.clone().with_token(&dee_token).stream(None).await.unwrap();

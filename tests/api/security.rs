@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use msgkit::client::ClientError;
+use msgkit::client::{Client, ClientError};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -390,22 +390,7 @@ async fn a_burst_of_concurrent_attempts_stays_within_the_limits(backend: Backend
     })
     .await;
     let user = app.new_user().await;
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(60));
-    let logins: Vec<_> = (0..60)
-        .map(|_| {
-            let (client, email, barrier) = (app.client.clone(), user.email.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                code(client.login(&email, "a wrong guess").await)
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for login in logins {
-        answers.push(login.await.unwrap());
-    }
-    let checked = answers.iter().filter(|(_, code)| code == "invalid_credentials").count();
-    let refused = answers.iter().filter(|(_, code)| code == "rate_limited").count();
+    let (checked, refused, answers) = wrong_logins_at_once(std::slice::from_ref(&app.client), &user.email).await;
     assert_eq!((checked, refused), (10, 50), "60 at once, 10 checked: {answers:?}");
 
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(40));
@@ -426,21 +411,14 @@ async fn a_burst_of_concurrent_attempts_stays_within_the_limits(backend: Backend
     assert_eq!(created, 19, "40 at once, within the 20 an address may make");
 }
 
-/// The documented factor: throttles count in each msgd process, so a burst spread over two instances on
-/// one database gets each instance's limit — twice the limit, never more.
-async fn instances_sharing_a_database_each_count_their_own_attempts(backend: Backend) {
-    let (first, _db) = throttled(backend, |c| {
-        c.rate_limit_login_failures = 10;
-        c.rate_limit_address_failures = 1000;
-    })
-    .await;
-    let second = TestApp::start(first.config.clone()).await;
-    let user = first.new_user().await;
+/// 60 wrong logins for `email` released at once by a barrier, spread over `clients` in turn: how many
+/// were checked (`invalid_credentials`), how many refused (`rate_limited`), and every answer. The tasks
+/// are all spawned before any is awaited (a barrier behind lazily spawned tasks would never open).
+async fn wrong_logins_at_once(clients: &[Client], email: &str) -> (usize, usize, Vec<(StatusCode, String)>) {
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(60));
     let logins: Vec<_> = (0..60)
         .map(|n| {
-            let client = if n % 2 == 0 { first.client.clone() } else { second.client.clone() };
-            let (email, barrier) = (user.email.clone(), barrier.clone());
+            let (client, email, barrier) = (clients[n % clients.len()].clone(), email.to_owned(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
                 code(client.login(&email, "a wrong guess").await)
@@ -453,22 +431,30 @@ async fn instances_sharing_a_database_each_count_their_own_attempts(backend: Bac
     }
     let checked = answers.iter().filter(|(_, code)| code == "invalid_credentials").count();
     let refused = answers.iter().filter(|(_, code)| code == "rate_limited").count();
+    (checked, refused, answers)
+}
+
+/// The documented factor: throttles count in each msgd process, so a burst spread over two instances on
+/// one database gets each instance's limit — twice the limit, never more.
+async fn instances_sharing_a_database_each_count_their_own_attempts(backend: Backend) {
+    let (first, _db) = throttled(backend, |c| {
+        c.rate_limit_login_failures = 10;
+        c.rate_limit_address_failures = 1000;
+    })
+    .await;
+    let second = TestApp::start(first.config.clone()).await;
+    let user = first.new_user().await;
+    let clients = [first.client.clone(), second.client.clone()];
+    let (checked, refused, answers) = wrong_logins_at_once(&clients, &user.email).await;
     assert_eq!((checked, refused), (20, 40), "2 instances × a limit of 10: {answers:?}");
     // An administrator's unlock reaches both.
     let admin = first.admin().await;
     let id = admin.client.admin().find(&user.email).await.unwrap().unwrap().user_id;
     admin.client.admin().unlock(id).await.unwrap();
     for app in [&first, &second] {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            match app.client.login(&user.email, &user.password).await {
-                Ok(_) => break,
-                Err(e) if e.code() == Some("rate_limited") && tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("unlocked on {}: {e:?}", app.address),
-            }
-        }
+        let what = format!("unlocked on {}", app.address);
+        crate::common::once_unlocked(&what, Duration::from_secs(10), || app.client.login(&user.email, &user.password))
+            .await;
     }
 }
 

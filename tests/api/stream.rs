@@ -19,10 +19,19 @@ backend_tests!(
     a_ticket_opens_one_stream_once_on_any_instance,
 );
 
+/// What a raw stream response has sent, read until it holds `needle` (10 s at most per chunk).
+async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
+    let mut text = String::new();
+    while !text.contains(needle) {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk()).await.unwrap().unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    text
+}
+
 /// The first frame (no data) carries the starting point as its `id:`: reconnecting with it as
 /// `Last-Event-ID` delivers what arrived while away, though no message came before the drop.
 async fn the_first_frame_says_where_the_stream_starts(backend: Backend) {
-    use futures::StreamExt;
     let (app, _db) = spawn_app(backend).await;
     let ada = app.user("ada@example.com").await;
     let bob = app.user("bob@example.com").await;
@@ -32,12 +41,7 @@ async fn the_first_frame_says_where_the_stream_starts(backend: Backend) {
             request = request.header("last-event-id", last);
         }
         async move {
-            let mut body = request.send().await.unwrap().bytes_stream();
-            let mut text = String::new();
-            while !text.contains("\n\n") {
-                let chunk = tokio::time::timeout(Duration::from_secs(10), body.next()).await.unwrap().unwrap().unwrap();
-                text.push_str(std::str::from_utf8(&chunk).unwrap());
-            }
+            let text = read_until(&mut request.send().await.unwrap(), "\n\n").await;
             let frame = text.split("\n\n").next().unwrap().to_owned();
             assert!(frame.contains(": connected") && !frame.contains("data:"), "{frame}");
             frame.lines().find_map(|l| l.strip_prefix("id: ")).expect("an id line").to_owned()
@@ -198,14 +202,9 @@ async fn a_ticket_opens_one_stream_once_on_any_instance(backend: Backend) {
     let url = format!("{}/messages/stream?ticket={ticket}", other.base_url);
     let stream = other.raw().get(&url).header("accept", "text/event-stream").send().await.unwrap();
     assert_eq!(stream.status(), 200);
-    let mut body = stream.bytes_stream();
+    let mut stream = stream;
     let sent = ada.client.send_to("via a ticket", Some("bob@example.com"), None).await.unwrap().message;
-    let mut text = String::new();
-    while !text.contains(&sent.id.to_string()) {
-        use futures::StreamExt;
-        let chunk = tokio::time::timeout(Duration::from_secs(10), body.next()).await.unwrap().unwrap().unwrap();
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
+    read_until(&mut stream, &sent.id.to_string()).await;
     // Once: the same ticket again, anywhere, is refused; so is one never issued.
     for base in [&app.base_url, &other.base_url] {
         let again = app.raw().get(format!("{base}/messages/stream?ticket={ticket}")).send().await.unwrap();
@@ -222,15 +221,9 @@ async fn a_ticket_opens_one_stream_once_on_any_instance(backend: Backend) {
 
     // The stream lives as long as the session the ticket came from: logging out closes it.
     let ticket = ticket_of(bob.token.clone()).await;
-    let response = app.raw().get(app.url(&format!("/messages/stream?ticket={ticket}"))).send().await.unwrap();
-    let mut body = response.bytes_stream();
+    let mut response = app.raw().get(app.url(&format!("/messages/stream?ticket={ticket}"))).send().await.unwrap();
     bob.client.end_session().await.unwrap();
-    let mut text = String::new();
-    while !text.contains("event: close") {
-        use futures::StreamExt;
-        let chunk = tokio::time::timeout(Duration::from_secs(10), body.next()).await.unwrap().unwrap().unwrap();
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
+    let text = read_until(&mut response, "event: close").await;
     assert!(text.contains("token_revoked"), "{text}");
     other.stop().await;
 }

@@ -222,6 +222,17 @@ fn a_file_with_a_bad_line_sends_the_others_and_says_which_failed() {
     assert_exit(&out, 2);
 }
 
+/// The lines `reader` gives, as they come, from a thread of their own.
+fn lines_of(reader: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    lines
+}
+
 /// A running `msgctl watch --json`, its stdout and stderr read line by line.
 struct Watch {
     child: std::process::Child,
@@ -255,20 +266,8 @@ impl Watch {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let (tx, status) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let lines = lines_of(child.stdout.take().unwrap());
+        let status = lines_of(child.stderr.take().unwrap());
         Self { child, lines, status }
     }
 

@@ -810,3 +810,23 @@ pub async fn every_message(
         }
     }
 }
+
+/// Runs `attempt` until it stops answering `rate_limited` (an unlock travels to every instance through the
+/// change feed, so it may take a moment), at most for `within`; panics with `what` on any other failure or
+/// when the time is up.
+pub async fn once_unlocked<T, F, Fut>(what: &str, within: Duration, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, msgkit::client::ClientError>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match attempt().await {
+            Ok(done) => return done,
+            Err(e) if e.code() == Some("rate_limited") && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{what}: {e:?}"),
+        }
+    }
+}
