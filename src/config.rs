@@ -34,6 +34,9 @@ pub mod defaults {
     pub const LOOKUPS: u32 = 50;
     pub const RATE_LIMIT_WINDOW: &str = "15m";
     pub const MAX_MESSAGE_BYTES: usize = crate::domain::MessageContent::DEFAULT_MAX_BYTES;
+    pub const DELETE_WINDOW: &str = "24h";
+    pub const MAX_EXPIRES_IN: &str = "365d";
+    pub const PURGE_INTERVAL: &str = "1m";
 }
 
 /// Who may create accounts.
@@ -187,6 +190,25 @@ pub struct Config {
     #[arg(global = true, long, env = "REGISTRATION", value_enum, default_value_t = Registration::Open)]
     pub registration: Registration,
 
+    /// How long after sending a sender may delete a message for everyone (`DELETE /messages/{id}?for=everyone`);
+    /// 0: not at all (each party can always delete their own copy).
+    #[arg(global = true, long, env = "DELETE_WINDOW", default_value = defaults::DELETE_WINDOW, value_parser = parse_window)]
+    pub delete_window: Duration,
+
+    /// Expire every message older than this (e.g. 90d): it is no longer served, and is removed in the
+    /// background. Unset: messages are kept until deleted or their own `expires_in` passes.
+    #[arg(global = true, long, env = "RETENTION", value_parser = parse_retention)]
+    pub retention: Option<Duration>,
+
+    /// The longest `expires_in` a send may ask for.
+    #[arg(global = true, long, env = "MAX_EXPIRES_IN", default_value = defaults::MAX_EXPIRES_IN, value_parser = parse_ttl)]
+    pub max_expires_in: Duration,
+
+    /// How often expired messages (and messages both parties deleted, once a retried send can no longer
+    /// bring them back) are removed: by one instance of those sharing the database each time.
+    #[arg(global = true, long, env = "PURGE_INTERVAL", default_value = defaults::PURGE_INTERVAL, value_parser = parse_duration)]
+    pub purge_interval: Duration,
+
     /// How often each account with open streams is read again without being told to (its credentials and
     /// its newest message), its streams woken only if that changed: a safety net, since every instance on
     /// the database announces new messages and revocations at once.
@@ -316,6 +338,23 @@ fn parse_ttl(raw: &str) -> Result<Duration, String> {
     Ok(ttl)
 }
 
+/// `DELETE_WINDOW`: a duration; 0: deleting for everyone is off.
+fn parse_window(raw: &str) -> Result<Duration, String> {
+    if raw.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(raw).map_err(|e| format!("{e} (examples: 24h, 15m, or 0 for off)"))
+}
+
+/// `RETENTION`: at least a second (e.g. 90d, 1y).
+fn parse_retention(raw: &str) -> Result<Duration, String> {
+    let keep = humantime::parse_duration(raw).map_err(|e| format!("{e} (examples: 90d, 1y)"))?;
+    if keep < Duration::from_secs(1) {
+        return Err("must be at least 1s".into());
+    }
+    Ok(keep)
+}
+
 /// A duration with an optional sign, in milliseconds: `-3s` is -3000.
 fn parse_clock_offset(raw: &str) -> Result<i64, String> {
     let (sign, magnitude) = match raw.trim().strip_prefix('-') {
@@ -356,6 +395,10 @@ impl Default for Config {
             jwt_secret: None,
             bcrypt_cost: defaults::BCRYPT_COST,
             token_ttl: parse_ttl(defaults::TOKEN_TTL).expect("default TTL parses"),
+            delete_window: parse_window(defaults::DELETE_WINDOW).expect("default parses"),
+            retention: None,
+            max_expires_in: parse_ttl(defaults::MAX_EXPIRES_IN).expect("default parses"),
+            purge_interval: parse_duration(defaults::PURGE_INTERVAL).expect("default parses"),
             max_message_bytes: defaults::MAX_MESSAGE_BYTES,
             db_timeout: parse_db_timeout(defaults::DB_TIMEOUT).expect("default timeout parses"),
             log_format: LogFormat::Text,

@@ -328,6 +328,9 @@ pub mod names {
     pub const FEED_MODE: &str = "msgd_change_feed_mode";
     pub const FEED_CHANGES: &str = "msgd_change_feed_changes_total";
     pub const FEED_RESTARTS: &str = "msgd_change_feed_restarts_total";
+    pub const MESSAGES_DELETED: &str = "msgd_messages_deleted_total";
+    pub const MESSAGES_EXPIRED: &str = "msgd_messages_expired_total";
+    pub const MESSAGES_PURGED: &str = "msgd_messages_purged_total";
     pub const MONGODB_COMMANDS: &str = "msgd_mongodb_commands_total";
     pub const BUILD_INFO: &str = "msgd_build_info";
 }
@@ -414,6 +417,15 @@ fn describe() {
     );
     describe_counter!(names::FEED_CHANGES, "changes published to open streams, by origin (local, database)");
     describe_counter!(names::FEED_RESTARTS, "times the MongoDB change stream was reopened after an interruption");
+    describe_counter!(names::MESSAGES_DELETED, "messages deleted through this instance, by for (me, everyone)");
+    describe_counter!(
+        names::MESSAGES_EXPIRED,
+        "expired messages (past expires_at, or older than RETENTION) removed by this instance's purge"
+    );
+    describe_counter!(
+        names::MESSAGES_PURGED,
+        "messages both parties had deleted, removed by this instance's purge once a retried send could not bring them back"
+    );
     describe_counter!(
         names::MONGODB_COMMANDS,
         "commands sent to MongoDB (each a database round trip), by command name"

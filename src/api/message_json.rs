@@ -8,33 +8,34 @@ use crate::domain::{Message, rfc3339_millis};
 /// `Vec<MessageView>`, written straight from the stored messages. (Through serde, escaping the strings
 /// byte by byte was a sixth of a read's instructions, and each message copied its emails and content
 /// once more into a view: callgrind counted 278k instructions per 20-message read before, 229k after.)
-pub fn messages_json(messages: &[Message]) -> Vec<u8> {
+pub fn messages_json(messages: &[Message], viewer: Uuid) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + messages.iter().map(json_size).sum::<usize>());
     out.push(b'[');
     for (i, message) in messages.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_message_json(&mut out, message);
+        write_message_json(&mut out, message, viewer);
     }
     out.push(b']');
     out
 }
 
-/// One message as [`messages_json`] writes each: the JSON of its [`MessageView`].
-pub fn message_json(message: &Message) -> Vec<u8> {
+/// One message as [`messages_json`] writes each: the JSON of its [`MessageView`] as `viewer` sees it.
+pub fn message_json(message: &Message, viewer: Uuid) -> Vec<u8> {
     let mut out = Vec::with_capacity(json_size(message));
-    write_message_json(&mut out, message);
+    write_message_json(&mut out, message, viewer);
     out
 }
 
 /// An upper bound of the JSON's size when nothing needs escaping (then the buffer grows once, if at all).
 fn json_size(message: &Message) -> usize {
-    const FIXED: usize = r#"{"id":"","from":"","to":"","content":"","created_at":""}"#.len() + 36 + 24;
+    const FIXED: usize =
+        r#"{"id":"","from":"","to":"","content":"","created_at":"","read":false,"expires_at":""}"#.len() + 36 + 48;
     FIXED + message.from.email.as_str().len() + message.to.email.as_str().len() + message.content.as_str().len()
 }
 
-fn write_message_json(out: &mut Vec<u8>, message: &Message) {
+fn write_message_json(out: &mut Vec<u8>, message: &Message, viewer: Uuid) {
     out.extend_from_slice(br#"{"id":""#);
     out.extend_from_slice(message.id.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
     out.extend_from_slice(br#"","from":"#);
@@ -45,6 +46,13 @@ fn write_message_json(out: &mut Vec<u8>, message: &Message) {
     write_json_string(out, message.content.as_str());
     out.extend_from_slice(br#","created_at":"#);
     rfc3339_millis::with_text(message.created_at, |text| write_json_string(out, text));
+    if message.to.id == viewer {
+        out.extend_from_slice(if message.read { br#","read":true"# } else { br#","read":false"# });
+    }
+    if let Some(expires_at) = message.expires_at {
+        out.extend_from_slice(br#","expires_at":"#);
+        rfc3339_millis::with_text(expires_at, |text| write_json_string(out, text));
+    }
     out.push(b'}');
 }
 
@@ -151,13 +159,21 @@ mod tests {
                 to: Party { id: Uuid::max(), email: Email::from_stored("to@exämple.com".into()) },
                 content: MessageContent::from_stored(content.clone()),
                 created_at: *created_at,
+                read: i % 2 == 0,
+                expires_at: (i % 3 == 0).then_some(*created_at),
             })
             .collect();
-        let views: Vec<MessageView> = messages.iter().cloned().map(MessageView::from).collect();
-        assert_eq!(String::from_utf8(messages_json(&messages)).unwrap(), serde_json::to_string(&views).unwrap());
-        assert_eq!(messages_json(&[]), b"[]");
-        for (message, view) in messages.iter().zip(&views) {
-            assert_eq!(message_json(message), serde_json::to_vec(view).unwrap());
+        // Seen by the recipient (with `read`), by the sender (without).
+        for viewer in [Uuid::max(), Uuid::nil()] {
+            let views: Vec<MessageView> = messages.iter().cloned().map(|m| MessageView::seen_by(m, viewer)).collect();
+            assert_eq!(
+                String::from_utf8(messages_json(&messages, viewer)).unwrap(),
+                serde_json::to_string(&views).unwrap()
+            );
+            assert_eq!(messages_json(&[], viewer), b"[]");
+            for (message, view) in messages.iter().zip(&views) {
+                assert_eq!(message_json(message, viewer), serde_json::to_vec(view).unwrap());
+            }
         }
     }
 
@@ -171,6 +187,8 @@ mod tests {
             to: "a@b.co".into(),
             content: "hi".into(),
             created_at: t,
+            read: None,
+            expires_at: None,
         };
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(json["created_at"], "2026-11-18T11:06:40.123Z");

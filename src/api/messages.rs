@@ -31,6 +31,12 @@ pub struct SendMessageRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(format = Email, max_length = 254)]
     pub recipient_email: Option<String>,
+    /// The message expires this long after it is sent (then no one is served it): a number and a unit —
+    /// s, m (minutes), h, d, w or y — such as `7d`; at most `MAX_EXPIRES_IN` (365 days by default).
+    /// Absent or null: it does not expire (unless the server's `RETENTION` expires it by age).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[1-9][0-9]{0,3}[smhdw]$|^[1-9][0-9]?y$", example = "7d")]
+    pub expires_in: Option<String>,
 }
 
 /// A stored message.
@@ -49,18 +55,124 @@ pub struct MessageView {
     #[serde(with = "rfc3339_millis")]
     #[schema(value_type = String, format = DateTime, example = "2026-11-23T22:43:05.123Z")]
     pub created_at: OffsetDateTime,
+    /// Whether the caller has read it: on messages addressed to the caller only (a note to oneself is
+    /// read from the start). The sender is not told whether the recipient read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<bool>,
+    /// When it expires (from `expires_in` on send); absent when it does not.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_millis::option")]
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-11-30T22:43:05.123Z")]
+    pub expires_at: Option<OffsetDateTime>,
 }
 
-impl From<Message> for MessageView {
-    fn from(message: Message) -> Self {
+impl MessageView {
+    /// The message as `viewer` is shown it: with `read` when it is addressed to `viewer`.
+    pub fn seen_by(message: Message, viewer: Uuid) -> Self {
         Self {
             id: message.id,
             from: message.from.email.to_string(),
             to: message.to.email.to_string(),
             content: message.content.into_string(),
             created_at: message.created_at,
+            read: (message.to.id == viewer).then_some(message.read),
+            expires_at: message.expires_at,
         }
     }
+}
+
+/// `POST /messages/read`: mark inbox messages read — those up to a message (of one conversation, with
+/// `with`), or those listed. Send `up_to` or `ids`, not both.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadRequest {
+    /// Every inbox message up to this id, itself included (e.g. the newest one a device showed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_to: Option<Uuid>,
+    /// With `up_to`: only messages from this account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Email, max_length = 254)]
+    pub with: Option<String>,
+    /// These messages (1 to 1000 ids); ids not in the caller's inbox are passed over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_items = 1, max_items = 1000)]
+    pub ids: Option<Vec<Uuid>>,
+}
+
+/// `POST /messages/unread`: mark inbox messages unread again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkUnreadRequest {
+    /// 1 to 1000 ids; ids not in the caller's inbox are passed over.
+    #[serde(default)]
+    #[schema(required = true, min_items = 1, max_items = 1000)]
+    pub ids: Vec<Uuid>,
+}
+
+/// `200` answer to `POST /messages/read` and `POST /messages/unread`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MarkedResponse {
+    /// Messages whose state this changed.
+    pub marked: u64,
+    /// The caller's unread messages now.
+    pub unread: u64,
+}
+
+/// `GET /messages/unread`: the caller's unread messages, counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UnreadResponse {
+    pub total: u64,
+    /// By sender, the most recent first.
+    pub by_sender: Vec<UnreadSender>,
+}
+
+/// The caller's unread messages from one sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UnreadSender {
+    #[schema(format = Email)]
+    pub email: String,
+    pub count: u64,
+    /// The newest unread message from them.
+    pub newest_id: Uuid,
+}
+
+/// The `data` of `event: read` on a message stream: messages of the account's inbox were marked read
+/// (or unread) — on this device or another — and the unread count after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReadEvent {
+    /// `true`: marked read; `false`: marked unread.
+    pub read: bool,
+    /// Every message up to this id was marked (only those from `with`, if given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_to: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Email)]
+    pub with: Option<String>,
+    /// These messages were marked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<Uuid>>,
+    /// The account's unread messages now.
+    pub unread: u64,
+}
+
+/// The `data` of `event: deleted` on a message stream: the account's copy of a message was deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeletedEvent {
+    pub id: Uuid,
+    /// The account's unread messages now, when the deleted copy was in its inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<u64>,
+}
+
+/// Query parameters of `DELETE /messages/{id}`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct DeleteParams {
+    /// `everyone`: the sender deletes both copies (within `DELETE_WINDOW` of sending, 24 h by default).
+    /// Absent or `me`: only the caller's copy.
+    #[serde(rename = "for")]
+    #[param(rename = "for", pattern = "^(me|everyone)$")]
+    pub for_: Option<String>,
 }
 
 /// Which messages `GET /messages` lists.
@@ -99,6 +211,10 @@ pub struct ListParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(format = Email, max_length = 254)]
     pub with: Option<String>,
+    /// `true`: only messages to the caller not read yet (the inbox, or with `with` the messages from
+    /// them); not with `box=sent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<bool>,
 }
 
 /// `201` answer to `POST /messages/stream/tickets`.

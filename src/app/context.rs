@@ -27,11 +27,23 @@ pub struct Policy {
     pub registration_open: bool,
     /// Largest message content, in bytes.
     pub max_message_bytes: usize,
+    /// How long after sending the sender may delete a message for everyone; `None`: not at all.
+    pub delete_window: Option<std::time::Duration>,
+    /// The longest `expires_in` a send may ask for.
+    pub max_expires_in: std::time::Duration,
+    /// How often expired and deleted messages are removed (by one instance of those on the database).
+    pub purge_interval: std::time::Duration,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { registration_open: true, max_message_bytes: MessageContent::DEFAULT_MAX_BYTES }
+        Self {
+            registration_open: true,
+            max_message_bytes: MessageContent::DEFAULT_MAX_BYTES,
+            delete_window: Some(std::time::Duration::from_secs(24 * 3600)),
+            max_expires_in: std::time::Duration::from_secs(365 * 24 * 3600),
+            purge_interval: std::time::Duration::from_secs(60),
+        }
     }
 }
 

@@ -50,6 +50,12 @@ pub enum AppError {
     AccountNotFound,
     #[error("there is no access token with this id among the account's")]
     TokenNotFound,
+    #[error("the caller has no message with this id")]
+    MessageNotFound,
+    #[error("only the sender may delete a message for everyone")]
+    NotSender,
+    #[error("the time to delete this message for everyone has passed")]
+    DeleteWindowPassed(Option<Duration>),
     #[error("only an administrator may do this")]
     Forbidden,
     #[error("the access token does not have the {0} scope")]

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::context::App;
 use super::error::AppError;
 use super::identity::{Caller, Credential};
-use crate::store::{AccessToken, Change, MessageQuery, Read, Store, StoreError, User, read_two};
+use crate::store::{AccessToken, AccountEvent, Change, MessageQuery, Read, Store, StoreError, User, read_two};
 use crate::telemetry::names;
 
 /// Locks the account map is split into: a send takes one, briefly.
@@ -45,7 +45,13 @@ pub struct Generations {
     /// The account's credentials may have changed, or a change may have been missed: check the stream's
     /// credential again, and read the inbox if its newest message is past the stream's cursor.
     pub check: u64,
+    /// The number of the newest [`AccountEvent`] for the account's devices: pass on those after the one
+    /// the stream passed on last.
+    pub events: u64,
 }
+
+/// How many events an account keeps for a stream that is busy: one further behind misses the oldest.
+pub const EVENT_BACKLOG: usize = 256;
 
 /// What a re-check found, shared by every stream of the account for one check generation.
 #[derive(Debug)]
@@ -66,6 +72,8 @@ pub struct Account {
     access_streams: std::sync::atomic::AtomicUsize,
     /// What the last safety-net sweep saw of the account: its streams are woken only when it changes.
     seen: Mutex<Option<u64>>,
+    /// The latest events for the account's devices, numbered.
+    events: Mutex<std::collections::VecDeque<(u64, Arc<AccountEvent>)>>,
 }
 
 #[derive(Default)]
@@ -77,6 +85,14 @@ struct Recheck {
 impl Account {
     pub fn id(&self) -> Uuid {
         self.id
+    }
+
+    /// The events numbered after `seen`, oldest first, and how many of those were dropped from the
+    /// backlog before the stream could take them.
+    pub fn events_after(&self, seen: u64) -> (Vec<Arc<AccountEvent>>, u64) {
+        let events = self.events.lock().expect("account events");
+        let missed = events.front().map_or(0, |(first, _)| first.saturating_sub(seen + 1));
+        (events.iter().filter(|(n, _)| *n > seen).map(|(_, e)| e.clone()).collect(), missed)
     }
 
     /// A receiver that wakes on every change to this account.
@@ -189,6 +205,7 @@ impl Hub {
                 check: Mutex::new((0, Arc::default())),
                 access_streams: Default::default(),
                 seen: Mutex::new(None),
+                events: Mutex::default(),
             }),
             streams: 0,
         });
@@ -226,6 +243,19 @@ impl Hub {
         match change {
             Change::Mailbox(account) => self.wake(account, |g| g.mailbox += 1),
             Change::Revoked(account) => self.wake(account, |g| g.check += 1),
+            Change::Event(account, event) => {
+                let shard = self.shard(account).lock().expect("hub shard");
+                if let Some(entry) = shard.get(&account) {
+                    let number = entry.account.wake.borrow().events + 1;
+                    let mut events = entry.account.events.lock().expect("account events");
+                    events.push_back((number, event));
+                    if events.len() > EVENT_BACKLOG {
+                        events.pop_front();
+                    }
+                    drop(events);
+                    entry.account.wake.send_modify(|g| g.events = number);
+                }
+            }
             // Unlocks concern the throttle, not streams; a resync is swept by the dispatcher.
             Change::Unlocked(_) | Change::Resync => {}
         }
@@ -370,7 +400,7 @@ mod tests {
         hub.apply(Change::Mailbox(ada));
         hub.apply(Change::Revoked(ada));
         assert!(ada_wake.has_changed().unwrap());
-        assert_eq!(generations(&ada_wake), Generations { mailbox: 1, check: 1 });
+        assert_eq!(generations(&ada_wake), Generations { mailbox: 1, check: 1, events: 0 });
         for wake in &mut bob_wakes {
             assert!(!wake.has_changed().unwrap(), "bob's streams were not woken by ada's changes");
         }
@@ -381,6 +411,28 @@ mod tests {
         hub.apply(Change::Mailbox(bob));
         assert!(!ada_wake.has_changed().unwrap());
         assert!(bob_wakes.iter_mut().all(|w| w.has_changed().unwrap()));
+    }
+
+    #[test]
+    fn an_event_reaches_its_accounts_streams_in_order_and_a_busy_one_learns_what_it_missed() {
+        let hub = Hub::new(30);
+        let (ada, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        let ada_stream = hub.register(ada, false).unwrap();
+        let bob_stream = hub.register(bob, false).unwrap();
+        let deleted = |n: u128| Arc::new(AccountEvent::Deleted { id: Uuid::from_u128(n), unread: None });
+        hub.apply(Change::Event(ada, deleted(1)));
+        hub.apply(Change::Event(ada, deleted(2)));
+        let account = ada_stream.account();
+        assert_eq!(account.subscribe().borrow().events, 2);
+        let (events, missed) = account.events_after(0);
+        assert_eq!((events, missed), (vec![deleted(1), deleted(2)], 0));
+        assert_eq!(account.events_after(1).0, vec![deleted(2)]);
+        assert_eq!(bob_stream.account().subscribe().borrow().events, 0, "only the account's streams");
+        for n in 3..=(EVENT_BACKLOG as u128 + 10) {
+            hub.apply(Change::Event(ada, deleted(n)));
+        }
+        let (events, missed) = account.events_after(2);
+        assert_eq!((events.len(), missed), (EVENT_BACKLOG, 8));
     }
 
     #[test]
@@ -447,6 +499,7 @@ mod tests {
             to: me,
             content: crate::domain::MessageContent::parse("hello", 100).unwrap(),
             idempotency: None,
+            expires_at: None,
         };
         store.insert_message(message).await.unwrap();
         sweep_once().await;

@@ -9,7 +9,10 @@ use super::context::App;
 use super::error::AppError;
 use super::identity::{self, Caller, Credential};
 use crate::domain::{Email, Message, MessageContent, Party, Scope, User};
-use crate::store::{Idempotency, Inserted, Mailbox, MessageQuery, NewMessage, Read, read_two};
+use crate::store::{
+    DeleteFor, Idempotency, Inserted, Mailbox, MarkOutcome, Marked, Marking, MessageQuery, NewMessage, Read,
+    UnreadFrom, read_two,
+};
 
 /// Messages on a page unless the caller asks for another number.
 pub const DEFAULT_PAGE: u32 = 100;
@@ -68,6 +71,27 @@ pub struct Outgoing {
     pub recipient: Result<Option<(&'static str, Email)>, AppError>,
     /// The raw idempotency key, if the request had one.
     pub key: Option<Vec<u8>>,
+    /// `expires_in` as sent.
+    pub expires_in: Option<String>,
+}
+
+/// When a message sent now with `expires_in` expires, checked against the policy's maximum.
+pub fn expiry(app: &App, expires_in: Option<&str>) -> Result<Option<time::OffsetDateTime>, AppError> {
+    let Some(raw) = expires_in else { return Ok(None) };
+    let most = app.policy.max_expires_in;
+    let lifetime = crate::domain::message_lifetime(raw).ok_or_else(|| {
+        AppError::invalid(
+            "expires_in",
+            "The field expires_in must be a number and a unit: s, m (minutes), h, d, w or y, such as 7d; or null",
+        )
+    })?;
+    if lifetime > most {
+        return Err(AppError::invalid(
+            "expires_in",
+            format!("The field expires_in may be at most {} here (MAX_EXPIRES_IN)", humantime::format_duration(most)),
+        ));
+    }
+    Ok(Some(crate::domain::now_millis() + lifetime))
 }
 
 /// Stores a message from `sender` (as [`sender`] found it, with the recipient it may have read); a retry
@@ -82,6 +106,7 @@ pub async fn send(
     let user = sender.user;
     let content = MessageContent::parse(outgoing.content, app.policy.max_message_bytes)?;
     let key = idempotency_key(outgoing.key.as_deref())?;
+    let expires_at = expiry(app, outgoing.expires_in.as_deref())?;
     let me = Party::from(&user);
     let to = match outgoing.recipient? {
         None => me.clone(),
@@ -95,9 +120,13 @@ pub async fn send(
         }
     };
     let idempotency = key.map(|key| Idempotency { key, fingerprint: fingerprint(&to, &content) });
-    let inserted = app.store.insert_message(NewMessage { from: me, to, content, idempotency }).await?;
+    let new = NewMessage { from: me, to, content: content.clone(), idempotency, expires_at };
+    let inserted = app.store.insert_message(new).await?;
     let replayed = matches!(inserted, Inserted::Replayed(_));
-    let message = inserted.into_message();
+    let mut message = inserted.into_message();
+    // A retry answers what was sent (the fingerprint matched it), even if both parties have deleted the
+    // message since and only its id and key are kept: the retry does not bring it back.
+    message.content = content;
     if replayed {
         info!(message.id = %message.id, "message send retried; the earlier one answers");
     } else {
@@ -140,6 +169,8 @@ pub struct Page {
     pub before: Option<Uuid>,
     /// 1 to [`MAX_PAGE`]; `None`: [`DEFAULT_PAGE`].
     pub limit: Option<u32>,
+    /// Only unread messages to the reader.
+    pub unread: bool,
 }
 
 impl Page {
@@ -160,7 +191,7 @@ impl Page {
             (None, None) => Some(Uuid::max()),
             (_, before) => before,
         };
-        MessageQuery { owner, mailbox, after: self.after, before, limit: self.limit() as usize + 1 }
+        MessageQuery { owner, mailbox, after: self.after, before, limit: self.limit() as usize + 1, unread: self.unread }
     }
 }
 
@@ -231,6 +262,111 @@ fn trimmed(page: &Page, mut messages: Vec<Message>) -> Listed {
     Listed { messages, more }
 }
 
+/// The most ids one mark request may name.
+pub const MAX_IDS: usize = 1000;
+
+/// What a `POST /messages/read` or `/messages/unread` asks for.
+#[derive(Debug, Clone)]
+pub enum MarkRequest {
+    /// Mark read every inbox message up to this id, from `with` only if given.
+    UpTo { id: Uuid, with: Option<Email> },
+    /// Mark these read (`true`) or unread.
+    Ids { ids: Vec<Uuid>, read: bool },
+}
+
+/// Marks messages of the caller's inbox read or unread; every device of the account is told.
+pub async fn mark(app: &App, caller: &Caller, request: MarkRequest) -> Result<MarkOutcome, AppError> {
+    caller.require(Scope::Read)?;
+    let owner = caller.user.id;
+    let marking = match request {
+        MarkRequest::UpTo { id, with } => {
+            let from = match with {
+                Some(email) => {
+                    looked_up(app, owner, &email)?;
+                    let other = app.store.user_by_email(&email).await?.ok_or(AppError::UserNotFound)?;
+                    Some(Party::from(&other))
+                }
+                None => None,
+            };
+            Marking { read: true, which: Marked::UpTo { id, from } }
+        }
+        MarkRequest::Ids { ids, read } => {
+            if ids.is_empty() || ids.len() > MAX_IDS {
+                return Err(AppError::invalid("ids", format!("The field ids must list 1 to {MAX_IDS} message ids")));
+            }
+            let mut ids = ids;
+            ids.sort();
+            ids.dedup();
+            Marking { read, which: Marked::Ids(ids) }
+        }
+    };
+    let read = marking.read;
+    let outcome = app.store.mark(owner, marking).await?;
+    debug!(changed = outcome.changed, unread = outcome.unread, read, "messages marked");
+    Ok(outcome)
+}
+
+/// The caller's unread messages: the total and by sender, the most recent first.
+pub async fn unread(app: &App, caller: &Caller) -> Result<(u64, Vec<UnreadFrom>), AppError> {
+    caller.require(Scope::Read)?;
+    let by_sender = app.store.unread(caller.user.id).await?;
+    Ok((by_sender.iter().map(|s| s.count).sum(), by_sender))
+}
+
+/// Deletes the caller's copy of a message or, by its sender within the delete window, both copies.
+/// Every device of the accounts concerned is told.
+pub async fn delete(app: &App, caller: &Caller, id: Uuid, scope: DeleteFor) -> Result<(), AppError> {
+    caller.require(Scope::Send)?;
+    let owner = caller.user.id;
+    if scope == DeleteFor::Everyone {
+        let message = app.store.message_for(owner, id).await?.ok_or(AppError::MessageNotFound)?;
+        if message.from.id != owner {
+            return Err(AppError::NotSender);
+        }
+        let window = app.policy.delete_window;
+        let age = time::OffsetDateTime::now_utc() - message.created_at;
+        if window.is_none_or(|window| age > window) {
+            return Err(AppError::DeleteWindowPassed(window));
+        }
+    }
+    match app.store.delete_message(owner, id, scope).await {
+        Ok(_) => {}
+        Err(crate::store::StoreError::NotFound) => return Err(AppError::MessageNotFound),
+        Err(e) => return Err(e.into()),
+    }
+    let label = if scope == DeleteFor::Everyone { "everyone" } else { "me" };
+    metrics::counter!(crate::telemetry::names::MESSAGES_DELETED, "for" => label).increment(1);
+    info!(message.id = %id, scope = label, "message deleted");
+    Ok(())
+}
+
+/// Removes expired messages (and messages both parties deleted, once their send can no longer be
+/// retried) every `purge_interval`, until aborted. Every instance runs this; the store's lease lets one
+/// of them do each round. (Expired messages are never served from the moment they expire: this only
+/// frees their space.)
+pub async fn purge_periodically(app: std::sync::Arc<App>) {
+    let every = app.policy.purge_interval;
+    // Instances started together do not all try at the same moment.
+    let first = every.mul_f64(rand::random_range(0.1..1.0));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        // A little under the interval: this instance's next tick finds its own lease over.
+        match app.store.purge(time::OffsetDateTime::now_utc(), every.mul_f64(0.9)).await {
+            Ok(Some(purged)) => {
+                metrics::counter!(crate::telemetry::names::MESSAGES_EXPIRED).increment(purged.expired);
+                metrics::counter!(crate::telemetry::names::MESSAGES_PURGED).increment(purged.tombstones);
+                if purged.expired + purged.tombstones > 0 {
+                    info!(expired = purged.expired, deleted = purged.tombstones, "expired and deleted messages removed");
+                }
+            }
+            Ok(None) => debug!("another instance removes expired messages this round"),
+            Err(e) => tracing::warn!(error = %e, "removing expired messages failed; trying again next round"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +406,8 @@ mod tests {
             to: party,
             content: MessageContent::parse("m", 10).unwrap(),
             created_at: now_millis(),
+            read: false,
+            expires_at: None,
         }
     }
 
@@ -280,6 +418,7 @@ mod tests {
             after: after.map(Uuid::from_u128),
             before: before.map(Uuid::from_u128),
             limit: Some(limit),
+            unread: false,
         }
     }
 

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::Ctx;
 use super::exit::{CliError, Exit};
-use super::terminal::read_stdin_text;
-use crate::api::{ListParams, MailboxName, MessageView};
+use super::terminal::{self, read_stdin_text};
+use crate::api::{DeletedEvent, ListParams, MailboxName, MessageView, ReadEvent, SendMessageRequest};
 use crate::client::{Client, ClientError, Sent, StreamEvent};
 use crate::domain::Email;
 
@@ -23,8 +23,23 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Page size when following every page.
 const ALL_PAGE: u32 = 1000;
 
+/// What `msgctl list` was asked for.
+pub(super) struct Listing {
+    pub(super) limit: Option<u32>,
+    pub(super) sent: bool,
+    pub(super) with: Option<String>,
+    pub(super) after: Option<Uuid>,
+    pub(super) all: bool,
+    pub(super) unread: bool,
+}
+
 impl Ctx {
-    pub(super) async fn send(&self, text: Option<String>, to: Option<String>) -> Result<(), CliError> {
+    pub(super) async fn send(
+        &self,
+        text: Option<String>,
+        to: Option<String>,
+        expires: Option<String>,
+    ) -> Result<(), CliError> {
         let text = match text.as_deref() {
             Some("-") => from_stdin()?,
             Some(_) => text.expect("matched Some"),
@@ -39,7 +54,8 @@ impl Ctx {
         let (client, source) = self.authed()?;
         // One key for this send and all its retries: the server stores it at most once.
         let key = format!("msgctl-{}", Uuid::new_v4());
-        let sent = send_with_retries(&client, &text, to.as_deref(), &key, |note| self.terminal.status(note))
+        let body = SendMessageRequest { content: text, to, recipient_email: None, expires_in: expires };
+        let sent = retrying(|note| self.terminal.status(note), || client.send_request(&body, Some(&key)))
             .await
             .map_err(|e| self.auth_failed(&source, e))?;
         // The id on stdout, so ID=$(msgctl send …) works; decoration on stderr.
@@ -137,14 +153,9 @@ impl Ctx {
         Ok(())
     }
 
-    pub(super) async fn list(
-        &self,
-        limit: Option<u32>,
-        sent: bool,
-        with: Option<String>,
-        after: Option<Uuid>,
-        all: bool,
-    ) -> Result<(), CliError> {
+    pub(super) async fn list(&self, listing: Listing) -> Result<(), CliError> {
+        let Listing { limit, sent, with, after, all, unread } = listing;
+        let unread = unread.then_some(true);
         if !all && limit.is_some_and(|l| l > ALL_PAGE) {
             return Err(CliError::usage("invalid_limit", format!("--limit is at most {ALL_PAGE} without --all")));
         }
@@ -154,11 +165,11 @@ impl Ctx {
         if all {
             // From the first message (after the nil id) unless told where to start.
             let after = after.or(Some(Uuid::nil()));
-            let params = ListParams { limit: Some(ALL_PAGE), after, mailbox, with, before: None };
+            let params = ListParams { limit: Some(ALL_PAGE), after, mailbox, with, before: None, unread };
             return self.list_all(&client, params, limit.map(|l| l as usize), fail).await;
         }
         // Without a cursor, the server answers the most recent page.
-        let params = ListParams { limit, after, before: None, mailbox, with };
+        let params = ListParams { limit, after, before: None, mailbox, with, unread };
         let page = client.list_page(&params).await.map_err(fail)?;
         if self.terminal.json {
             let mut array = self.terminal.json_array();
@@ -168,11 +179,12 @@ impl Ctx {
             return Ok(());
         }
         if page.messages.is_empty() {
-            self.terminal.status("No messages.");
+            self.terminal.status(if unread.is_some() { "No unread messages." } else { "No messages." });
         }
         let width = Self::who_width(&page.messages, sent);
+        let marks = Self::any_unread(&page.messages) && unread.is_none();
         for message in &page.messages {
-            self.terminal.out(self.human_message(message, sent, width));
+            self.terminal.out(self.human_message(message, sent, width, marks));
         }
         if page.prev.is_some() {
             self.terminal.status("(older messages not shown: msgctl list --all, or --limit N)");
@@ -207,11 +219,12 @@ impl Ctx {
         loop {
             let take = page.messages.len().min(cap - count);
             let width = Self::who_width(&page.messages[..take], sent_box);
+            let marks = Self::any_unread(&page.messages[..take]) && params.unread.is_none();
             spinner.suspend(|| {
                 for message in &page.messages[..take] {
                     match &mut array {
                         Some(array) => array.item(message),
-                        None => self.terminal.out(self.human_message(message, sent_box, width)),
+                        None => self.terminal.out(self.human_message(message, sent_box, width, marks)),
                     }
                 }
             });
@@ -261,6 +274,8 @@ impl Ctx {
                         last = stream.last_event_id().or(last);
                         match event {
                             Ok(Some(StreamEvent::Message(message))) => self.print_live(&message),
+                            Ok(Some(StreamEvent::Read(event))) => self.print_read(&event),
+                            Ok(Some(StreamEvent::Deleted(event))) => self.print_deleted(&event),
                             Ok(Some(StreamEvent::Closed { code, error })) if code.starts_with("token_") => {
                                 return Err(self.auth_error(&source, CliError::new(Exit::Auth, code, error)));
                             }
@@ -300,8 +315,37 @@ impl Ctx {
         if self.terminal.json {
             self.terminal.out_json_line(message);
         } else {
-            self.terminal.out(self.human_message(message, false, 0));
+            self.terminal.out(self.human_message(message, false, 0, false));
         }
+    }
+
+    /// A read-state change from this or another device: a JSON line with `"event": "read"`, or a note on
+    /// stderr.
+    fn print_read(&self, event: &ReadEvent) {
+        if self.terminal.json {
+            let mut line = serde_json::to_value(event).expect("an event serializes");
+            line["event"] = json!("read");
+            self.terminal.out_json_line(&line);
+            return;
+        }
+        let what = match (&event.ids, event.up_to, &event.with) {
+            (Some(ids), _, _) => format!("{} message{}", ids.len(), if ids.len() == 1 { "" } else { "s" }),
+            (None, Some(_), Some(with)) => format!("messages from {}", terminal::visible(with)),
+            _ => "messages".to_owned(),
+        };
+        let state = if event.read { "read" } else { "unread" };
+        self.terminal.status(format!("({what} marked {state} on a device; {} unread)", event.unread));
+    }
+
+    /// A deletion from this or another device.
+    fn print_deleted(&self, event: &DeletedEvent) {
+        if self.terminal.json {
+            let mut line = serde_json::to_value(event).expect("an event serializes");
+            line["event"] = json!("deleted");
+            self.terminal.out_json_line(&line);
+            return;
+        }
+        self.terminal.status(format!("(message {} deleted)", event.id));
     }
 }
 

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 pub mod exit;
+mod lifecycle;
 mod messaging;
 pub mod session;
 pub mod terminal;
@@ -102,11 +103,11 @@ pub enum Command {
         local: bool,
     },
     /// Show the server, the account and when the token expires; exit 3 when not logged in.
-    #[command(
-        visible_alias = "status",
-        after_help = "Examples:\n  msgctl whoami\n  msgctl whoami --json | jq -r .email"
-    )]
+    #[command(after_help = "Examples:\n  msgctl whoami\n  msgctl whoami --json | jq -r .email")]
     Whoami,
+    /// Who you are, on which server and profile, and your unread messages by sender.
+    #[command(after_help = "Examples:\n  msgctl status\n  msgctl status --json | jq .unread.total")]
+    Status,
     /// Change the password, and stay logged in with the new one.
     #[command(after_help = "Examples:\n  msgctl passwd\n  \
                             printf '%s\\n%s\\n' \"$OLD\" \"$NEW\" | msgctl passwd --password-stdin")]
@@ -137,6 +138,10 @@ pub enum Command {
         /// the lines not sent yet.
         #[arg(long, value_name = "FILE")]
         file: Option<std::path::PathBuf>,
+        /// The message expires this long after it is sent, for everyone: a number and a unit (s, m, h, d, w
+        /// or y), such as 7d.
+        #[arg(long, value_name = "DURATION", value_parser = message_lifetime)]
+        expires: Option<String>,
     },
     /// List messages, oldest first: the most recent page of the inbox by default.
     #[command(
@@ -161,6 +166,47 @@ pub enum Command {
         /// Every message from the first (or from --after), following the server's pages.
         #[arg(long)]
         all: bool,
+        /// Only messages to you that you have not read (in the normal listing, `•` marks them).
+        #[arg(long, conflicts_with = "sent")]
+        unread: bool,
+    },
+    /// Mark messages to you read: those named, all of them (--all), or all from one account (--with).
+    /// Your other devices see it at once.
+    #[command(after_help = "Examples:\n  msgctl read 01a20aa4-16d9-7646-8cff-9c7171f30feb\n  msgctl read --all\n  \
+                            msgctl read --with bob@example.com")]
+    Read {
+        /// Message ids.
+        #[arg(value_name = "ID", value_parser = message_id, required_unless_present_any = ["all", "with"], conflicts_with_all = ["all", "with"])]
+        ids: Vec<uuid::Uuid>,
+        /// Every message to you.
+        #[arg(long, conflicts_with = "with")]
+        all: bool,
+        /// Every message to you from this account.
+        #[arg(long, value_name = "EMAIL")]
+        with: Option<String>,
+    },
+    /// Mark messages to you unread again.
+    #[command(after_help = "Example:\n  msgctl unread 01a20aa4-16d9-7646-8cff-9c7171f30feb")]
+    Unread {
+        /// Message ids.
+        #[arg(value_name = "ID", value_parser = message_id, required = true)]
+        ids: Vec<uuid::Uuid>,
+    },
+    /// Delete messages: your copy (the other party keeps theirs), or with --for-everyone, as their
+    /// sender, both copies (within the server's DELETE_WINDOW, 24 h by default). Asks first; --yes for
+    /// scripts.
+    #[command(after_help = "Examples:\n  msgctl delete 01a20aa4-16d9-7646-8cff-9c7171f30feb\n  \
+                            msgctl delete \"$ID\" --for-everyone --yes")]
+    Delete {
+        /// Message ids.
+        #[arg(value_name = "ID", value_parser = message_id, required = true)]
+        ids: Vec<uuid::Uuid>,
+        /// Delete the recipient's copy too (you must be the sender).
+        #[arg(long)]
+        for_everyone: bool,
+        /// Do not ask.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any.
     #[command(
@@ -267,6 +313,14 @@ fn count(raw: &str) -> Result<u32, String> {
 fn message_id(raw: &str) -> Result<uuid::Uuid, String> {
     uuid::Uuid::try_parse(raw.trim())
         .map_err(|_| "a message id, a UUID like 01a20aa4-16d9-7646-8cff-9c7171f30feb (list --json shows them)".into())
+}
+
+/// `send --expires`, checked before the round trip with the server's own grammar.
+fn message_lifetime(raw: &str) -> Result<String, String> {
+    match crate::domain::message_lifetime(raw) {
+        Some(_) => Ok(raw.to_owned()),
+        None => Err("a number and a unit: s, m (minutes), h, d, w or y, such as 7d".to_owned()),
+    }
 }
 
 /// `--expires`, checked before the round trip with the server's own grammar.
@@ -418,9 +472,15 @@ pub async fn run(cli: Cli, terminal: Terminal, utc_offset: UtcOffset) -> Result<
         Command::Logout { everywhere, tokens, local } => ctx.logout(everywhere, tokens, local).await,
         Command::Whoami => ctx.whoami().await,
         Command::Passwd { email, password_stdin } => ctx.passwd(email, password_stdin).await,
-        Command::Send { text, to, file: None } => ctx.send(text, to).await,
+        Command::Status => ctx.status().await,
+        Command::Send { text, to, file: None, expires } => ctx.send(text, to, expires).await,
         Command::Send { to, file: Some(file), .. } => ctx.send_file(&file, to).await,
-        Command::List { limit, sent, with, after, all } => ctx.list(limit, sent, with, after, all).await,
+        Command::List { limit, sent, with, after, all, unread } => {
+            ctx.list(messaging::Listing { limit, sent, with, after, all, unread }).await
+        }
+        Command::Read { ids, all, with } => ctx.read(ids, all, with).await,
+        Command::Unread { ids } => ctx.unread(ids).await,
+        Command::Delete { ids, for_everyone, yes } => ctx.delete(ids, for_everyone, yes).await,
         Command::Watch { after } => ctx.watch(after).await,
         Command::Token => ctx.token(),
         Command::Tokens(command) => ctx.tokens(command).await,
@@ -581,13 +641,24 @@ impl Ctx {
         messages.iter().map(|m| Self::who(m, sent_box).width()).max().unwrap_or(0)
     }
 
-    /// `time  who  text`, `who` padded to `width` columns, continuation lines indented under the text.
-    fn human_message(&self, message: &MessageView, sent_box: bool, width: usize) -> String {
+    /// Whether a page of `messages` has unread ones (then each line has a column for the mark).
+    fn any_unread(messages: &[MessageView]) -> bool {
+        messages.iter().any(|m| m.read == Some(false))
+    }
+
+    /// `time  who  text`, `who` padded to `width` columns, continuation lines indented under the text;
+    /// with `marks`, a `•` before `who` for an unread message.
+    fn human_message(&self, message: &MessageView, sent_box: bool, width: usize, marks: bool) -> String {
         use unicode_width::UnicodeWidthStr;
         let when = self.local_time(message.created_at);
         let who = Self::who(message, sent_box);
         let padding = " ".repeat(width.saturating_sub(who.width()));
-        let prefix = format!("{when}  {who}{padding}  ");
+        let mark = match (marks, message.read) {
+            (false, _) => "",
+            (true, Some(false)) => "• ",
+            (true, _) => "  ",
+        };
+        let prefix = format!("{when}  {mark}{who}{padding}  ");
         let indent = " ".repeat(prefix.width());
         let content = terminal::visible(&message.content);
         let mut lines = content.lines();

@@ -13,7 +13,8 @@ use super::error::{ClientError, error_from, reason_in_words};
 use super::pages::{Page, Sent, parse_links};
 use crate::api::{
     ChangePasswordRequest, CreateTokenRequest, CreateUserRequest, CreatedToken, CreatedUser, DeleteAccountRequest,
-    ListParams, LoginRequest, Me, MessageView, ScopeName, SendMessageRequest, StatusMessage, TokenResponse, TokenView,
+    ListParams, LoginRequest, MarkReadRequest, MarkUnreadRequest, MarkedResponse, Me, MessageView, ScopeName,
+    SendMessageRequest, StatusMessage, TokenResponse, TokenView, UnreadResponse,
 };
 
 /// A client for one msgd server, optionally carrying a bearer token.
@@ -140,8 +141,22 @@ impl Client {
         to: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Sent, ClientError> {
-        let body = SendMessageRequest { content: content.to_owned(), to: to.map(str::to_owned), recipient_email: None };
-        let mut request = self.authed(Method::POST, "messages")?.json(&body);
+        let body = SendMessageRequest {
+            content: content.to_owned(),
+            to: to.map(str::to_owned),
+            recipient_email: None,
+            expires_in: None,
+        };
+        self.send_request(&body, idempotency_key).await
+    }
+
+    /// `POST /messages` with every field of the request as given.
+    pub async fn send_request(
+        &self,
+        body: &SendMessageRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Sent, ClientError> {
+        let mut request = self.authed(Method::POST, "messages")?.json(body);
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
         }
@@ -149,6 +164,31 @@ impl Client {
         let replayed = response.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
         let message = self.read(response).await?;
         Ok(Sent { message, replayed })
+    }
+
+    /// `POST /messages/read`.
+    pub async fn mark_read(&self, body: &MarkReadRequest) -> Result<MarkedResponse, ClientError> {
+        self.send(self.authed(Method::POST, "messages/read")?.json(body)).await
+    }
+
+    /// `POST /messages/unread`.
+    pub async fn mark_unread(&self, ids: &[Uuid]) -> Result<MarkedResponse, ClientError> {
+        let body = MarkUnreadRequest { ids: ids.to_vec() };
+        self.send(self.authed(Method::POST, "messages/unread")?.json(&body)).await
+    }
+
+    /// `GET /messages/unread`.
+    pub async fn unread(&self) -> Result<UnreadResponse, ClientError> {
+        self.send(self.authed(Method::GET, "messages/unread")?).await
+    }
+
+    /// `DELETE /messages/{id}`, for everyone (by its sender) or only the caller's copy.
+    pub async fn delete_message(&self, id: Uuid, for_everyone: bool) -> Result<(), ClientError> {
+        let mut url = self.url(&format!("messages/{id}"))?;
+        if for_everyone {
+            url.set_query(Some("for=everyone"));
+        }
+        self.no_content(self.authed_url(Method::DELETE, url)).await
     }
 
     /// `GET /messages` with the server's default parameters: the first page of the inbox.

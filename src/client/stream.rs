@@ -10,12 +10,16 @@ use uuid::Uuid;
 use super::core::Client;
 use super::error::ClientError;
 use super::error::error_from;
-use crate::api::MessageView;
+use crate::api::{DeletedEvent, MessageView, ReadEvent};
 
 /// One event of a message stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamEvent {
     Message(MessageView),
+    /// Inbox messages were marked read or unread, here or on another device.
+    Read(ReadEvent),
+    /// The account's copy of a message was deleted, here or on another device.
+    Deleted(DeletedEvent),
     /// The server ended the stream: `token_expired`, `token_revoked`, `token_invalid` or `shutting_down`.
     Closed {
         code: String,
@@ -93,7 +97,7 @@ fn parse_event(block: &str) -> Result<(Option<Uuid>, Option<StreamEvent>), Clien
         }
         let (field, value) = line.split_once(':').map_or((line, ""), |(f, v)| (f, v.strip_prefix(' ').unwrap_or(v)));
         match field {
-            "event" => kind = if value == "close" { "close" } else { "message" },
+            "event" => kind = value,
             "data" => data.push(value),
             "id" => id = Uuid::try_parse(value).ok(),
             _ => {}
@@ -104,13 +108,18 @@ fn parse_event(block: &str) -> Result<(Option<Uuid>, Option<StreamEvent>), Clien
     }
     let data = data.join("\n");
     let bad = |e: serde_json::Error| ClientError::Protocol(format!("unreadable stream event: {e}"));
-    let event = if kind == "close" {
-        // A code this client does not know yet (a newer server) is still a close, kept as it came.
-        let close: serde_json::Value = serde_json::from_str(&data).map_err(bad)?;
-        let text = |field: &str| close[field].as_str().unwrap_or_default().to_owned();
-        StreamEvent::Closed { code: text("code"), error: text("error") }
-    } else {
-        StreamEvent::Message(serde_json::from_str(&data).map_err(bad)?)
+    let event = match kind {
+        "close" => {
+            // A code this client does not know yet (a newer server) is still a close, kept as it came.
+            let close: serde_json::Value = serde_json::from_str(&data).map_err(bad)?;
+            let text = |field: &str| close[field].as_str().unwrap_or_default().to_owned();
+            StreamEvent::Closed { code: text("code"), error: text("error") }
+        }
+        "read" => StreamEvent::Read(serde_json::from_str(&data).map_err(bad)?),
+        "deleted" => StreamEvent::Deleted(serde_json::from_str(&data).map_err(bad)?),
+        "message" => StreamEvent::Message(serde_json::from_str(&data).map_err(bad)?),
+        // An event a newer server sends that this client does not know: passed over.
+        _ => return Ok((id, None)),
     };
     Ok((id, Some(event)))
 }

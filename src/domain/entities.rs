@@ -165,4 +165,10 @@ pub struct Message {
     pub content: MessageContent,
     /// The id's timestamp, in milliseconds.
     pub created_at: OffsetDateTime,
+    /// Whether the recipient has read it (a note to oneself is read from the start). Only the recipient
+    /// is shown this: there are no read receipts.
+    pub read: bool,
+    /// When it expires (`expires_in` on send); it is never served from then on. `None`: it does not
+    /// (unless the server's `RETENTION` expires it by age).
+    pub expires_at: Option<OffsetDateTime>,
 }

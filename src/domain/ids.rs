@@ -74,6 +74,11 @@ fn v7_join(ms: u64, counter: u128) -> Uuid {
     Uuid::from_u128((u128::from(ms) << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)
 }
 
+/// The smallest message id of `time`'s millisecond: messages created before `time` have smaller ids.
+pub fn first_id_at(time: OffsetDateTime) -> Uuid {
+    v7_join(to_millis(time).max(0) as u64, 0)
+}
+
 /// The creation time encoded in a message id.
 pub fn message_time(id: Uuid) -> OffsetDateTime {
     let (ms, _) = v7_split(id);

@@ -8,6 +8,6 @@ mod timestamp;
 mod values;
 
 pub use entities::{AccessToken, AccountStatus, Message, Party, Role, Scope, User};
-pub use ids::{MessageIds, message_time};
+pub use ids::{MessageIds, first_id_at, message_time};
 pub use timestamp::{from_millis, now_millis, rfc3339_millis, to_millis};
 pub use values::*;

@@ -266,9 +266,26 @@ pub fn token_lifetime(raw: &str) -> Option<std::time::Duration> {
     Some(std::time::Duration::from_secs(digits.parse::<u64>().ok()? * unit_secs))
 }
 
+/// A message's `expires_in`: the access tokens' grammar ([`token_lifetime`]) plus seconds (`30s`).
+pub fn message_lifetime(raw: &str) -> Option<std::time::Duration> {
+    match raw.strip_suffix('s') {
+        Some(digits) => token_lifetime(&format!("{digits}m")).map(|as_minutes| as_minutes / 60),
+        None => token_lifetime(raw),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_lifetime_is_a_token_lifetime_or_seconds() {
+        assert_eq!(message_lifetime("30s"), Some(std::time::Duration::from_secs(30)));
+        assert_eq!(message_lifetime("7d"), Some(std::time::Duration::from_secs(7 * 86_400)));
+        for bad in ["", "s", "0s", "01s", "10000s", "1.5s", "-1s", "7", "7x"] {
+            assert_eq!(message_lifetime(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn an_email_is_trimmed_and_lower_cased() {

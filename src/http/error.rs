@@ -16,6 +16,17 @@ use crate::app::AppError;
 use crate::domain::{ContentError, EmailError, PasswordError};
 use crate::store::StoreError;
 
+/// Why a message can no longer be deleted for everyone, in words.
+fn delete_window_text(window: &Option<Duration>) -> String {
+    match window {
+        Some(window) => format!(
+            "A message can be deleted for everyone within {} of sending; delete your own copy instead.",
+            humantime::format_duration(*window)
+        ),
+        None => "Deleting for everyone is off on this server (DELETE_WINDOW=0); delete your own copy instead.".into(),
+    }
+}
+
 /// An answer other than success. Handlers return `Result<_, ApiError>` and use `?`.
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -63,6 +74,12 @@ pub enum ApiError {
     AccountNotFound,
     #[error("There is no access token with this id among the account's.")]
     TokenNotFound,
+    #[error("You have no message with this id (it may have been deleted, or have expired).")]
+    MessageNotFound,
+    #[error("Only the sender may delete a message for everyone; delete your own copy without for=everyone.")]
+    NotSender,
+    #[error("{}", delete_window_text(.0))]
+    DeleteWindowPassed(Option<Duration>),
     #[error("Only an administrator may do this.")]
     Forbidden,
     #[error("This access token does not have the {0} scope this needs.")]
@@ -164,10 +181,16 @@ impl ApiError {
             | InvalidIdempotencyKey
             | MalformedRequest => StatusCode::BAD_REQUEST,
             UriTooLong => StatusCode::URI_TOO_LONG,
-            RecipientNotFound(_) | UserNotFound | AccountNotFound | TokenNotFound => StatusCode::NOT_FOUND,
-            Forbidden | InsufficientScope(_) | SessionRequired | RegistrationClosed | AccountDeactivated => {
-                StatusCode::FORBIDDEN
+            RecipientNotFound(_) | UserNotFound | AccountNotFound | TokenNotFound | MessageNotFound => {
+                StatusCode::NOT_FOUND
             }
+            Forbidden
+            | InsufficientScope(_)
+            | SessionRequired
+            | RegistrationClosed
+            | AccountDeactivated
+            | NotSender
+            | DeleteWindowPassed(_) => StatusCode::FORBIDDEN,
             LastAdmin | NameTaken => StatusCode::CONFLICT,
             IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             IdempotencyConflict => StatusCode::CONFLICT,
@@ -218,6 +241,9 @@ impl ApiError {
             RecipientNotFound(_) => "recipient_not_found",
             UserNotFound | AccountNotFound => "user_not_found",
             TokenNotFound => "token_not_found",
+            MessageNotFound => "message_not_found",
+            NotSender => "not_sender",
+            DeleteWindowPassed(_) => "delete_window_passed",
             Forbidden => "forbidden",
             InsufficientScope(_) => "insufficient_scope",
             SessionRequired => "session_required",
@@ -297,6 +323,9 @@ impl ApiError {
             UserNotFound,
             AccountNotFound,
             TokenNotFound,
+            MessageNotFound,
+            NotSender,
+            DeleteWindowPassed(Some(Duration::from_secs(24 * 3600))),
             Forbidden,
             InsufficientScope("send"),
             SessionRequired,
@@ -414,6 +443,9 @@ impl From<AppError> for ApiError {
             AppError::AccountNotFound => ApiError::AccountNotFound,
             AppError::TicketInvalid => ApiError::TicketInvalid,
             AppError::TokenNotFound => ApiError::TokenNotFound,
+            AppError::MessageNotFound => ApiError::MessageNotFound,
+            AppError::NotSender => ApiError::NotSender,
+            AppError::DeleteWindowPassed(window) => ApiError::DeleteWindowPassed(window),
             AppError::Forbidden => ApiError::Forbidden,
             AppError::InsufficientScope(scope) => ApiError::InsufficientScope(scope),
             AppError::SessionRequired => ApiError::SessionRequired,

@@ -9,10 +9,16 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{ApiJson, Presented, message_id, query_pairs};
+use super::extract::{ApiJson, PathId, Presented, message_id, query_pairs};
 use super::state::AppState;
-use crate::api::{ErrorBody, ListParams, MessageView, SendMessageRequest, message_json, messages_json};
-use crate::app::messages::{self, BoxName, MAX_PAGE, Page};
+use crate::api::{
+    DeleteParams, ErrorBody, ListParams, MarkReadRequest, MarkUnreadRequest, MarkedResponse, MessageView,
+    SendMessageRequest, UnreadResponse, UnreadSender, message_json, messages_json,
+};
+use crate::app::identity::Caller;
+use crate::app::messages::{self, BoxName, MAX_PAGE, MarkRequest, Page};
+use crate::store::DeleteFor;
+use axum::Json;
 use crate::domain::Email;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -20,7 +26,12 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(send_message, list_messages)).merge(super::stream::routes())
+    OpenApiRouter::new()
+        .routes(routes!(send_message, list_messages))
+        .routes(routes!(delete_message))
+        .routes(routes!(mark_read))
+        .routes(routes!(mark_unread, unread_counts))
+        .merge(super::stream::routes())
 }
 
 /// Send a message, to another account or (without `to`) to oneself.
@@ -39,7 +50,8 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
             headers(("Idempotent-Replayed" = String, description = "`true` when this answers a retry"))),
         (status = 400, description = "Content missing or blank (`content_required`), too long \
             (`content_too_long`) or with control characters (`content_invalid`); `to` not an email \
-            (`recipient_invalid`); a bad Idempotency-Key (`invalid_idempotency_key`); or a malformed body", body = ErrorBody),
+            (`recipient_invalid`); a bad Idempotency-Key (`invalid_idempotency_key`); `expires_in` not a \
+            duration or above `MAX_EXPIRES_IN` (`invalid_body`); or a malformed body", body = ErrorBody),
         (status = 431, description = "Request headers larger than 64 KiB (`headers_too_large`)", body = ErrorBody),
         (status = 404, description = "No account has the `to` email (`recipient_not_found`)", body = ErrorBody),
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
@@ -71,9 +83,10 @@ async fn send_message(
         content: body.content,
         recipient: wanted.expect("the body was read"),
         key: headers.get(&IDEMPOTENCY_KEY).map(|key| key.as_bytes().to_vec()),
+        expires_in: body.expires_in,
     };
     let (message, replayed) = messages::send(&state.app, sender, found, outgoing).await?;
-    let mut response = (StatusCode::CREATED, json_body(message_json(&message))).into_response();
+    let mut response = (StatusCode::CREATED, json_body(message_json(&message, message.from.id))).into_response();
     if replayed {
         response.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
@@ -114,7 +127,7 @@ async fn list_messages(
         (true, _, Some(last)) => Some(page_link(&page, limit, Some(last.id), page.before, "next")),
         _ => None,
     };
-    let mut response = json_body(messages_json(&listed.messages)).into_response();
+    let mut response = json_body(messages_json(&listed.messages, reader.user.id)).into_response();
     if let Some(link) = link {
         response.headers_mut().insert(header::LINK, HeaderValue::from_str(&link).expect("a link is ASCII"));
     }
@@ -131,7 +144,7 @@ fn json_body(bytes: Vec<u8>) -> impl IntoResponse {
 /// (`after` ≥ `before` leaves nothing between: an empty page.)
 /// The query of `GET /messages`, parameter by parameter, with an answer for each mistake.
 fn list_params(query: Option<&str>) -> Result<Page, ApiError> {
-    let mut pairs = query_pairs(query, &["limit", "after", "before", "box", "with"])?;
+    let mut pairs = query_pairs(query, &["limit", "after", "before", "box", "with", "unread"])?;
     let limit = match pairs.remove("limit") {
         None => None,
         Some(raw) => Some(raw.trim().parse::<u32>().ok().filter(|l| (1..=MAX_PAGE).contains(l)).ok_or_else(|| {
@@ -150,7 +163,18 @@ fn list_params(query: Option<&str>) -> Result<Page, ApiError> {
         .remove("with")
         .map(|raw| Email::parse(&raw).map_err(|e| ApiError::query("with", format!("The query parameter with {e}"))))
         .transpose()?;
-    Ok(Page { limit, after, before, mailbox, with })
+    let unread = match pairs.remove("unread").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::query("unread", "The query parameter unread must be true or false")),
+    };
+    if unread && mailbox == Some(BoxName::Sent) {
+        return Err(ApiError::query(
+            "unread",
+            "The query parameter unread lists messages to you: it does not go with box=sent",
+        ));
+    }
+    Ok(Page { limit, after, before, mailbox, with, unread })
 }
 
 /// `</messages?…>; rel="…"` for the page with the given cursors and the request's other parameters.
@@ -169,5 +193,121 @@ fn page_link(page: &Page, limit: u32, after: Option<Uuid>, before: Option<Uuid>,
     if let Some(with) = &page.with {
         query.append_pair("with", with.as_str());
     }
+    if page.unread {
+        query.append_pair("unread", "true");
+    }
     format!("</messages?{}>; rel=\"{rel}\"", query.finish())
+}
+
+/// Delete a message: your copy (the recipient's inbox or the sender's sent box; the other party keeps
+/// theirs), or with `for=everyone`, by its sender within `DELETE_WINDOW` of sending, both copies. Every
+/// device of the accounts concerned gets an `event: deleted` on its stream. A deleted message is in no
+/// listing, count, export or stream replay; a cursor naming it still works, and a retried send with its
+/// `Idempotency-Key` does not bring it back.
+#[utoipa::path(
+    delete, path = "/messages/{id}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The message's id"), DeleteParams),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "`for` is not `me` or `everyone` (`invalid_query`)", body = ErrorBody),
+        (status = 403, description = "`for=everyone` by the recipient (`not_sender`) or after `DELETE_WINDOW` \
+            (`delete_window_passed`); an access token without the `send` scope (`insufficient_scope`)", body = ErrorBody),
+        (status = 404, description = "You have no message with this id: never yours, deleted or expired \
+            (`message_not_found`)", body = ErrorBody),
+    )
+)]
+async fn delete_message(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    uri: axum::http::Uri,
+) -> Result<StatusCode, ApiError> {
+    let mut pairs = query_pairs(uri.query(), &["for"])?;
+    let scope = match pairs.remove("for").as_deref() {
+        None | Some("me") => DeleteFor::Me,
+        Some("everyone") => DeleteFor::Everyone,
+        Some(_) => return Err(ApiError::query("for", "The query parameter for must be me or everyone")),
+    };
+    let id = id.ok_or(ApiError::MessageNotFound)?;
+    messages::delete(&state.app, &caller, id, scope).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mark inbox messages read: every one up to a message (`up_to`, of one conversation with `with`), or
+/// those listed (`ids`). Every device of the account gets an `event: read` on its stream.
+#[utoipa::path(
+    post, path = "/messages/read", tag = "messages",
+    security(("bearer" = [])),
+    request_body = MarkReadRequest,
+    responses(
+        (status = 200, description = "Marked; the unread count after", body = MarkedResponse),
+        (status = 400, description = "Neither or both of `up_to` and `ids`, `with` without `up_to`, or not 1 to 1000 \
+            ids (`invalid_body`); a malformed body", body = ErrorBody),
+        (status = 403, description = "An access token without the `read` scope (`insufficient_scope`)", body = ErrorBody),
+        (status = 404, description = "No account has the `with` email (`user_not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many distinct `with` emails looked up (`rate_limited`)", body = ErrorBody),
+    )
+)]
+async fn mark_read(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<MarkReadRequest>,
+) -> Result<Json<MarkedResponse>, ApiError> {
+    let request = match (body.up_to, body.ids, body.with) {
+        (Some(id), None, with) => {
+            let with = with
+                .map(|raw| Email::parse(&raw).map_err(|e| ApiError::body("with", format!("The field with {e}"))))
+                .transpose()?;
+            MarkRequest::UpTo { id, with }
+        }
+        (None, Some(ids), None) => MarkRequest::Ids { ids, read: true },
+        (None, Some(_), Some(_)) => {
+            return Err(ApiError::body("with", "The field with goes with up_to, not with ids"));
+        }
+        (Some(_), Some(_), _) => return Err(ApiError::body("ids", "Send up_to or ids, not both")),
+        (None, None, _) => return Err(ApiError::body("up_to", "Send up_to (a message id) or ids (a list of them)")),
+    };
+    let outcome = messages::mark(&state.app, &caller, request).await?;
+    Ok(Json(MarkedResponse { marked: outcome.changed, unread: outcome.unread }))
+}
+
+/// Mark inbox messages unread again. Every device of the account gets an `event: read` (with
+/// `"read": false`) on its stream.
+#[utoipa::path(
+    post, path = "/messages/unread", tag = "messages",
+    security(("bearer" = [])),
+    request_body = MarkUnreadRequest,
+    responses(
+        (status = 200, description = "Marked; the unread count after", body = MarkedResponse),
+        (status = 400, description = "Not 1 to 1000 ids (`invalid_body`); a malformed body", body = ErrorBody),
+        (status = 403, description = "An access token without the `read` scope (`insufficient_scope`)", body = ErrorBody),
+    )
+)]
+async fn mark_unread(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<MarkUnreadRequest>,
+) -> Result<Json<MarkedResponse>, ApiError> {
+    let outcome = messages::mark(&state.app, &caller, MarkRequest::Ids { ids: body.ids, read: false }).await?;
+    Ok(Json(MarkedResponse { marked: outcome.changed, unread: outcome.unread }))
+}
+
+/// Count your unread messages, by sender: read from an index of unread messages only, so it costs what
+/// is unread, not what is stored.
+#[utoipa::path(
+    get, path = "/messages/unread", tag = "messages",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The unread messages, counted", body = UnreadResponse),
+        (status = 403, description = "An access token without the `read` scope (`insufficient_scope`)", body = ErrorBody),
+    )
+)]
+async fn unread_counts(caller: Caller, State(state): State<AppState>) -> Result<Json<UnreadResponse>, ApiError> {
+    let (total, by_sender) = messages::unread(&state.app, &caller).await?;
+    let by_sender = by_sender
+        .into_iter()
+        .map(|s| UnreadSender { email: s.sender.email.to_string(), count: s.count, newest_id: s.newest })
+        .collect();
+    Ok(Json(UnreadResponse { total, by_sender }))
 }

@@ -31,6 +31,7 @@ pub async fn serve(
     let (delay, drain) = (state.options.shutdown_delay, state.options.drain_timeout);
     let limits = state.options.connections;
     let unlocks = tokio::spawn(crate::app::accounts::apply_unlocks(state.app.clone()));
+    let purges = tokio::spawn(crate::app::messages::purge_periodically(state.app.clone()));
     let dispatcher = tokio::spawn(crate::app::live::dispatch(
         state.hub.clone(),
         store.clone(),
@@ -109,6 +110,7 @@ pub async fn serve(
     }
     connections.shutdown().await;
     unlocks.abort();
+    purges.abort();
     dispatcher.abort();
     store.close().await;
     Ok(())

@@ -27,11 +27,13 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::extract::{MaybeCaller, message_id, query_pairs};
 use super::state::AppState;
-use crate::api::{ErrorBody, StreamClose, StreamCloseCode, StreamTicketResponse, message_json};
+use crate::api::{
+    DeletedEvent, ErrorBody, ReadEvent, StreamClose, StreamCloseCode, StreamTicketResponse, message_json,
+};
 use crate::app::identity::{self, Caller, Credential};
 use crate::app::live::{self, Generations, Registration};
 use crate::app::tickets;
-use crate::store::{Mailbox, Message, MessageQuery, Scope};
+use crate::store::{AccountEvent, Mailbox, Message, MessageQuery, Scope};
 use crate::telemetry::names;
 
 /// Messages per catch-up query.
@@ -75,7 +77,10 @@ struct StreamParams {
 
 /// Follow the inbox as Server-Sent Events.
 ///
-/// Each event is a message: `id:` is its id, `data:` the message JSON (as in `GET /messages`). Reconnect
+/// Each event without a name is a message: `id:` is its id, `data:` the message JSON (as in `GET /messages`).
+/// What another device did comes as named events without `id:`: `event: read` (inbox messages marked read
+/// or unread, and the unread count after; see `ReadEvent`) and `event: deleted` (the account's copy of a
+/// message deleted; see `DeletedEvent`). Reconnect
 /// with `Last-Event-ID` (or `?after=`) to get what was missed, then live messages, with no gap and no
 /// duplicate. Without either, the stream starts with messages arriving from now on. The first frame is
 /// `retry:`, `id:` and a `: connected` comment, without data: its `id` is where the stream starts (the
@@ -138,6 +143,7 @@ async fn stream_messages(
         expires_at: tokio::time::Instant::now() + expires_in,
         cursor,
         page: Vec::new().into_iter(),
+        events: Default::default(),
         read: resume.is_some(),
         close: None,
         done: false,
@@ -202,6 +208,8 @@ struct Live {
     cursor: Option<Uuid>,
     /// Messages read and not sent yet.
     page: std::vec::IntoIter<Message>,
+    /// Events for the account's devices not sent yet.
+    events: std::collections::VecDeque<std::sync::Arc<AccountEvent>>,
     /// The inbox must be read after the cursor.
     read: bool,
     /// Why the stream is ending, once it is: sent when what is to be delivered has been.
@@ -222,8 +230,11 @@ impl Live {
         loop {
             if let Some(message) = self.page.next() {
                 self.cursor = Some(message.id);
-                let data = String::from_utf8(message_json(&message)).expect("JSON is UTF-8");
+                let data = String::from_utf8(message_json(&message, self.owner())).expect("JSON is UTF-8");
                 return Some((Event::default().id(message.id.to_string()).data(data), self));
+            }
+            if let Some(event) = self.events.pop_front() {
+                return Some((account_event(&event), self));
             }
             if self.read {
                 self.read_page().await;
@@ -245,6 +256,13 @@ impl Live {
                     }
                     if now.check != self.seen.check {
                         self.recheck(now.check).await;
+                    }
+                    if now.events != self.seen.events && self.close.is_none() {
+                        let (events, missed) = self.registration.account().events_after(self.seen.events);
+                        if missed > 0 {
+                            tracing::warn!(missed, "a busy stream missed events for the account's devices");
+                        }
+                        self.events.extend(events);
                     }
                     self.seen = now;
                 }
@@ -275,6 +293,7 @@ impl Live {
             after: self.cursor,
             before: None,
             limit: CATCH_UP_PAGE,
+            unread: false,
         };
         match self.state.app.store.list_messages(&query).await {
             Ok(messages) => {
@@ -324,6 +343,20 @@ impl Live {
             self.read = true;
         }
     }
+}
+
+/// `event: read` or `event: deleted`, for every stream of the account (no `id:`: it is not a message, and
+/// a reconnecting client's `Last-Event-ID` stays the last message's).
+fn account_event(event: &AccountEvent) -> Event {
+    let (name, data) = match event {
+        AccountEvent::Marked { read, up_to, with, ids, unread } => {
+            let ids = (!ids.is_empty()).then(|| ids.clone());
+            let data = ReadEvent { read: *read, up_to: *up_to, with: with.clone(), ids, unread: *unread };
+            ("read", serde_json::to_string(&data))
+        }
+        AccountEvent::Deleted { id, unread } => ("deleted", serde_json::to_string(&DeletedEvent { id: *id, unread: *unread })),
+    };
+    Event::default().event(name).data(data.expect("an event serializes"))
 }
 
 fn unix_now() -> u64 {

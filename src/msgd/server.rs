@@ -37,6 +37,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     let location = config.location().map_err(anyhow::Error::msg)?;
     let options = OpenOptions {
         clock_offset_ms: config.clock_offset_ms,
+        retention: config.retention,
         ..OpenOptions::new(config.pool_size, config.db_timeout)
     };
     let store = store::open(&location, &options).await.context("opening the store")?;
@@ -66,6 +67,9 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         policy: Policy {
             registration_open: config.registration == Registration::Open,
             max_message_bytes: config.max_message_bytes,
+            delete_window: (!config.delete_window.is_zero()).then_some(config.delete_window),
+            max_expires_in: config.max_expires_in,
+            purge_interval: config.purge_interval,
         },
     };
     Ok(AppState::new(Shared {

@@ -14,16 +14,57 @@ use uuid::Uuid;
 use crate::telemetry::names;
 
 /// One thing that changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// A message was stored for this account (its inbox changed).
     Mailbox(Uuid),
+    /// Something every device of this account shows changed (read state, a deletion): what, and the
+    /// account. Unlike the other changes it carries its data, as every stream of the account passes it
+    /// on; it reaches the feed once, from the database (the event log), on every instance.
+    Event(Uuid, std::sync::Arc<AccountEvent>),
     /// This account's sessions or tokens may have been revoked: re-check them.
     Revoked(Uuid),
     /// An administrator cleared this account's failed-login counters.
     Unlocked(Uuid),
     /// Changes may have been missed (the feed was interrupted): everyone look again.
     Resync,
+}
+
+/// What a device of an account is told happened on another.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AccountEvent {
+    /// Inbox messages were marked read (`read`) or unread: those up to `up_to` (from `with` only, if
+    /// given), or those in `ids`; `unread` is the account's unread count after.
+    Marked {
+        read: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        up_to: Option<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        with: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ids: Vec<Uuid>,
+        unread: u64,
+    },
+    /// The account's copy of a message was deleted; `unread` is its unread count after, when the deleted
+    /// copy was in its inbox.
+    Deleted {
+        id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unread: Option<u64>,
+    },
+}
+
+impl AccountEvent {
+    /// The event as the log stores it.
+    pub fn to_payload(&self) -> String {
+        serde_json::to_string(self).expect("an account event serializes")
+    }
+
+    /// An event from the log; `None` if unreadable (written by a newer msgd).
+    pub fn from_payload(payload: &str) -> Option<Self> {
+        serde_json::from_str(payload).ok()
+    }
 }
 
 /// Where other processes' changes come from.

@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    AccessToken, AccountStatus, ApplyMode, Backend, Change, FeedMode, Found, Inserted, Inventory, Message,
-    MessageQuery, NewMessage, NewUser, Read, Record, RecordStream, Role, Store, StoreError, User, UserQuery,
+    AccessToken, AccountStatus, ApplyMode, Backend, Change, DeleteFor, DeleteOutcome, FeedMode, Found, Inserted,
+    Inventory, MarkOutcome, Marking, Message, MessageQuery, NewMessage, NewUser, Purged, Read, Record,
+    RecordStream, Role, Store, StoreError, UnreadFrom, User, UserQuery,
 };
 use crate::domain::Email;
 use crate::store::StreamTicket;
@@ -179,6 +180,26 @@ impl Store for MeteredStore {
 
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
         self.timed("list_messages", self.inner.list_messages(query)).await
+    }
+
+    async fn message_for(&self, owner: Uuid, id: Uuid) -> Result<Option<Message>, StoreError> {
+        self.timed("message_for", self.inner.message_for(owner, id)).await
+    }
+
+    async fn mark(&self, owner: Uuid, marking: Marking) -> Result<MarkOutcome, StoreError> {
+        self.timed("mark", self.inner.mark(owner, marking)).await
+    }
+
+    async fn unread(&self, owner: Uuid) -> Result<Vec<UnreadFrom>, StoreError> {
+        self.timed("unread", self.inner.unread(owner)).await
+    }
+
+    async fn delete_message(&self, owner: Uuid, id: Uuid, scope: DeleteFor) -> Result<DeleteOutcome, StoreError> {
+        self.timed("delete_message", self.inner.delete_message(owner, id, scope)).await
+    }
+
+    async fn purge(&self, now: OffsetDateTime, every: std::time::Duration) -> Result<Option<Purged>, StoreError> {
+        self.timed("purge", self.inner.purge(now, every)).await
     }
 
     async fn read_together(&self, reads: &[Read<'_>]) -> Result<Vec<Found>, StoreError> {

@@ -15,7 +15,7 @@ pub use crate::domain::{
     AccessToken, AccountStatus, Email, Message, MessageContent, MessageIds, Party, Role, Scope, User, from_millis,
     message_time, now_millis, to_millis,
 };
-pub use feed::{Change, FeedMode};
+pub use feed::{AccountEvent, Change, FeedMode};
 pub use location::{Location, SQLITE_FILE, open};
 
 /// A stream ticket as stored: a browser's way to open its stream (`EventSource` cannot send a Bearer).
@@ -118,6 +118,8 @@ pub struct NewMessage {
     /// Makes retries safe: a second message with the same key from the same sender within
     /// [`IDEMPOTENCY_WINDOW`] is not stored; the first is returned instead.
     pub idempotency: Option<Idempotency>,
+    /// When it expires, if it does.
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// A client's idempotency key and a fingerprint of what it was used for.
@@ -180,13 +182,89 @@ pub struct MessageQuery {
     /// Only messages with a smaller id; without `after`, the page is the newest ones before it.
     pub before: Option<Uuid>,
     pub limit: usize,
+    /// Only messages to `owner` that `owner` has not read.
+    pub unread: bool,
 }
 
 impl MessageQuery {
     /// The newest message in `owner`'s inbox (a page of one).
     pub fn newest_in_inbox(owner: Uuid) -> Self {
-        Self { owner, mailbox: Mailbox::Inbox, after: None, before: Some(Uuid::max()), limit: 1 }
+        Self { owner, mailbox: Mailbox::Inbox, after: None, before: Some(Uuid::max()), limit: 1, unread: false }
     }
+}
+
+/// Messages of a recipient's inbox to mark read or unread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marking {
+    /// `true`: mark read; `false`: mark unread.
+    pub read: bool,
+    pub which: Marked,
+}
+
+/// Which messages a [`Marking`] marks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Marked {
+    /// Every message up to this id (included), only from `from` if given.
+    UpTo { id: Uuid, from: Option<Party> },
+    /// These messages (ids not in the inbox are ignored).
+    Ids(Vec<Uuid>),
+}
+
+/// What a [`Marking`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkOutcome {
+    /// Messages whose state changed.
+    pub changed: u64,
+    /// The recipient's unread messages now.
+    pub unread: u64,
+}
+
+/// A recipient's unread messages from one sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadFrom {
+    pub sender: Party,
+    pub count: u64,
+    /// The newest unread message from the sender.
+    pub newest: Uuid,
+}
+
+/// Whose copies of a message a deletion removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteFor {
+    /// The caller's: out of their inbox, or out of their sent box (a note to oneself: both).
+    Me,
+    /// The sender's and the recipient's (only the sender may).
+    Everyone,
+}
+
+/// What a deletion did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeleteOutcome {
+    /// The sender and the recipient, with whether each lost their copy now.
+    pub sender: (Uuid, bool),
+    pub recipient: (Uuid, bool),
+    /// The recipient's unread messages now (when the recipient's copy went).
+    pub unread: Option<u64>,
+}
+
+/// The accounts a deletion is told to: each whose copy went now, once (a note to oneself has one).
+pub fn deletion_events(outcome: &DeleteOutcome) -> Vec<Uuid> {
+    let mut accounts = Vec::with_capacity(2);
+    for (account, lost) in [outcome.sender, outcome.recipient] {
+        if lost && !accounts.contains(&account) {
+            accounts.push(account);
+        }
+    }
+    accounts
+}
+
+/// What one round of [`Store::purge`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Messages past their `expires_at` or older than the retention.
+    pub expired: u64,
+    /// Messages deleted by both parties, kept while their idempotency key could be retried.
+    pub tombstones: u64,
 }
 
 /// One record of everything a store holds, as export, import and migrate move it (see
@@ -229,11 +307,14 @@ impl PartialEq for User {
 
 impl Eq for User {}
 
-/// A message with what makes its retries replay: the idempotency key and fingerprint.
+/// A message with what makes its retries replay (the idempotency key and fingerprint) and whose copies
+/// are deleted. (Its read state and expiry are in the message.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRecord {
     pub message: Message,
     pub idempotency: Option<Idempotency>,
+    pub deleted_by_sender: bool,
+    pub deleted_by_recipient: bool,
 }
 
 /// The settings a snapshot carries: the generated signing secret (tokens issued before a move keep
@@ -421,8 +502,31 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::IdempotencyKeyReused`] (another request) and stores nothing.
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted, StoreError>;
 
-    /// Lists messages, oldest first.
+    /// Lists messages, oldest first: only those the owner has not deleted and that have not expired.
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError>;
+
+    /// The message with this id, if `owner` sent or received it and still has a copy (not deleted, not
+    /// expired).
+    async fn message_for(&self, owner: Uuid, id: Uuid) -> Result<Option<Message>, StoreError>;
+
+    /// Marks messages of `owner`'s inbox read or unread, and tells every stream of the account (an
+    /// [`AccountEvent::Marked`] through the change feed) when any changed.
+    async fn mark(&self, owner: Uuid, marking: Marking) -> Result<MarkOutcome, StoreError>;
+
+    /// `owner`'s unread messages by sender, the most recent first: read from an index of unread messages,
+    /// so it costs what is unread, not what is stored.
+    async fn unread(&self, owner: Uuid) -> Result<Vec<UnreadFrom>, StoreError>;
+
+    /// Deletes `owner`'s copy of a message, or (`Everyone`, by its sender) both copies, and tells every
+    /// stream of the accounts concerned ([`AccountEvent::Deleted`]). [`StoreError::NotFound`] when `owner`
+    /// has no copy. A message both parties deleted keeps its id and idempotency key (not its content)
+    /// until [`Store::purge`], so a retried send does not store it again.
+    async fn delete_message(&self, owner: Uuid, id: Uuid, scope: DeleteFor) -> Result<DeleteOutcome, StoreError>;
+
+    /// Removes, in bounded batches, messages expired at `now` (past their `expires_at`, or older than the
+    /// store's retention) and messages both parties deleted whose idempotency window has passed. One
+    /// instance does each round: `None` when another began one less than `every` ago.
+    async fn purge(&self, now: OffsetDateTime, every: std::time::Duration) -> Result<Option<Purged>, StoreError>;
 
     /// Several reads made together — the account checking a request's credential with what the request
     /// reads — answered in the order asked: from one snapshot where the backend has one (SQLite: one read
@@ -473,11 +577,13 @@ pub struct OpenOptions {
     pub timeout: std::time::Duration,
     /// Added to the clock when assigning message ids: lets tests run instances whose clocks disagree.
     pub clock_offset_ms: i64,
+    /// Messages older than this are expired: never served, and purged.
+    pub retention: Option<std::time::Duration>,
 }
 
 impl OpenOptions {
     /// A pool of `pool_size` and a timeout, with the real clock.
     pub fn new(pool_size: u32, timeout: std::time::Duration) -> Self {
-        Self { pool_size, timeout, clock_offset_ms: 0 }
+        Self { pool_size, timeout, clock_offset_ms: 0, retention: None }
     }
 }

@@ -231,8 +231,12 @@ async fn fill(store: &dyn Store, count: usize) {
                         to: to.clone(),
                         content: msgkit::domain::MessageContent::parse(format!("message {n}"), 100).unwrap(),
                         created_at: store::message_time(id),
+                        read: true,
+                        expires_at: None,
                     },
                     idempotency: None,
+                    deleted_by_sender: false,
+                    deleted_by_recipient: false,
                 })
             })
             .collect();

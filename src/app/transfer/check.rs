@@ -7,7 +7,7 @@ use std::io::BufRead;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::format::{Counts, FORMAT_TYPE, FORMAT_VERSION, Line, Tally, record_line};
+use super::format::{Counts, FORMAT_TYPE, FORMAT_VERSION, FORMAT_VERSIONS_READ, Line, Tally, record_line};
 use super::support::TransferError;
 use crate::domain::{
     AccessToken, AccountStatus, Email, Message, MessageContent, Party, Role, Scope, User, rfc3339_millis,
@@ -124,7 +124,17 @@ fn record_from_line(line: Line, limits: &ImportLimits) -> Result<Record, String>
             created_at,
             idempotency_key,
             request_hash,
+            unread,
+            expires_at,
+            deleted_by_sender,
+            deleted_by_recipient,
         } => {
+            if deleted_by_sender && deleted_by_recipient {
+                return Err("a message both parties deleted is not exported".into());
+            }
+            if unread && deleted_by_recipient {
+                return Err("a message the recipient deleted cannot be unread".into());
+            }
             if id.get_version_num() != 7 {
                 return Err(format!("message id {id} is not a UUIDv7"));
             }
@@ -151,8 +161,12 @@ fn record_from_line(line: Line, limits: &ImportLimits) -> Result<Record, String>
                     to: Party { id: recipient_id, email: email(&recipient_email, "recipient_email")? },
                     content,
                     created_at,
+                    read: !unread,
+                    expires_at,
                 },
                 idempotency,
+                deleted_by_sender,
+                deleted_by_recipient,
             })
         }
         Line::Header { .. } => return Err("a second header".into()),
@@ -280,9 +294,9 @@ impl<R: BufRead> Reader<R> {
     pub(super) fn open(input: R, limits: ImportLimits) -> Result<Self, TransferError> {
         let mut reader = Self { lines: input.lines(), limits, number: 0, tally: Tally::default(), ended: None };
         match reader.next_line()? {
-            Some((Line::Header { version, .. }, _)) if version == FORMAT_VERSION => Ok(reader),
+            Some((Line::Header { version, .. }, _)) if FORMAT_VERSIONS_READ.contains(&version) => Ok(reader),
             Some((Line::Header { version, .. }, _)) => {
-                Err(bad_line(1, format!("export format version {version}: this msgd reads version {FORMAT_VERSION}")))
+                Err(bad_line(1, format!("export format version {version}: this msgd reads versions 1 and {FORMAT_VERSION}")))
             }
             Some(_) => Err(bad_line(1, format!("the first line is not the {FORMAT_TYPE:?} header"))),
             None => Err(bad_line(1, "the file is empty")),
@@ -388,8 +402,12 @@ mod tests {
                 to: Party::from(to),
                 content: MessageContent::parse(text, 100).unwrap(),
                 created_at: now_millis(),
+                read: true,
+                expires_at: None,
             },
             idempotency: None,
+            deleted_by_sender: false,
+            deleted_by_recipient: false,
         })
     }
 

@@ -11,8 +11,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use time::OffsetDateTime;
 
-/// The export format's version; an importer refuses others.
-pub const FORMAT_VERSION: u32 = 1;
+/// The export format's version. Version 2 added a message's read state, expiry and deleted copies, as
+/// fields written only when set: a version-1 line is a version-2 line without them (a read message that
+/// does not expire, both copies kept). An importer reads both and refuses others.
+pub const FORMAT_VERSION: u32 = 2;
+/// The versions an importer reads.
+pub const FORMAT_VERSIONS_READ: [u32; 2] = [1, 2];
 /// The header's `type`.
 pub const FORMAT_TYPE: &str = "msgkit-export";
 
@@ -74,6 +78,18 @@ pub enum Line {
         created_at: OffsetDateTime,
         idempotency_key: Option<String>,
         request_hash: Option<String>,
+        /// The recipient has not read it (version 2).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unread: bool,
+        /// When it expires (version 2).
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_millis::option")]
+        expires_at: Option<OffsetDateTime>,
+        /// The sender deleted their copy (version 2).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        deleted_by_sender: bool,
+        /// The recipient deleted their copy (version 2).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        deleted_by_recipient: bool,
     },
     /// The last line.
     End { counts: Counts, sha256: String },
@@ -145,7 +161,7 @@ impl From<&Record> for Line {
                 expires_at: t.expires_at,
                 last_used_at: t.last_used_at,
             },
-            Record::Message(MessageRecord { message: m, idempotency }) => Line::Message {
+            Record::Message(MessageRecord { message: m, idempotency, deleted_by_sender, deleted_by_recipient }) => Line::Message {
                 id: m.id,
                 sender_id: m.from.id,
                 sender_email: m.from.email.to_string(),
@@ -155,6 +171,10 @@ impl From<&Record> for Line {
                 created_at: store::message_time(m.id),
                 idempotency_key: idempotency.as_ref().map(|i| i.key.clone()),
                 request_hash: idempotency.as_ref().map(|i| i.fingerprint.clone()),
+                unread: !m.read && !deleted_by_recipient,
+                expires_at: m.expires_at,
+                deleted_by_sender: *deleted_by_sender,
+                deleted_by_recipient: *deleted_by_recipient,
             },
         }
     }

@@ -78,6 +78,9 @@ impl Writer {
             to: new.to.clone(),
             content: new.content.clone(),
             created_at: message_time(id),
+            // A note to oneself is read from the start.
+            read: new.from.id == new.to.id,
+            expires_at: new.expires_at,
         };
         Ok((message, prev))
     }

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::domain::{Email, MessageContent};
 use crate::store::{
-    AccessToken, AccountStatus, Idempotency, Message, Party, Role, Scope, StoreError, User, UserRecord, message_time,
-    to_millis,
+    AccessToken, AccountStatus, Idempotency, Message, Party, Role, Scope, StoreError, User, UserRecord, from_millis,
+    message_time, to_millis,
 };
 
 /// A user as stored: `users {_id, email, password_hash, token_version, created_at}`, plus
@@ -108,6 +108,16 @@ pub(super) struct MessageDoc {
     pub(super) idempotency_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) request_hash: Option<String>,
+    /// Present (`true`) only while the recipient has not read it: messages stored before read state
+    /// existed have none, and count as read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) unread: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) deleted_by_sender: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) deleted_by_recipient: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) expires_at: Option<DateTime>,
 }
 
 impl MessageDoc {
@@ -123,8 +133,22 @@ impl MessageDoc {
             created_at: DateTime::from_millis(to_millis(message.created_at)),
             idempotency_key: idempotency.map(|i| i.key.clone()),
             request_hash: idempotency.map(|i| i.fingerprint.clone()),
+            unread: !message.read,
+            deleted_by_sender: false,
+            deleted_by_recipient: false,
+            expires_at: message.expires_at.map(|at| DateTime::from_millis(to_millis(at))),
         }
     }
+}
+
+/// What erasing a message leaves: its place in the chain (`_id`, `prev`) only. (A removed document would
+/// let a writer that last saw the one before it link a smaller id after the chain had moved on.)
+pub(super) fn erased() -> Document {
+    doc! {"$unset": {
+        "sender_id": "", "sender_email": "", "recipient_id": "", "recipient_email": "", "content": "",
+        "created_at": "", "idempotency_key": "", "request_hash": "", "unread": "", "deleted_by_sender": "",
+        "deleted_by_recipient": "", "expires_at": "",
+    }}
 }
 
 pub(super) const DUPLICATE_KEY: i32 = 11000;
@@ -196,6 +220,8 @@ pub(super) fn message_from_doc(doc: MessageDoc) -> Result<Message, StoreError> {
         to: Party { id: parse_id(&doc.recipient_id)?, email: Email::from_stored(doc.recipient_email) },
         content: MessageContent::from_stored(doc.content),
         created_at: message_time(id),
+        read: !doc.unread,
+        expires_at: doc.expires_at.map(|at| from_millis(at.timestamp_millis())),
     })
 }
 

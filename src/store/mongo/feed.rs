@@ -13,7 +13,7 @@ use super::chain::Tail;
 
 use super::parts::{CONNECT_RETRY, Parts, bounded};
 use crate::store::StoreError;
-use crate::store::feed::{Change, Feed, FeedMode};
+use crate::store::feed::{AccountEvent, Change, Feed, FeedMode};
 use crate::telemetry::names;
 
 /// How often a feed without change streams (a standalone server) looks for other instances' changes.
@@ -52,7 +52,7 @@ pub(super) fn change_pipeline() -> Vec<Document> {
         doc! {"$match": {"operationType": "insert", "ns.coll": {"$in": ["messages", "revocations"]}}},
         doc! {"$project": {
             "operationType": 1, "ns": 1, "fullDocument.recipient_id": 1, "fullDocument.user_id": 1,
-            "fullDocument.kind": 1,
+            "fullDocument.kind": 1, "fullDocument.payload": 1,
         }},
     ]
 }
@@ -137,16 +137,22 @@ pub(super) fn publish_event(feed: &Feed, event: &ChangeStreamEvent<Document>) {
         _ => return,
     };
     let Some(id) = doc.get_str(field).ok().and_then(|id| Uuid::parse_str(id).ok()) else { return };
-    feed.publish(change_of(field, doc, id), "database");
+    if let Some(change) = change_of(field, doc, id) {
+        feed.publish(change, "database");
+    }
 }
 
-/// The change a message or event document announces.
-pub(super) fn change_of(field: &str, doc: &Document, id: Uuid) -> Change {
-    match (field, doc.get_str("kind")) {
+/// The change a message or event document announces (`None`: an event this msgd cannot read).
+pub(super) fn change_of(field: &str, doc: &Document, id: Uuid) -> Option<Change> {
+    Some(match (field, doc.get_str("kind")) {
         ("recipient_id", _) => Change::Mailbox(id),
         (_, Ok("unlocked")) => Change::Unlocked(id),
+        (_, Ok("event")) => {
+            let event = AccountEvent::from_payload(doc.get_str("payload").ok()?)?;
+            Change::Event(id, std::sync::Arc::new(event))
+        }
         _ => Change::Revoked(id),
-    }
+    })
 }
 
 /// Polls for other instances' changes: messages after the newest seen (exact: ids grow in commit order),
@@ -191,7 +197,9 @@ pub(super) async fn poll(parts: &Parts, tail: Tail, server_now: Option<DateTime>
                 since = since.max(*at);
                 if seen.insert(id.to_owned(), *at).is_none() {
                     if let Some(user) = doc.get_str("user_id").ok().and_then(|u| Uuid::parse_str(u).ok()) {
-                        parts.feed.publish(change_of("user_id", &doc, user), "database");
+                        if let Some(change) = change_of("user_id", &doc, user) {
+                            parts.feed.publish(change, "database");
+                        }
                     }
                 }
             }

@@ -17,7 +17,7 @@ use super::chain::{MAX_BATCH, PendingInsert, Tail, read_tail, run_inserts};
 use super::docs::{MessageDoc, UserDoc, classify, user_from_doc, without_tokens};
 use super::feed::{REVOCATION_LOG_KEEP, run_feed};
 use super::parts::{CONNECT_RETRY, Parts, Readiness, bounded};
-use crate::store::feed::{Change, Feed};
+use crate::store::feed::{AccountEvent, Change, Feed};
 use crate::store::{MessageIds, OpenOptions, StoreError, User};
 use crate::telemetry::names;
 
@@ -37,6 +37,8 @@ pub struct MongoStore {
     pub(super) feed: Arc<Feed>,
     /// The connecting task, and the insert and feed tasks it starts: stopped at close.
     pub(super) tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+    /// Messages older than this are expired.
+    pub(super) retention: Option<Duration>,
 }
 
 impl MongoStore {
@@ -74,6 +76,7 @@ impl MongoStore {
             db,
             inserts,
             timeout: options.timeout,
+            retention: options.retention,
             readiness: Arc::new(Readiness {
                 ready: AtomicBool::new(false),
                 notify: watch::Sender::new(false),
@@ -112,6 +115,17 @@ impl MongoStore {
             tracing::warn!(error = %e, "recording a revocation for other instances failed");
         }
         self.feed.publish(Change::Revoked(user), "local");
+    }
+
+    /// Records an event for every device of `user` (read state, a deletion): every instance's feed,
+    /// this one's included, passes it to the account's streams.
+    pub(super) async fn log_account_event(&self, user: Uuid, event: &AccountEvent) -> Result<(), StoreError> {
+        let log = self.revocations.update_one(
+            doc! {"_id": Uuid::new_v4().to_string()},
+            doc! {"$set": {"user_id": user.to_string(), "kind": "event", "payload": event.to_payload()},
+                  "$currentDate": {"at": true}},
+        );
+        self.timed(log.upsert(true).into_future()).await.map(drop)
     }
 
     /// Records a `kind` event (`revoked`, `unlocked`) about `user` for the other instances.
@@ -197,6 +211,9 @@ pub(super) async fn prepare(parts: &Parts) -> Result<Tail, StoreError> {
         ("inbox", doc! {"recipient_id": 1, "_id": 1}),
         ("sent", doc! {"sender_id": 1, "_id": 1}),
         ("pair", doc! {"recipient_id": 1, "sender_id": 1, "_id": 1}),
+        // Unread messages: counted and listed at the cost of what is unread.
+        ("unread", doc! {"recipient_id": 1, "unread": 1, "_id": 1}),
+        ("expiry", doc! {"expires_at": 1}),
     ] {
         let options = IndexOptions::builder().name(name.to_owned()).build();
         let index = IndexModel::builder().keys(keys).options(options).build();

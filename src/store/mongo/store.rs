@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::chain::{PendingInsert, Tail};
 use super::docs::{
-    MessageDoc, TokenDoc, UserDoc, classify, is_duplicate_key, message_from_doc, parse_id, regex_escape,
+    MessageDoc, TokenDoc, UserDoc, classify, erased, is_duplicate_key, message_from_doc, parse_id, regex_escape,
     token_from_doc, user_from_doc, without_tokens,
 };
 use super::open::{MongoStore, TOKEN_INDEX};
@@ -22,9 +22,10 @@ use super::transfer::{SNAPSHOT_BUFFER, Snapshot};
 use crate::domain::Email;
 use crate::store::feed::{Change, FeedMode};
 use crate::store::{
-    AccessToken, AccountStatus, ApplyMode, Backend, Found, Inserted, Inventory, Mailbox, Message, MessageQuery,
-    NewMessage, NewUser, Read, Record, RecordStream, Role, Store, StoreError, StreamTicket, User, UserQuery,
-    from_millis, now_millis, to_millis,
+    AccessToken, AccountEvent, AccountStatus, ApplyMode, Backend, DeleteFor, DeleteOutcome, Found,
+    IDEMPOTENCY_WINDOW, Inserted, Inventory, Mailbox, MarkOutcome, Marked, Marking, Message, MessageQuery,
+    NewMessage, NewUser, Party, Purged, Read, Record, RecordStream, Role, Store, StoreError, StreamTicket,
+    UnreadFrom, User, UserQuery, deletion_events, from_millis, now_millis, to_millis,
 };
 
 #[async_trait]
@@ -244,10 +245,7 @@ impl Store for MongoStore {
         // The messages keep only their place in the chain (`_id`, `prev`): a removed link would let a
         // writer that last saw the message before it link a smaller id after the chain had moved on.
         let theirs = doc! {"$or": [{"sender_id": &id_text}, {"recipient_id": &id_text}]};
-        let erase = doc! {"$unset": {
-            "sender_id": "", "sender_email": "", "recipient_id": "", "recipient_email": "", "content": "",
-            "created_at": "", "idempotency_key": "", "request_hash": "",
-        }};
+        let erase = erased();
         // Without a transaction (standalone servers have none), the order makes a failure retryable: first
         // the account stops sending (deactivated, tokens revoked), then its messages go while it still
         // exists — a 503 here leaves an account that DELETE can be retried on — then the account, then
@@ -371,20 +369,37 @@ impl Store for MongoStore {
         let owner = query.owner.to_string();
         // Each view has an index whose prefix is its equality (inbox, sent, pair), the only one a planner
         // can use for it; naming it (`hint`) made SecantusDB twice as slow and changes nothing on mongod.
+        let not_deleted = doc! {"$ne": true};
+        // Unread messages are the recipient's and not deleted by them (deleting clears `unread`).
+        let inbox = |mut filter: Document| {
+            if query.unread {
+                filter.insert("unread", true);
+            } else {
+                filter.insert("deleted_by_recipient", not_deleted.clone());
+            }
+            filter
+        };
         let mut filter = match query.mailbox {
-            Mailbox::Inbox => doc! {"recipient_id": &owner},
-            Mailbox::Sent => doc! {"sender_id": &owner},
-            Mailbox::From(other) => doc! {"recipient_id": &owner, "sender_id": other.to_string()},
-            Mailbox::To(other) => doc! {"recipient_id": other.to_string(), "sender_id": &owner},
+            Mailbox::Inbox => inbox(doc! {"recipient_id": &owner}),
+            Mailbox::Sent => doc! {"sender_id": &owner, "deleted_by_sender": &not_deleted},
+            Mailbox::From(other) => inbox(doc! {"recipient_id": &owner, "sender_id": other.to_string()}),
+            Mailbox::To(other) => {
+                doc! {"recipient_id": other.to_string(), "sender_id": &owner, "deleted_by_sender": &not_deleted}
+            }
             Mailbox::With(other) => {
                 let other = other.to_string();
                 doc! {"$or": [
-                    {"recipient_id": &owner, "sender_id": &other},
-                    {"recipient_id": &other, "sender_id": &owner},
+                    {"recipient_id": &owner, "sender_id": &other, "deleted_by_recipient": &not_deleted},
+                    {"recipient_id": &other, "sender_id": &owner, "deleted_by_sender": &not_deleted},
                 ]}
             }
         };
+        let now = OffsetDateTime::now_utc();
+        filter.insert("expires_at", not_expired(now));
         let mut range = Document::new();
+        if let Some(floor) = self.floor(now) {
+            range.insert("$gte", floor);
+        }
         if let Some(after) = query.after {
             range.insert("$gt", after.to_string());
         }
@@ -408,6 +423,180 @@ impl Store for MongoStore {
             messages.reverse();
         }
         Ok(messages)
+    }
+
+    async fn message_for(&self, owner: Uuid, id: Uuid) -> Result<Option<Message>, StoreError> {
+        let owner = owner.to_string();
+        let now = OffsetDateTime::now_utc();
+        if self.floor(now).is_some_and(|floor| id.to_string() < floor) {
+            return Ok(None);
+        }
+        let filter = doc! {
+            "_id": id.to_string(), "expires_at": not_expired(now),
+            "$or": [
+                {"recipient_id": &owner, "deleted_by_recipient": {"$ne": true}},
+                {"sender_id": &owner, "deleted_by_sender": {"$ne": true}},
+            ],
+        };
+        let found = self.timed(self.messages.find_one(filter).into_future()).await?;
+        found.map(message_from_doc).transpose()
+    }
+
+    async fn mark(&self, owner: Uuid, marking: Marking) -> Result<MarkOutcome, StoreError> {
+        let owner_text = owner.to_string();
+        let update = if marking.read { doc! {"$unset": {"unread": ""}} } else { doc! {"$set": {"unread": true}} };
+        let filter = match &marking.which {
+            Marked::UpTo { id, from } => {
+                let mut filter = doc! {"recipient_id": &owner_text, "unread": true, "_id": {"$lte": id.to_string()}};
+                if let Some(from) = from {
+                    filter.insert("sender_id", from.id.to_string());
+                }
+                filter
+            }
+            Marked::Ids(ids) => {
+                let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+                let mut filter = doc! {"recipient_id": &owner_text, "_id": {"$in": ids}};
+                if marking.read {
+                    filter.insert("unread", true);
+                } else {
+                    filter.insert("unread", doc! {"$ne": true});
+                    filter.insert("deleted_by_recipient", doc! {"$ne": true});
+                    filter.insert("content", doc! {"$exists": true});
+                }
+                filter
+            }
+        };
+        let changed = self.timed(self.messages.update_many(filter, update).into_future()).await?.modified_count;
+        let unread = self.unread_total(owner).await?;
+        if changed > 0 {
+            let (up_to, with, ids) = match marking.which {
+                Marked::UpTo { id, from } => (Some(id), from.map(|f| f.email.to_string()), Vec::new()),
+                Marked::Ids(ids) => (None, None, ids),
+            };
+            self.log_account_event(owner, &AccountEvent::Marked { read: marking.read, up_to, with, ids, unread })
+                .await?;
+        }
+        Ok(MarkOutcome { changed, unread })
+    }
+
+    async fn unread(&self, owner: Uuid) -> Result<Vec<UnreadFrom>, StoreError> {
+        let pipeline = vec![
+            doc! {"$match": self.unread_filter(owner)},
+            doc! {"$group": {
+                "_id": "$sender_id", "count": {"$sum": 1}, "newest": {"$max": "$_id"},
+                "email": {"$last": "$sender_email"},
+            }},
+            doc! {"$sort": {"newest": -1}},
+        ];
+        let docs: Vec<Document> = self
+            .timed(async {
+                let cursor = self.messages.aggregate(pipeline).await?;
+                cursor.try_collect().await
+            })
+            .await?;
+        docs.iter()
+            .map(|d| {
+                let text = |key: &str| d.get_str(key).map_err(|e| StoreError::Other(e.into()));
+                let count = match d.get("count") {
+                    Some(Bson::Int32(n)) => *n as u64,
+                    Some(Bson::Int64(n)) => *n as u64,
+                    Some(Bson::Double(n)) => *n as u64,
+                    _ => 0,
+                };
+                Ok(UnreadFrom {
+                    sender: Party { id: parse_id(text("_id")?)?, email: Email::from_stored(text("email")?.to_owned()) },
+                    count,
+                    newest: parse_id(text("newest")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_message(&self, owner: Uuid, id: Uuid, scope: DeleteFor) -> Result<DeleteOutcome, StoreError> {
+        let message = self.message_for(owner, id).await?.ok_or(StoreError::NotFound)?;
+        let everyone = scope == DeleteFor::Everyone;
+        if everyone && message.from.id != owner {
+            return Err(StoreError::NotFound);
+        }
+        let mut set = Document::new();
+        if everyone || message.from.id == owner {
+            set.insert("deleted_by_sender", true);
+        }
+        if everyone || message.to.id == owner {
+            set.insert("deleted_by_recipient", true);
+        }
+        // The copies still there before: the update takes only those, so two deletions at once are told once.
+        let mut update = doc! {"$set": set.clone()};
+        if set.contains_key("deleted_by_recipient") {
+            // A copy the recipient deleted is not unread.
+            update.insert("$unset", doc! {"unread": ""});
+        }
+        let filter = doc! {"_id": id.to_string(), "content": {"$exists": true}};
+        let before = self
+            .timed(self.messages.find_one_and_update(filter, update).return_document(ReturnDocument::Before).into_future())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (ds, dr) = (before.deleted_by_sender, before.deleted_by_recipient);
+        let (now_ds, now_dr) = (ds || set.contains_key("deleted_by_sender"), dr || set.contains_key("deleted_by_recipient"));
+        if now_ds && now_dr {
+            // Both copies gone: only what recognizes a retried send stays (until purged), or nothing.
+            let update = if before.idempotency_key.is_some() {
+                doc! {"$set": {"content": ""}}
+            } else {
+                erased()
+            };
+            self.timed(self.messages.update_one(doc! {"_id": id.to_string()}, update).into_future()).await?;
+        }
+        let outcome = DeleteOutcome {
+            sender: (message.from.id, now_ds && !ds),
+            recipient: (message.to.id, now_dr && !dr),
+            unread: if now_dr && !dr { Some(self.unread_total(message.to.id).await?) } else { None },
+        };
+        for account in deletion_events(&outcome) {
+            let unread = if account == message.to.id { outcome.unread } else { None };
+            self.log_account_event(account, &AccountEvent::Deleted { id, unread }).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn purge(&self, now: OffsetDateTime, every: Duration) -> Result<Option<Purged>, StoreError> {
+        // The lease: one instance per round. A lease document older than `every` is taken over; none is
+        // created; a duplicate key means another instance created it first.
+        let settings = self.db.collection::<Document>("settings");
+        let at = DateTime::from_millis(to_millis(now));
+        let stale = DateTime::from_millis(to_millis(now) - every.as_millis() as i64);
+        let taken = self
+            .timed(
+                settings
+                    .find_one_and_update(doc! {"_id": "purge_lease", "at": {"$lte": stale}}, doc! {"$set": {"at": at}})
+                    .into_future(),
+            )
+            .await?;
+        if taken.is_none() {
+            match insert_bounded(self.timeout, settings.insert_one(doc! {"_id": "purge_lease", "at": at}).into_future())
+                .await?
+            {
+                Ok(_) => {}
+                Err(e) if is_duplicate_key(&e) => return Ok(None),
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        // Erased, not removed: each message keeps its place in the chain (see `erased`).
+        let live = doc! {"content": {"$exists": true}};
+        let mut expired_filter = live.clone();
+        expired_filter.insert("expires_at", doc! {"$lte": at});
+        let mut expired = self.timed(self.messages.update_many(expired_filter, erased()).into_future()).await?.modified_count;
+        if let Some(floor) = self.floor(now) {
+            let mut old = live.clone();
+            old.insert("_id", doc! {"$lt": floor});
+            expired += self.timed(self.messages.update_many(old, erased()).into_future()).await?.modified_count;
+        }
+        let mut gone = live;
+        gone.insert("deleted_by_sender", true);
+        gone.insert("deleted_by_recipient", true);
+        gone.insert("_id", doc! {"$lt": crate::domain::first_id_at(now - IDEMPOTENCY_WINDOW).to_string()});
+        let tombstones = self.timed(self.messages.update_many(gone, erased()).into_future()).await?.modified_count;
+        Ok(Some(Purged { expired, tombstones }))
     }
 
     async fn read_together(&self, reads: &[Read<'_>]) -> Result<Vec<Found>, StoreError> {
@@ -441,6 +630,7 @@ impl Store for MongoStore {
             messages: self.messages.clone(),
             timeout: self.timeout,
             sender: sender.clone(),
+            floor: self.floor(OffsetDateTime::now_utc()),
         };
         tokio::spawn(async move {
             if let Err(e) = walk.run().await {
@@ -530,5 +720,31 @@ impl Store for MongoStore {
             task.abort();
         }
         self.client.clone().shutdown().await;
+    }
+}
+
+/// A message not expired at `now` (one without `expires_at` never is).
+fn not_expired(now: OffsetDateTime) -> Document {
+    doc! {"$not": {"$lte": DateTime::from_millis(to_millis(now))}}
+}
+
+impl MongoStore {
+    /// The smallest id the retention keeps at `now`.
+    pub(super) fn floor(&self, now: OffsetDateTime) -> Option<String> {
+        self.retention.map(|keep| crate::domain::first_id_at(now - keep).to_string())
+    }
+
+    fn unread_filter(&self, owner: Uuid) -> Document {
+        let now = OffsetDateTime::now_utc();
+        let mut filter = doc! {"recipient_id": owner.to_string(), "unread": true, "expires_at": not_expired(now)};
+        if let Some(floor) = self.floor(now) {
+            filter.insert("_id", doc! {"$gte": floor});
+        }
+        filter
+    }
+
+    /// `owner`'s unread messages now.
+    pub(super) async fn unread_total(&self, owner: Uuid) -> Result<u64, StoreError> {
+        self.timed(self.messages.count_documents(self.unread_filter(owner)).into_future()).await
     }
 }

@@ -33,6 +33,8 @@ pub(super) struct Snapshot {
     pub(super) messages: Collection<MessageDoc>,
     pub(super) timeout: Duration,
     pub(super) sender: mpsc::Sender<Result<Record, StoreError>>,
+    /// The smallest id retention keeps.
+    pub(super) floor: Option<String>,
 }
 
 impl Snapshot {
@@ -89,8 +91,17 @@ impl Snapshot {
         }
         let Some(bound) = bound else { return Ok(()) };
         let bound = bound.get_str("_id").map_err(|e| StoreError::Other(e.into()))?.to_owned();
-        // Erased messages (of deleted accounts) keep only their place in the chain: not records.
-        let filter = doc! {"_id": {"$lte": bound}, "content": {"$exists": true}};
+        // Erased messages (of deleted accounts, expired) keep only their place in the chain: not records;
+        // nor are messages both parties deleted, or expired ones not yet erased.
+        let now = DateTime::now();
+        let mut range = doc! {"$lte": bound};
+        if let Some(floor) = &self.floor {
+            range.insert("$gte", floor);
+        }
+        let filter = doc! {
+            "_id": range, "content": {"$exists": true}, "expires_at": {"$not": {"$lte": now}},
+            "$nor": [{"deleted_by_sender": true, "deleted_by_recipient": true}],
+        };
         let mut cursor = bounded(self.timeout, self.messages.find(filter).sort(doc! {"_id": 1}).into_future()).await?;
         while let Some(doc) = bounded(self.timeout, cursor.try_next()).await? {
             let idempotency = match (&doc.idempotency_key, &doc.request_hash) {
@@ -99,8 +110,10 @@ impl Snapshot {
                 }
                 (None, _) => None,
             };
+            let (deleted_by_sender, deleted_by_recipient) = (doc.deleted_by_sender, doc.deleted_by_recipient);
             let message = message_from_doc(doc)?;
-            if !self.send(Record::Message(MessageRecord { message, idempotency })).await {
+            let record = MessageRecord { message, idempotency, deleted_by_sender, deleted_by_recipient };
+            if !self.send(Record::Message(record)).await {
                 return Ok(());
             }
         }
@@ -253,7 +266,11 @@ impl MongoStore {
             }
             let mut message = record.message.clone();
             message.created_at = message_time(message.id);
-            docs.push(MessageDoc::new(&message, &tail.prev(), record.idempotency.as_ref()));
+            // A copy the recipient deleted is not unread.
+            message.read |= record.deleted_by_recipient;
+            let mut doc = MessageDoc::new(&message, &tail.prev(), record.idempotency.as_ref());
+            (doc.deleted_by_sender, doc.deleted_by_recipient) = (record.deleted_by_sender, record.deleted_by_recipient);
+            docs.push(doc);
             tail = Tail::At(message.id);
         }
         let count = docs.len() as u64;

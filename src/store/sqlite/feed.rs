@@ -7,7 +7,7 @@ use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use super::schema::classify;
-use crate::store::feed::{Change, Feed};
+use crate::store::feed::{AccountEvent, Change, Feed};
 use crate::store::{StoreError, now_millis, to_millis};
 
 /// How often the watcher looks for other processes' commits.
@@ -31,6 +31,17 @@ pub(super) fn log_event(conn: &Connection, user: Uuid, kind: &str) -> Result<(),
     insert.execute(params![user.to_string(), now, kind]).map_err(classify)?;
     let mut prune = conn.prepare_cached("DELETE FROM revocations WHERE at < ?1").map_err(classify)?;
     prune.execute([now - REVOCATION_LOG_KEEP.as_millis() as i64]).map_err(classify)?;
+    Ok(())
+}
+
+/// Inside a write transaction: records an event for every device of `user` (read state, a deletion),
+/// which every process's watcher passes to its change feed.
+pub(super) fn log_account_event(conn: &Connection, user: Uuid, event: &AccountEvent) -> Result<(), StoreError> {
+    let now = to_millis(now_millis());
+    let mut insert = conn
+        .prepare_cached("INSERT INTO revocations (user_id, at, kind, payload) VALUES (?1, ?2, 'event', ?3)")
+        .map_err(classify)?;
+    insert.execute(params![user.to_string(), now, event.to_payload()]).map_err(classify)?;
     Ok(())
 }
 
@@ -82,14 +93,23 @@ pub(super) fn run_watcher(conn: Connection, mut seen: Watermark, feed: &Feed, wa
                 }
             }
             let mut revocations =
-                conn.prepare_cached("SELECT seq, user_id, kind FROM revocations WHERE seq > ?1 ORDER BY seq")?;
-            let rows: Vec<(i64, String, String)> = revocations
-                .query_map([seen.revocation], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                conn.prepare_cached("SELECT seq, user_id, kind, payload FROM revocations WHERE seq > ?1 ORDER BY seq")?;
+            let rows: Vec<(i64, String, String, Option<String>)> = revocations
+                .query_map([seen.revocation], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<Result<_, _>>()?;
-            for (seq, user, kind) in rows {
+            for (seq, user, kind, payload) in rows {
                 if let Ok(user) = Uuid::parse_str(&user) {
-                    let change = if kind == "unlocked" { Change::Unlocked(user) } else { Change::Revoked(user) };
-                    feed.publish(change, "database");
+                    let change = match kind.as_str() {
+                        "unlocked" => Some(Change::Unlocked(user)),
+                        "event" => payload
+                            .as_deref()
+                            .and_then(AccountEvent::from_payload)
+                            .map(|event| Change::Event(user, std::sync::Arc::new(event))),
+                        _ => Some(Change::Revoked(user)),
+                    };
+                    if let Some(change) = change {
+                        feed.publish(change, "database");
+                    }
                 }
                 seen.revocation = seq;
             }

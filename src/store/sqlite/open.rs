@@ -26,6 +26,8 @@ pub struct SqliteStore {
     /// Tells the watcher thread to stop; its handle, to wait for it at close.
     pub(super) watching: Arc<AtomicBool>,
     pub(super) watcher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Messages older than this are expired.
+    pub(super) retention: Option<std::time::Duration>,
 }
 
 impl SqliteStore {
@@ -76,6 +78,7 @@ impl SqliteStore {
             feed,
             watching,
             watcher: Mutex::new(Some(watcher)),
+            retention: options.retention,
         })
     }
 

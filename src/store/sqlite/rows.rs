@@ -55,7 +55,8 @@ pub(super) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-pub(super) const MESSAGE_COLUMNS: &str = "id, sender_id, sender_email, recipient_id, recipient_email, content";
+pub(super) const MESSAGE_COLUMNS: &str =
+    "id, sender_id, sender_email, recipient_id, recipient_email, content, unread, expires_at";
 
 pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let id = parse_uuid(row, 0)?;
@@ -65,6 +66,8 @@ pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         to: Party { id: parse_uuid(row, 3)?, email: Email::from_stored(row.get(4)?) },
         content: MessageContent::from_stored(row.get(5)?),
         created_at: message_time(id),
+        read: row.get::<_, i64>(6)? == 0,
+        expires_at: row.get::<_, Option<i64>>(7)?.map(from_millis),
     })
 }
 

@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use crate::store::StoreError;
 
 /// The schema version this code writes; `PRAGMA user_version` records the version of a file.
-pub(super) const SCHEMA_VERSION: i64 = 6;
+pub(super) const SCHEMA_VERSION: i64 = 7;
 
 /// Migrations, in order: `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -96,6 +96,23 @@ pub(super) const MIGRATIONS: &[&str] = &[
         credential TEXT NOT NULL,
         expires_at INTEGER NOT NULL -- milliseconds since the epoch
     ) WITHOUT ROWID;
+"#,
+    r#"
+    -- Read state: 1 while the recipient has not read the message. Messages stored before read state
+    -- existed count as read (their reader had listed them).
+    ALTER TABLE messages ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;
+    -- Deleted copies: 1 once the sender (the recipient) deleted theirs. Deleting the recipient's copy
+    -- also clears `unread`.
+    ALTER TABLE messages ADD COLUMN deleted_by_sender INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN deleted_by_recipient INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN expires_at INTEGER; -- milliseconds since the epoch; null: never
+    -- Only unread messages: counting and listing them costs what is unread, not what is stored.
+    CREATE INDEX messages_unread ON messages (recipient_id, id, sender_id, expires_at) WHERE unread = 1;
+    CREATE INDEX messages_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL;
+    -- Messages both parties deleted, kept (without content) while a retried send could bring them back.
+    CREATE INDEX messages_tombstones ON messages (id) WHERE deleted_by_sender = 1 AND deleted_by_recipient = 1;
+    -- Events for every device of an account ('event': read state, deletions), with their data as JSON.
+    ALTER TABLE revocations ADD COLUMN payload TEXT;
 "#,
 ];
 
@@ -282,13 +299,14 @@ mod tests {
         }
         let options = OpenOptions::new(1, Duration::from_secs(1));
         let store = SqliteStore::open(&path, &options).await.unwrap();
-        let query = MessageQuery { owner: Uuid::nil(), mailbox: Mailbox::Inbox, after: None, before: None, limit: 10 };
+        let query = MessageQuery { owner: Uuid::nil(), mailbox: Mailbox::Inbox, after: None, before: None, limit: 10, unread: false };
         let listed = store.list_messages(&query).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].content, MessageContent::parse("kept", 10).unwrap());
         let me = Party { id: Uuid::nil(), email: Email::parse("a@b.co").unwrap() };
         let idempotency = Some(Idempotency { key: "k".into(), fingerprint: "f".into() });
-        let new = NewMessage { from: me.clone(), to: me, content: listed[0].content.clone(), idempotency };
+        let new =
+            NewMessage { from: me.clone(), to: me, content: listed[0].content.clone(), idempotency, expires_at: None };
         assert!(matches!(store.insert_message(new.clone()).await.unwrap(), Inserted::Created(_)));
         assert!(matches!(store.insert_message(new).await.unwrap(), Inserted::Replayed(_)));
         store.close().await;

@@ -9,9 +9,11 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use super::feed::{log_event, log_revocation};
+use super::feed::{log_account_event, log_event, log_revocation};
 use super::open::SqliteStore;
-use super::read::{ReadTransaction, messages_on, user_by_email_on, user_on};
+use super::read::{
+    Live, ReadTransaction, message_for_on, messages_on, unread_on, unread_total_on, user_by_email_on, user_on,
+};
 use super::rows::{
     MESSAGE_COLUMNS, TOKEN_COLUMNS, U_WITH_SESSIONS, USER_COLUMNS, parse_uuid, token_from_row, user_from_row,
 };
@@ -21,9 +23,10 @@ use super::writer::{Command, earlier_with_key};
 use crate::domain::Email;
 use crate::store::feed::{Change, FeedMode};
 use crate::store::{
-    AccessToken, AccountStatus, ApplyMode, Backend, Found, Inserted, Inventory, Message, MessageQuery, NewMessage,
-    NewUser, Read, Record, RecordStream, Role, Store, StoreError, StreamTicket, User, UserQuery, from_millis,
-    message_time, now_millis, to_millis,
+    AccessToken, AccountEvent, AccountStatus, ApplyMode, Backend, DeleteFor, DeleteOutcome, Found,
+    IDEMPOTENCY_WINDOW, Inserted, Inventory, MarkOutcome, Marked, Marking, Message, MessageQuery, NewMessage,
+    NewUser, Purged, Read, Record, RecordStream, Role, Store, StoreError, StreamTicket, UnreadFrom, User,
+    UserQuery, deletion_events, from_millis, message_time, now_millis, to_millis,
 };
 
 #[async_trait]
@@ -463,10 +466,12 @@ impl Store for SqliteStore {
                 }
                 let id = ids.next_id();
                 let created_at = message_time(id);
+                // A note to oneself is read from the start.
+                let read = message.from.id == message.to.id;
                 let mut insert = conn
                     .prepare_cached(&format!(
                         "INSERT INTO messages ({MESSAGE_COLUMNS}, created_at, idempotency_key, request_hash) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                     ))
                     .map_err(classify)?;
                 insert
@@ -477,6 +482,8 @@ impl Store for SqliteStore {
                         message.to.id.to_string(),
                         message.to.email.as_str(),
                         message.content.as_str(),
+                        i64::from(!read),
+                        message.expires_at.map(to_millis),
                         to_millis(created_at),
                         message.idempotency.as_ref().map(|i| i.key.as_str()),
                         message.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
@@ -488,6 +495,8 @@ impl Store for SqliteStore {
                     to: message.to,
                     content: message.content,
                     created_at,
+                    read,
+                    expires_at: message.expires_at,
                 }))
             })
             .await?;
@@ -498,10 +507,168 @@ impl Store for SqliteStore {
     }
 
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<Message>, StoreError> {
-        self.read(|conn| messages_on(conn, query)).await
+        let live = Live::now(self.retention);
+        self.read(|conn| messages_on(conn, query, live)).await
+    }
+
+    async fn message_for(&self, owner: Uuid, id: Uuid) -> Result<Option<Message>, StoreError> {
+        let live = Live::now(self.retention);
+        self.read(|conn| message_for_on(conn, owner, id, live)).await
+    }
+
+    async fn mark(&self, owner: Uuid, marking: Marking) -> Result<MarkOutcome, StoreError> {
+        let live = Live::now(self.retention);
+        self.write(move |conn, _| {
+            let owner_text = owner.to_string();
+            let changed = match &marking.which {
+                Marked::UpTo { id, from } => {
+                    // Marking unread "up to" is not offered: only these ids.
+                    let (set, from_sql) = (i64::from(!marking.read), if from.is_some() { " AND sender_id = ?4" } else { "" });
+                    let sql = format!(
+                        "UPDATE messages SET unread = ?3 WHERE recipient_id = ?1 AND unread = 1 AND id <= ?2{from_sql}"
+                    );
+                    let mut update = conn.prepare_cached(&sql).map_err(classify)?;
+                    match from {
+                        Some(from) => update.execute(params![owner_text, id.to_string(), set, from.id.to_string()]),
+                        None => update.execute(params![owner_text, id.to_string(), set]),
+                    }
+                    .map_err(classify)?
+                }
+                Marked::Ids(ids) => {
+                    let list = serde_json::to_string(ids).expect("ids serialize");
+                    let (set, was) = (i64::from(!marking.read), i64::from(marking.read));
+                    conn.prepare_cached(
+                        "UPDATE messages SET unread = ?3 WHERE recipient_id = ?1 AND unread = ?4 \
+                         AND deleted_by_recipient = 0 AND id IN (SELECT value FROM json_each(?2))",
+                    )
+                    .and_then(|mut q| q.execute(params![owner_text, list, set, was]))
+                    .map_err(classify)?
+                }
+            } as u64;
+            let unread = unread_total_on(conn, owner, live)?;
+            if changed > 0 {
+                let (up_to, with, ids) = match marking.which {
+                    Marked::UpTo { id, from } => (Some(id), from.map(|f| f.email.to_string()), Vec::new()),
+                    Marked::Ids(ids) => (None, None, ids),
+                };
+                let event = AccountEvent::Marked { read: marking.read, up_to, with, ids, unread };
+                log_account_event(conn, owner, &event)?;
+            }
+            Ok(MarkOutcome { changed, unread })
+        })
+        .await
+    }
+
+    async fn unread(&self, owner: Uuid) -> Result<Vec<UnreadFrom>, StoreError> {
+        let live = Live::now(self.retention);
+        self.read(|conn| unread_on(conn, owner, live)).await
+    }
+
+    async fn delete_message(&self, owner: Uuid, id: Uuid, scope: DeleteFor) -> Result<DeleteOutcome, StoreError> {
+        let live = Live::now(self.retention);
+        self.write(move |conn, _| {
+            let message = message_for_on(conn, owner, id, live)?.ok_or(StoreError::NotFound)?;
+            let (ds, dr, key): (bool, bool, Option<String>) = conn
+                .prepare_cached("SELECT deleted_by_sender, deleted_by_recipient, idempotency_key FROM messages WHERE id = ?1")
+                .and_then(|mut q| q.query_row([id.to_string()], |r| Ok((r.get::<_, i64>(0)? != 0, r.get::<_, i64>(1)? != 0, r.get(2)?))))
+                .map_err(classify)?;
+            let everyone = scope == DeleteFor::Everyone;
+            if everyone && message.from.id != owner {
+                return Err(StoreError::NotFound);
+            }
+            let now_ds = ds || everyone || message.from.id == owner;
+            let now_dr = dr || everyone || message.to.id == owner;
+            if now_ds && now_dr && key.is_none() {
+                conn.prepare_cached("DELETE FROM messages WHERE id = ?1")
+                    .and_then(|mut q| q.execute([id.to_string()]))
+                    .map_err(classify)?;
+            } else {
+                // Both copies gone: the row stays (without content) only so a retried send is recognized.
+                conn.prepare_cached(
+                    "UPDATE messages SET deleted_by_sender = ?2, deleted_by_recipient = ?3, \
+                     unread = CASE WHEN ?3 = 1 THEN 0 ELSE unread END, \
+                     content = CASE WHEN ?2 = 1 AND ?3 = 1 THEN '' ELSE content END WHERE id = ?1",
+                )
+                .and_then(|mut q| q.execute(params![id.to_string(), i64::from(now_ds), i64::from(now_dr)]))
+                .map_err(classify)?;
+            }
+            let outcome = DeleteOutcome {
+                sender: (message.from.id, now_ds && !ds),
+                recipient: (message.to.id, now_dr && !dr),
+                unread: if now_dr && !dr { Some(unread_total_on(conn, message.to.id, live)?) } else { None },
+            };
+            for account in deletion_events(&outcome) {
+                let unread = if account == message.to.id { outcome.unread } else { None };
+                log_account_event(conn, account, &AccountEvent::Deleted { id, unread })?;
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn purge(&self, now: OffsetDateTime, every: std::time::Duration) -> Result<Option<Purged>, StoreError> {
+        const BATCH: i64 = 2000;
+        const MOST_BATCHES: usize = 50;
+        let live = Live::at(now, self.retention);
+        let tombstone_floor = crate::domain::first_id_at(now - IDEMPOTENCY_WINDOW).to_string();
+        let mut purged = Purged::default();
+        for round in 0..MOST_BATCHES {
+            let floor = tombstone_floor.clone();
+            let (expired, tombstones) = self
+                .write(move |conn, _| {
+                    if round == 0 {
+                        // The lease: one instance per round, whoever commits first.
+                        let last: Option<i64> = conn
+                            .prepare_cached("SELECT CAST(value AS TEXT) FROM settings WHERE key = 'purge_lease'")
+                            .and_then(|mut q| q.query_row([], |r| r.get::<_, String>(0)).optional())
+                            .map_err(classify)?
+                            .and_then(|text| text.parse().ok());
+                        if last.is_some_and(|last| live.now_ms - last < every.as_millis() as i64) {
+                            return Ok(None);
+                        }
+                        conn.prepare_cached(
+                            "INSERT INTO settings (key, value) VALUES ('purge_lease', CAST(?1 AS BLOB)) \
+                             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        )
+                        .and_then(|mut q| q.execute([live.now_ms.to_string()]))
+                        .map_err(classify)?;
+                    }
+                    let expired = conn
+                        .prepare_cached(
+                            "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages \
+                             WHERE expires_at <= ?1 LIMIT ?2)",
+                        )
+                        .and_then(|mut q| q.execute(params![live.now_ms, BATCH]))
+                        .map_err(classify)?
+                        + conn
+                            .prepare_cached(
+                                "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages WHERE id < ?1 LIMIT ?2)",
+                            )
+                            .and_then(|mut q| q.execute(params![live.floor.to_string(), BATCH]))
+                            .map_err(classify)?;
+                    let tombstones = conn
+                        .prepare_cached(
+                            "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages INDEXED BY messages_tombstones \
+                             WHERE deleted_by_sender = 1 AND deleted_by_recipient = 1 AND id < ?1 LIMIT ?2)",
+                        )
+                        .and_then(|mut q| q.execute(params![floor, BATCH]))
+                        .map_err(classify)?;
+                    Ok(Some((expired as u64, tombstones as u64)))
+                })
+                .await?
+                .map_or((None, 0), |(e, t)| (Some(e), t));
+            let Some(expired) = expired else { return Ok(None) };
+            purged.expired += expired;
+            purged.tombstones += tombstones;
+            if expired < BATCH as u64 && tombstones < BATCH as u64 {
+                break;
+            }
+        }
+        Ok(Some(purged))
     }
 
     async fn read_together(&self, reads: &[Read<'_>]) -> Result<Vec<Found>, StoreError> {
+        let live = Live::now(self.retention);
         self.read(|conn| {
             let _read = ReadTransaction::begin(conn)?;
             reads
@@ -509,7 +676,7 @@ impl Store for SqliteStore {
                 .map(|read| match read {
                     Read::UserById(id) => user_on(conn, *id).map(Found::User),
                     Read::UserByEmail(email) => user_by_email_on(conn, email).map(Found::User),
-                    Read::Messages(query) => messages_on(conn, query).map(Found::Messages),
+                    Read::Messages(query) => messages_on(conn, query, live).map(Found::Messages),
                 })
                 .collect()
         })
@@ -526,13 +693,14 @@ impl Store for SqliteStore {
 
     async fn snapshot(&self) -> Result<RecordStream, StoreError> {
         use futures::StreamExt;
+        let live = Live::now(self.retention);
         let conn = connect(&self.path, READ_BUSY_TIMEOUT)?;
         let (sender, records) = tokio::sync::mpsc::channel(SNAPSHOT_BUFFER);
         std::thread::Builder::new()
             .name("sqlite-snapshot".into())
             .spawn(move || {
                 // A reader gone (the stream dropped) ends the walk at the next record.
-                if let Err(e) = read_snapshot(&conn, &sender) {
+                if let Err(e) = read_snapshot(&conn, &sender, live) {
                     let _ = sender.blocking_send(Err(e));
                 }
             })

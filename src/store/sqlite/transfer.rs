@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::rows::{
     MESSAGE_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS, message_from_row, parse_uuid, token_from_row, user_from_row,
 };
+use super::read::{Live, NOT_EXPIRED};
 use super::schema::{classify, is_unique_violation};
 use crate::store::{
     ApplyMode, Idempotency, MOVED_SETTINGS, MessageIds, MessageRecord, Record, StoreError, UserRecord, from_millis,
@@ -21,6 +22,7 @@ pub(super) const SNAPSHOT_BUFFER: usize = 1024;
 pub(super) fn read_snapshot(
     conn: &Connection,
     sender: &tokio::sync::mpsc::Sender<Result<Record, StoreError>>,
+    live: Live,
 ) -> Result<(), StoreError> {
     // Every statement below reads the snapshot this transaction starts with.
     conn.execute_batch("BEGIN").map_err(classify)?;
@@ -61,15 +63,23 @@ pub(super) fn read_snapshot(
         }
     }
     let mut messages = conn
-        .prepare(&format!("SELECT {MESSAGE_COLUMNS}, idempotency_key, request_hash FROM messages ORDER BY id"))
+        .prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS}, idempotency_key, request_hash, deleted_by_sender, deleted_by_recipient \
+             FROM messages WHERE NOT (deleted_by_sender = 1 AND deleted_by_recipient = 1) AND {NOT_EXPIRED} \
+             AND ?1 IS NOT NULL ORDER BY id"
+        ))
         .map_err(classify)?;
-    let mut rows = messages.query([]).map_err(classify)?;
+    // (?1 only numbers the parameters as NOT_EXPIRED expects them.)
+    let mut rows = messages.query(params![0, live.now_ms, live.floor.to_string()]).map_err(classify)?;
     while let Some(row) = rows.next().map_err(classify)? {
         let message = message_from_row(row).map_err(classify)?;
-        let key: Option<String> = row.get(6).map_err(classify)?;
-        let fingerprint: Option<String> = row.get(7).map_err(classify)?;
+        let key: Option<String> = row.get(8).map_err(classify)?;
+        let fingerprint: Option<String> = row.get(9).map_err(classify)?;
         let idempotency = key.map(|key| Idempotency { key, fingerprint: fingerprint.unwrap_or_default() });
-        if !send(Record::Message(MessageRecord { message, idempotency })) {
+        let deleted_by_sender = row.get::<_, i64>(10).map_err(classify)? != 0;
+        let deleted_by_recipient = row.get::<_, i64>(11).map_err(classify)? != 0;
+        let record = MessageRecord { message, idempotency, deleted_by_sender, deleted_by_recipient };
+        if !send(Record::Message(record)) {
             return Ok(());
         }
     }
@@ -182,11 +192,12 @@ pub(super) fn apply_record(
             })
             .map_err(|e| if is_unique_violation(&e) { StoreError::NameTaken } else { classify(e) })?
         }
-        Record::Message(MessageRecord { message, idempotency }) => {
+        Record::Message(MessageRecord { message, idempotency, deleted_by_sender, deleted_by_recipient }) => {
             ids.observe(message.id);
             conn.prepare_cached(&format!(
-                "INSERT INTO messages ({MESSAGE_COLUMNS}, created_at, idempotency_key, request_hash) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING"
+                "INSERT INTO messages ({MESSAGE_COLUMNS}, created_at, idempotency_key, request_hash, \
+                 deleted_by_sender, deleted_by_recipient) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO NOTHING"
             ))
             .and_then(|mut q| {
                 q.execute(params![
@@ -196,9 +207,14 @@ pub(super) fn apply_record(
                     message.to.id.to_string(),
                     message.to.email.as_str(),
                     message.content.as_str(),
+                    // A copy the recipient deleted is not unread.
+                    i64::from(!message.read && !deleted_by_recipient),
+                    message.expires_at.map(to_millis),
                     to_millis(message_time(message.id)),
                     idempotency.as_ref().map(|i| i.key.as_str()),
                     idempotency.as_ref().map(|i| i.fingerprint.as_str()),
+                    i64::from(*deleted_by_sender),
+                    i64::from(*deleted_by_recipient),
                 ])
             })
             .map_err(|e| if is_unique_violation(&e) { StoreError::IdempotencyKeyReused } else { classify(e) })?

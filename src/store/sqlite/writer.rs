@@ -140,7 +140,7 @@ pub(super) fn earlier_with_key(
     let mut find = conn.prepare_cached(&sql).map_err(classify)?;
     let earlier = find
         .query_row(params![sender.to_string(), idempotency.key], |row| {
-            Ok((message_from_row(row)?, row.get::<_, Option<String>>(6)?))
+            Ok((message_from_row(row)?, row.get::<_, Option<String>>(8)?))
         })
         .optional()
         .map_err(classify)?;
