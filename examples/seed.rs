@@ -59,7 +59,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|(from, to)| {
             let store = store.clone();
             let content = content.clone();
-            async move { store.insert_message(NewMessage { from, to, content, idempotency: None, expires_at: None }).await }
+            async move { store.insert_message(NewMessage { from, to, content, idempotency: None, expires_in: None }).await }
         })
         .buffer_unordered(512)
         .collect()

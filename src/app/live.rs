@@ -499,7 +499,7 @@ mod tests {
             to: me,
             content: crate::domain::MessageContent::parse("hello", 100).unwrap(),
             idempotency: None,
-            expires_at: None,
+            expires_in: None,
         };
         store.insert_message(message).await.unwrap();
         sweep_once().await;

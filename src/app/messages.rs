@@ -75,8 +75,9 @@ pub struct Outgoing {
     pub expires_in: Option<String>,
 }
 
-/// When a message sent now with `expires_in` expires, checked against the policy's maximum.
-pub fn expiry(app: &App, expires_in: Option<&str>) -> Result<Option<time::OffsetDateTime>, AppError> {
+/// How long after it is stored a message sent with `expires_in` expires, checked against the policy's
+/// maximum.
+pub fn expiry(app: &App, expires_in: Option<&str>) -> Result<Option<std::time::Duration>, AppError> {
     let Some(raw) = expires_in else { return Ok(None) };
     let most = app.policy.max_expires_in;
     let lifetime = crate::domain::message_lifetime(raw).ok_or_else(|| {
@@ -91,7 +92,7 @@ pub fn expiry(app: &App, expires_in: Option<&str>) -> Result<Option<time::Offset
             format!("The field expires_in may be at most {} here (MAX_EXPIRES_IN)", humantime::format_duration(most)),
         ));
     }
-    Ok(Some(crate::domain::now_millis() + lifetime))
+    Ok(Some(lifetime))
 }
 
 /// Stores a message from `sender` (as [`sender`] found it, with the recipient it may have read); a retry
@@ -106,7 +107,7 @@ pub async fn send(
     let user = sender.user;
     let content = MessageContent::parse(outgoing.content, app.policy.max_message_bytes)?;
     let key = idempotency_key(outgoing.key.as_deref())?;
-    let expires_at = expiry(app, outgoing.expires_in.as_deref())?;
+    let expires_in = expiry(app, outgoing.expires_in.as_deref())?;
     let me = Party::from(&user);
     let to = match outgoing.recipient? {
         None => me.clone(),
@@ -120,7 +121,7 @@ pub async fn send(
         }
     };
     let idempotency = key.map(|key| Idempotency { key, fingerprint: fingerprint(&to, &content) });
-    let new = NewMessage { from: me, to, content: content.clone(), idempotency, expires_at };
+    let new = NewMessage { from: me, to, content: content.clone(), idempotency, expires_in };
     let inserted = app.store.insert_message(new).await?;
     let replayed = matches!(inserted, Inserted::Replayed(_));
     let mut message = inserted.into_message();

@@ -118,8 +118,8 @@ pub struct NewMessage {
     /// Makes retries safe: a second message with the same key from the same sender within
     /// [`IDEMPOTENCY_WINDOW`] is not stored; the first is returned instead.
     pub idempotency: Option<Idempotency>,
-    /// When it expires, if it does.
-    pub expires_at: Option<OffsetDateTime>,
+    /// How long after it is stored (its id's time) it expires, if it does.
+    pub expires_in: Option<std::time::Duration>,
 }
 
 /// A client's idempotency key and a fingerprint of what it was used for.

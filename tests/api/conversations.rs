@@ -10,7 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::backend_tests;
-use crate::common::{Backend, spawn_app};
+use crate::common::{Backend, spawn_app, unread};
 
 backend_tests!(
     two_users_exchange_messages,
@@ -40,7 +40,7 @@ async fn two_users_exchange_messages(backend: Backend) {
     bob.client.send_to("hi ada", Some("ada@example.com"), None).await.unwrap();
 
     let bob_inbox = bob.client.list_messages().await.unwrap();
-    assert_eq!(bob_inbox, vec![sent.clone()]);
+    assert_eq!(bob_inbox, vec![unread(sent.clone())]);
     let ada_inbox: Vec<_> = ada.client.list_messages().await.unwrap().into_iter().map(|m| m.content).collect();
     assert_eq!(ada_inbox, ["hi ada"]);
     // The raw 201 body has exactly the documented fields.

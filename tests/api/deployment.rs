@@ -11,7 +11,7 @@ use msgkit::client::{Client, ClientError, StreamEvent};
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::common::{Cluster, Database, MsgdProcess, SecantusProcess, TestApp, free_port, next_message_within};
+use crate::common::{Cluster, Database, MsgdProcess, SecantusProcess, TestApp, free_port, next_message_within, unread};
 
 /// Sends until the server stores it, retrying 503s under one idempotency key (as msgctl does).
 async fn send_until_stored(client: &Client, text: &str, to: &str) -> Uuid {
@@ -46,7 +46,7 @@ async fn on_a_standalone_server_other_instances_changes_are_polled_for_and_it_sa
     let (_, ada) = cluster.user("ada@example.com").await;
     let mut stream = cluster.client(1).with_token(&bob).stream(None).await.unwrap();
     let sent = cluster.client(0).with_token(&ada).send_to("polled", Some("bob@example.com"), None).await.unwrap();
-    assert_eq!(next_message_within(&mut stream, Duration::from_secs(10)).await, sent.message);
+    assert_eq!(next_message_within(&mut stream, Duration::from_secs(10)).await, unread(sent.message));
     cluster.client(0).change_password("bob@example.com", &bob_password, "a new password").await.unwrap();
     match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
         Ok(Ok(Some(StreamEvent::Closed { code, .. }))) => assert_eq!(code, "token_revoked"),

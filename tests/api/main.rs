@@ -14,6 +14,7 @@ mod docs;
 mod errors;
 mod hostile;
 mod idempotency;
+mod lifecycle;
 mod messages;
 mod mongo_faults;
 mod openapi;

@@ -170,6 +170,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/users/{id}/reset-password"),
     ("post", "/admin/users/{id}/unlock"),
     ("post", "/messages/stream/tickets"),
+    ("delete", "/messages/{id}"),
+    ("post", "/messages/read"),
+    ("post", "/messages/unread"),
+    ("get", "/messages/unread"),
 ];
 
 async fn the_openapi_description_lists_every_route(backend: Backend) {

@@ -74,6 +74,8 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
         ("sent".into(), "sender_id,_id".into(), false),
         ("pair".into(), "recipient_id,sender_id,_id".into(), false),
         ("chain".into(), "prev".into(), true),
+        ("unread".into(), "recipient_id,unread,_id".into(), false),
+        ("expiry".into(), "expires_at".into(), false),
     ] {
         assert!(messages.contains(&expected), "{expected:?} in {messages:?}");
     }
@@ -86,7 +88,7 @@ async fn check_mongo(url: &str, email: &str, message_id: &str) {
 fn check_sqlite(path: &std::path::Path, email: &str) {
     let conn = rusqlite::Connection::open(path).unwrap();
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     let tickets: i64 = conn.query_row("SELECT count(*) FROM stream_tickets", [], |r| r.get(0)).unwrap();
     assert_eq!(tickets, 0, "the stream tickets table exists, empty");
     let journal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
@@ -117,7 +119,19 @@ fn check_sqlite(path: &std::path::Path, email: &str) {
         .collect::<Result<_, _>>()
         .unwrap();
     indexes.sort();
-    assert_eq!(indexes, ["messages_idempotency", "messages_inbox", "messages_pair", "messages_sent", "users_email"]);
+    assert_eq!(
+        indexes,
+        [
+            "messages_expiry",
+            "messages_idempotency",
+            "messages_inbox",
+            "messages_pair",
+            "messages_sent",
+            "messages_tombstones",
+            "messages_unread",
+            "users_email"
+        ]
+    );
     let secret: Vec<u8> =
         conn.query_row("SELECT value FROM settings WHERE key = 'token_secret'", [], |r| r.get(0)).unwrap();
     assert_eq!(secret.len(), 32);

@@ -5,7 +5,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::backend_tests;
-use crate::common::{Backend, TEST_SECRET, forge_token, next_close, next_message, spawn_app, spawn_app_with, unix_now};
+use crate::common::{
+    Backend, TEST_SECRET, forge_token, next_close, next_message, spawn_app, spawn_app_with, unix_now, unread,
+};
 
 backend_tests!(
     a_stream_delivers_new_messages_live,
@@ -20,7 +22,7 @@ backend_tests!(
 );
 
 /// What a raw stream response has sent, read until it holds `needle` (10 s at most per chunk).
-async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
+pub(crate) async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
     let mut text = String::new();
     while !text.contains(needle) {
         let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk()).await.unwrap().unwrap().unwrap();
@@ -52,7 +54,7 @@ async fn the_first_frame_says_where_the_stream_starts(backend: Backend) {
     assert_eq!(start, uuid::Uuid::nil().to_string());
     let missed = ada.client.send_to("while away", Some("bob@example.com"), None).await.unwrap().message;
     let mut resumed = bob.client.stream(Some(start.parse().unwrap())).await.unwrap();
-    assert_eq!(next_message(&mut resumed).await, missed, "what came between the frame and the reconnect");
+    assert_eq!(next_message(&mut resumed).await, unread(missed.clone()), "what came between the frame and the reconnect");
     // Otherwise the newest message before the stream; and a resumed stream starts where it was asked to.
     assert_eq!(first_frame(bob.token.clone(), None).await, missed.id.to_string());
     let older = uuid::Uuid::nil().to_string();
@@ -66,11 +68,11 @@ async fn a_stream_delivers_new_messages_live(backend: Backend) {
     bob.client.send_message("old news").await.unwrap();
     let mut stream = bob.client.stream(None).await.unwrap();
     let sent = ada.client.send_to("live!", Some("bob@example.com"), None).await.unwrap().message;
-    assert_eq!(next_message(&mut stream).await, sent, "only messages from now on, delivered at once");
+    assert_eq!(next_message(&mut stream).await, unread(sent), "only messages from now on, delivered at once");
     // Messages to others are not delivered.
     ada.client.send_message("ada's own note").await.unwrap();
     let to_bob = ada.client.send_to("second", Some("bob@example.com"), None).await.unwrap().message;
-    assert_eq!(next_message(&mut stream).await, to_bob);
+    assert_eq!(next_message(&mut stream).await, unread(to_bob));
 }
 
 async fn a_resumed_stream_replays_what_was_missed_with_no_gap_or_duplicate(backend: Backend) {
@@ -172,7 +174,7 @@ async fn a_stream_opened_with_an_access_token_closes_when_that_token_is_revoked(
     let reader = ada.client.create_token("reader", &[msgkit::api::ScopeName::Read], None, &ada.password).await.unwrap();
     let mut stream = app.client.clone().with_token(&reader.token).stream(None).await.unwrap();
     let sent = ada.client.send_message("to the token's stream").await.unwrap();
-    assert_eq!(next_message(&mut stream).await, sent, "the token's stream delivers");
+    assert_eq!(next_message(&mut stream).await, sent, "the token's stream delivers (a note to oneself: read)");
     ada.client.revoke_token(reader.view.id).await.unwrap();
     // A revoked access token looks like one never issued.
     assert_eq!(next_close(&mut stream).await, "token_invalid");

@@ -370,6 +370,10 @@ impl MsgdProcess {
             "METRICS_TOKEN",
             "MSGD_CLOCK_OFFSET",
             "STREAM_RECHECK",
+            "DELETE_WINDOW",
+            "RETENTION",
+            "MAX_EXPIRES_IN",
+            "PURGE_INTERVAL",
         ] {
             command.env_remove(var);
         }
@@ -760,6 +764,12 @@ pub fn run_doc_examples(page: &str, base_url: &str, env: &[(&str, &str)]) -> Str
 }
 
 /// The next message on `stream`, within 15 s.
+/// A message as its recipient sees it before reading it: the sender's view plus `"read": false`.
+pub fn unread(mut message: msgkit::api::MessageView) -> msgkit::api::MessageView {
+    message.read = Some(false);
+    message
+}
+
 pub async fn next_message(stream: &mut msgkit::client::MessageStream) -> msgkit::api::MessageView {
     next_message_within(stream, Duration::from_secs(15)).await
 }

@@ -80,7 +80,7 @@ impl Writer {
             created_at: message_time(id),
             // A note to oneself is read from the start.
             read: new.from.id == new.to.id,
-            expires_at: new.expires_at,
+            expires_at: new.expires_in.map(|lifetime| message_time(id) + lifetime),
         };
         Ok((message, prev))
     }

@@ -306,7 +306,7 @@ mod tests {
         let me = Party { id: Uuid::nil(), email: Email::parse("a@b.co").unwrap() };
         let idempotency = Some(Idempotency { key: "k".into(), fingerprint: "f".into() });
         let new =
-            NewMessage { from: me.clone(), to: me, content: listed[0].content.clone(), idempotency, expires_at: None };
+            NewMessage { from: me.clone(), to: me, content: listed[0].content.clone(), idempotency, expires_in: None };
         assert!(matches!(store.insert_message(new.clone()).await.unwrap(), Inserted::Created(_)));
         assert!(matches!(store.insert_message(new).await.unwrap(), Inserted::Replayed(_)));
         store.close().await;

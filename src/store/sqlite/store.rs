@@ -466,6 +466,7 @@ impl Store for SqliteStore {
                 }
                 let id = ids.next_id();
                 let created_at = message_time(id);
+                let expires_at = message.expires_in.map(|lifetime| created_at + lifetime);
                 // A note to oneself is read from the start.
                 let read = message.from.id == message.to.id;
                 let mut insert = conn
@@ -483,7 +484,7 @@ impl Store for SqliteStore {
                         message.to.email.as_str(),
                         message.content.as_str(),
                         i64::from(!read),
-                        message.expires_at.map(to_millis),
+                        expires_at.map(to_millis),
                         to_millis(created_at),
                         message.idempotency.as_ref().map(|i| i.key.as_str()),
                         message.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
@@ -496,7 +497,7 @@ impl Store for SqliteStore {
                     content: message.content,
                     created_at,
                     read,
-                    expires_at: message.expires_at,
+                    expires_at,
                 }))
             })
             .await?;
