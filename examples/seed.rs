@@ -55,15 +55,18 @@ async fn main() -> anyhow::Result<()> {
     }
     let total = pairs.len();
     // Many writes in flight at once: the store commits them in groups.
-    let results: Vec<_> = stream::iter(pairs)
-        .map(|(from, to)| {
-            let store = store.clone();
-            let content = content.clone();
-            async move { store.insert_message(NewMessage { from, to, content, idempotency: None, expires_in: None }).await }
-        })
-        .buffer_unordered(512)
-        .collect()
-        .await;
+    let results: Vec<_> =
+        stream::iter(pairs)
+            .map(|(from, to)| {
+                let store = store.clone();
+                let content = content.clone();
+                async move {
+                    store.insert_message(NewMessage { from, to, content, idempotency: None, expires_in: None }).await
+                }
+            })
+            .buffer_unordered(512)
+            .collect()
+            .await;
     let failed = results.iter().filter(|r| r.is_err()).count();
     store.close().await;
     anyhow::ensure!(failed == 0, "{failed} inserts failed");

@@ -192,7 +192,14 @@ impl Page {
             (None, None) => Some(Uuid::max()),
             (_, before) => before,
         };
-        MessageQuery { owner, mailbox, after: self.after, before, limit: self.limit() as usize + 1, unread: self.unread }
+        MessageQuery {
+            owner,
+            mailbox,
+            after: self.after,
+            before,
+            limit: self.limit() as usize + 1,
+            unread: self.unread,
+        }
     }
 }
 
@@ -359,7 +366,11 @@ pub async fn purge_periodically(app: std::sync::Arc<App>) {
                 metrics::counter!(crate::telemetry::names::MESSAGES_EXPIRED).increment(purged.expired);
                 metrics::counter!(crate::telemetry::names::MESSAGES_PURGED).increment(purged.tombstones);
                 if purged.expired + purged.tombstones > 0 {
-                    info!(expired = purged.expired, deleted = purged.tombstones, "expired and deleted messages removed");
+                    info!(
+                        expired = purged.expired,
+                        deleted = purged.tombstones,
+                        "expired and deleted messages removed"
+                    );
                 }
             }
             Ok(None) => debug!("another instance removes expired messages this round"),

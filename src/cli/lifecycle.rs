@@ -72,7 +72,8 @@ impl Ctx {
         for id in &ids {
             if let Err(e) = client.delete_message(*id, for_everyone).await {
                 let error = self.auth_failed(&source, e);
-                let done = if deleted.is_empty() { String::new() } else { format!(" ({} deleted before it)", deleted.len()) };
+                let done =
+                    if deleted.is_empty() { String::new() } else { format!(" ({} deleted before it)", deleted.len()) };
                 return Err(CliError::new(error.exit, error.code, format!("{id}: {}{done}", error.message)));
             }
             deleted.push(*id);
@@ -101,7 +102,12 @@ impl Ctx {
             }));
             return Ok(());
         }
-        self.terminal.out(format!("Logged in to {} as {} (profile {})", self.server, me.email, self.sessions.profile()));
+        self.terminal.out(format!(
+            "Logged in to {} as {} (profile {})",
+            self.server,
+            me.email,
+            self.sessions.profile()
+        ));
         if unread.total == 0 {
             self.terminal.out("No unread messages");
             return Ok(());

@@ -17,9 +17,9 @@ use crate::api::{
 };
 use crate::app::identity::Caller;
 use crate::app::messages::{self, BoxName, MAX_PAGE, MarkRequest, Page};
+use crate::domain::Email;
 use crate::store::DeleteFor;
 use axum::Json;
-use crate::domain::Email;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on the answer to a retried send: nothing new was stored.

@@ -354,7 +354,9 @@ fn account_event(event: &AccountEvent) -> Event {
             let data = ReadEvent { read: *read, up_to: *up_to, with: with.clone(), ids, unread: *unread };
             ("read", serde_json::to_string(&data))
         }
-        AccountEvent::Deleted { id, unread } => ("deleted", serde_json::to_string(&DeletedEvent { id: *id, unread: *unread })),
+        AccountEvent::Deleted { id, unread } => {
+            ("deleted", serde_json::to_string(&DeletedEvent { id: *id, unread: *unread }))
+        }
     };
     Event::default().event(name).data(data.expect("an event serializes"))
 }

@@ -14,7 +14,8 @@ pub fn configured(config: &Config) -> Result<Location, CliError> {
 
 /// Opens the store at `location`, waiting (up to the database timeout) for it to answer.
 pub async fn open_at(location: &Location, config: &Config) -> Result<Arc<dyn Store>, CliError> {
-    let options = OpenOptions { retention: config.retention, ..OpenOptions::new(config.pool_size.min(4), config.db_timeout) };
+    let options =
+        OpenOptions { retention: config.retention, ..OpenOptions::new(config.pool_size.min(4), config.db_timeout) };
     let store = store::open(location, &options).await.map_err(store_error)?;
     store.ready(config.db_timeout).await.map_err(store_error)?;
     Ok(store)

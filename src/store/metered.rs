@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::{
     AccessToken, AccountStatus, ApplyMode, Backend, Change, DeleteFor, DeleteOutcome, FeedMode, Found, Inserted,
-    Inventory, MarkOutcome, Marking, Message, MessageQuery, NewMessage, NewUser, Purged, Read, Record,
-    RecordStream, Role, Store, StoreError, UnreadFrom, User, UserQuery,
+    Inventory, MarkOutcome, Marking, Message, MessageQuery, NewMessage, NewUser, Purged, Read, Record, RecordStream,
+    Role, Store, StoreError, UnreadFrom, User, UserQuery,
 };
 use crate::domain::Email;
 use crate::store::StreamTicket;

@@ -54,7 +54,11 @@ async fn the_first_frame_says_where_the_stream_starts(backend: Backend) {
     assert_eq!(start, uuid::Uuid::nil().to_string());
     let missed = ada.client.send_to("while away", Some("bob@example.com"), None).await.unwrap().message;
     let mut resumed = bob.client.stream(Some(start.parse().unwrap())).await.unwrap();
-    assert_eq!(next_message(&mut resumed).await, unread(missed.clone()), "what came between the frame and the reconnect");
+    assert_eq!(
+        next_message(&mut resumed).await,
+        unread(missed.clone()),
+        "what came between the frame and the reconnect"
+    );
     // Otherwise the newest message before the stream; and a resumed stream starts where it was asked to.
     assert_eq!(first_frame(bob.token.clone(), None).await, missed.id.to_string());
     let older = uuid::Uuid::nil().to_string();

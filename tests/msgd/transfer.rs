@@ -54,11 +54,16 @@ struct Before {
     key: String,
     keyed_id: uuid::Uuid,
     inbox: Vec<msgkit::api::MessageView>,
+    /// Ada's sent box (without the copy she deleted).
+    sent: Vec<msgkit::api::MessageView>,
+    /// Bob's unread messages, counted.
+    unread: msgkit::api::UnreadResponse,
     /// A session token ended before the move.
     ended: String,
 }
 
-/// Accounts, an access token, an ended session, messages (one with an Idempotency-Key).
+/// Accounts, an access token, an ended session, messages (one with an Idempotency-Key, one expiring, some
+/// read, one copy deleted by each side).
 async fn populate(app: &TestApp) -> Before {
     let ada = app.user("ada@example.com").await;
     let bob = app.user("bob@example.com").await;
@@ -73,9 +78,27 @@ async fn populate(app: &TestApp) -> Before {
     let key = "retry-me".to_owned();
     let keyed = ada.client.send_to("sent once", Some("bob@example.com"), Some(&key)).await.unwrap();
     bob.client.send_to("hi ada", Some("ada@example.com"), None).await.unwrap();
-    let inbox = bob.client.list_page(&ListParams { limit: Some(1000), ..Default::default() }).await.unwrap().messages;
+    let brief = msgkit::api::SendMessageRequest {
+        content: "brief".into(),
+        to: Some("bob@example.com".into()),
+        recipient_email: None,
+        expires_in: Some("1h".into()),
+    };
+    ada.client.send_request(&brief, None).await.unwrap();
+    let all = ListParams { limit: Some(1000), ..Default::default() };
+    let hellos = bob.client.list_page(&all).await.unwrap().messages;
+    let read = msgkit::api::MarkReadRequest { up_to: Some(hellos[1].id), with: None, ids: None };
+    bob.client.mark_read(&read).await.unwrap();
+    bob.client.delete_message(hellos[4].id, false).await.unwrap();
+    ada.client.delete_message(hellos[3].id, false).await.unwrap();
+    let inbox = bob.client.list_page(&all).await.unwrap().messages;
     assert_eq!(inbox.len(), 6);
-    Before { ada, bob, access_token, key, keyed_id: keyed.message.id, inbox, ended }
+    assert!(inbox.last().unwrap().expires_at.is_some());
+    let sent =
+        ada.client.list_page(&ListParams { mailbox: Some(msgkit::api::MailboxName::Sent), ..all }).await.unwrap();
+    let unread = bob.client.unread().await.unwrap();
+    assert_eq!(unread.total, 4);
+    Before { ada, bob, access_token, key, keyed_id: keyed.message.id, inbox, sent: sent.messages, unread, ended }
 }
 
 /// Everything a client of the old store relies on works on `target` as it did.
@@ -92,7 +115,12 @@ async fn everything_survived(target: &TestApp, before: &Before) {
         .await
         .unwrap()
         .messages;
-    assert_eq!(inbox, before.inbox);
+    assert_eq!(inbox, before.inbox, "read state and expiry included");
+    let sent_box =
+        ListParams { mailbox: Some(msgkit::api::MailboxName::Sent), limit: Some(1000), ..Default::default() };
+    let sent = with(&before.ada.token).list_page(&sent_box).await.unwrap().messages;
+    assert_eq!(sent, before.sent, "deleted copies stay deleted");
+    assert_eq!(with(&before.bob.token).unread().await.unwrap(), before.unread, "the same unread counts");
     // An old cursor continues where it was.
     let rest = with(&before.bob.token)
         .list_page(&ListParams { after: Some(before.inbox[2].id), limit: Some(1000), ..Default::default() })
@@ -133,7 +161,7 @@ async fn a_migration_carries_everything_a_client_relies_on(backend: Backend) {
     let target_db = Database::fresh(other(backend)).await;
     let (ok, _, said) = run(msgd_command(&config).args(["migrate", "--to", &target_db.url()]));
     assert!(ok, "{said}");
-    assert!(said.contains("verified 2 accounts, 1 access tokens, 7 messages"), "{said}");
+    assert!(said.contains("verified 2 accounts, 1 access tokens, 8 messages (5 unread)"), "{said}");
     // Run again: nothing left to copy, verified, exit 0.
     let (ok, _, said) = run(msgd_command(&config).args(["migrate", "--to", &target_db.url()]));
     assert!(ok && said.contains("nothing left to copy"), "{said}");
@@ -169,10 +197,13 @@ async fn an_export_imported_elsewhere_carries_everything_too(backend: Backend) {
     }
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines[0]["type"], "msgkit-export");
-    assert_eq!(lines[0]["version"], 1);
+    assert_eq!(lines[0]["version"], 2);
     let end = lines.last().unwrap();
     assert_eq!(end["type"], "end");
-    assert_eq!(end["counts"], serde_json::json!({"settings": 1, "users": 2, "access_tokens": 1, "messages": 7}));
+    assert_eq!(
+        end["counts"],
+        serde_json::json!({"settings": 1, "users": 2, "access_tokens": 1, "messages": 8, "unread": 5})
+    );
     // Refuses to overwrite.
     let (ok, _, said) = run(msgd_command(&source.config).args(["export", "--output"]).arg(&file));
     assert!(!ok && said.contains("exists"), "{said}");
@@ -183,17 +214,69 @@ async fn an_export_imported_elsewhere_carries_everything_too(backend: Backend) {
     let (ok, out, said) = run(import.args(["import", "--json"]).arg(&file));
     assert!(ok, "{said}");
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(summary["written"], 11);
+    assert_eq!(summary["written"], 12);
     // Again: refused without --merge; with it, nothing is written twice.
     let (ok, _, said) = run(msgd_command(&target_db.config()).arg("import").arg(&file));
     assert!(!ok && said.contains("--merge"), "{said}");
     let (ok, out, said) = run(msgd_command(&target_db.config()).args(["import", "--merge", "--json"]).arg(&file));
     assert!(ok, "{said}");
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((summary["written"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(11)));
+    assert_eq!((summary["written"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(12)));
 
     let target = TestApp::start(target_db.config()).await;
     everything_survived(&target, &before).await;
+
+    // The same file as version 1 wrote it — without read state, expiry or deletions — imports with
+    // every message read: its reader had seen them.
+    let v1 = dir.path().join("v1.jsonl");
+    std::fs::write(&v1, as_version_1(&text)).unwrap();
+    let old_db = Database::fresh(backend).await;
+    let (ok, _, said) = run(msgd_command(&old_db.config()).arg("import").arg(&v1));
+    assert!(ok, "{said}");
+    let old = TestApp::start(old_db.config()).await;
+    let bob = old.client.login("bob@example.com", &before.bob.password).await.unwrap();
+    let bob = old.client.clone().with_token(&bob);
+    assert_eq!(bob.unread().await.unwrap().total, 0);
+    let inbox = bob.list_page(&ListParams { limit: Some(1000), ..Default::default() }).await.unwrap().messages;
+    assert_eq!(inbox.len(), 7, "the copy bob deleted is back: version 1 had no deletions");
+    assert!(inbox.iter().all(|m| m.read == Some(true) && m.expires_at.is_none()));
+}
+
+/// An export file rewritten as version 1 wrote it: no message read state, expiry or deleted copies, no
+/// unread count, and the footer's digest of the lines so rewritten. (By text, to keep msgd's field order.)
+fn as_version_1(text: &str) -> String {
+    use sha2::Digest;
+    /// `line` without `,"key":value` (a string, a number or `true`).
+    fn without(line: &str, key: &str) -> String {
+        let start_of = format!(",\"{key}\":");
+        let Some(start) = line.find(&start_of) else { return line.to_owned() };
+        let rest = &line[start + start_of.len()..];
+        let len = match rest.strip_prefix('"') {
+            Some(quoted) => quoted.find('"').unwrap() + 2,
+            None => rest.find([',', '}']).unwrap(),
+        };
+        format!("{}{}", &line[..start], &rest[len..])
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let (header, records, end) = (lines[0], &lines[1..lines.len() - 1], lines[lines.len() - 1]);
+    let mut out = format!("{}\n", header.replace("\"version\":2", "\"version\":1"));
+    let mut digest = sha2::Sha256::new();
+    for line in records {
+        let mut line = line.to_string();
+        if line.starts_with("{\"type\":\"message\"") {
+            for key in ["unread", "expires_at", "deleted_by_sender", "deleted_by_recipient"] {
+                line = without(&line, key);
+            }
+        }
+        line.push('\n');
+        digest.update(line.as_bytes());
+        out.push_str(&line);
+    }
+    let sha: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let mut end: serde_json::Value = serde_json::from_str(&without(end, "unread")).unwrap();
+    end["sha256"] = sha.into();
+    out.push_str(&format!("{}\n", serde_json::to_string(&end).unwrap()));
+    out
 }
 
 /// Writes `count` messages between two accounts straight into `store` (faster than the API).

@@ -295,9 +295,10 @@ impl<R: BufRead> Reader<R> {
         let mut reader = Self { lines: input.lines(), limits, number: 0, tally: Tally::default(), ended: None };
         match reader.next_line()? {
             Some((Line::Header { version, .. }, _)) if FORMAT_VERSIONS_READ.contains(&version) => Ok(reader),
-            Some((Line::Header { version, .. }, _)) => {
-                Err(bad_line(1, format!("export format version {version}: this msgd reads versions 1 and {FORMAT_VERSION}")))
-            }
+            Some((Line::Header { version, .. }, _)) => Err(bad_line(
+                1,
+                format!("export format version {version}: this msgd reads versions 1 and {FORMAT_VERSION}"),
+            )),
             Some(_) => Err(bad_line(1, format!("the first line is not the {FORMAT_TYPE:?} header"))),
             None => Err(bad_line(1, "the file is empty")),
         }

@@ -112,6 +112,14 @@ pub struct Counts {
     pub users: u64,
     pub access_tokens: u64,
     pub messages: u64,
+    /// Of the messages, those their recipient has not read (version 2; a migration's copy must have as
+    /// many).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unread: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Counts {
@@ -120,7 +128,12 @@ impl Counts {
             Record::Setting { .. } => self.settings += 1,
             Record::User(_) => self.users += 1,
             Record::AccessToken(_) => self.access_tokens += 1,
-            Record::Message(_) => self.messages += 1,
+            Record::Message(m) => {
+                self.messages += 1;
+                if !m.message.read && !m.deleted_by_recipient {
+                    self.unread += 1;
+                }
+            }
         }
     }
 
@@ -131,7 +144,11 @@ impl Counts {
 
 impl std::fmt::Display for Counts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} accounts, {} access tokens, {} messages", self.users, self.access_tokens, self.messages)
+        write!(
+            f,
+            "{} accounts, {} access tokens, {} messages ({} unread)",
+            self.users, self.access_tokens, self.messages, self.unread
+        )
     }
 }
 
@@ -161,21 +178,23 @@ impl From<&Record> for Line {
                 expires_at: t.expires_at,
                 last_used_at: t.last_used_at,
             },
-            Record::Message(MessageRecord { message: m, idempotency, deleted_by_sender, deleted_by_recipient }) => Line::Message {
-                id: m.id,
-                sender_id: m.from.id,
-                sender_email: m.from.email.to_string(),
-                recipient_id: m.to.id,
-                recipient_email: m.to.email.to_string(),
-                content: m.content.as_str().to_owned(),
-                created_at: store::message_time(m.id),
-                idempotency_key: idempotency.as_ref().map(|i| i.key.clone()),
-                request_hash: idempotency.as_ref().map(|i| i.fingerprint.clone()),
-                unread: !m.read && !deleted_by_recipient,
-                expires_at: m.expires_at,
-                deleted_by_sender: *deleted_by_sender,
-                deleted_by_recipient: *deleted_by_recipient,
-            },
+            Record::Message(MessageRecord { message: m, idempotency, deleted_by_sender, deleted_by_recipient }) => {
+                Line::Message {
+                    id: m.id,
+                    sender_id: m.from.id,
+                    sender_email: m.from.email.to_string(),
+                    recipient_id: m.to.id,
+                    recipient_email: m.to.email.to_string(),
+                    content: m.content.as_str().to_owned(),
+                    created_at: store::message_time(m.id),
+                    idempotency_key: idempotency.as_ref().map(|i| i.key.clone()),
+                    request_hash: idempotency.as_ref().map(|i| i.fingerprint.clone()),
+                    unread: !m.read && !deleted_by_recipient,
+                    expires_at: m.expires_at,
+                    deleted_by_sender: *deleted_by_sender,
+                    deleted_by_recipient: *deleted_by_recipient,
+                }
+            }
         }
     }
 }

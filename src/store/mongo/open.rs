@@ -123,7 +123,7 @@ impl MongoStore {
         let log = self.revocations.update_one(
             doc! {"_id": Uuid::new_v4().to_string()},
             doc! {"$set": {"user_id": user.to_string(), "kind": "event", "payload": event.to_payload()},
-                  "$currentDate": {"at": true}},
+            "$currentDate": {"at": true}},
         );
         self.timed(log.upsert(true).into_future()).await.map(drop)
     }

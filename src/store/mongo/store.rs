@@ -22,10 +22,10 @@ use super::transfer::{SNAPSHOT_BUFFER, Snapshot};
 use crate::domain::Email;
 use crate::store::feed::{Change, FeedMode};
 use crate::store::{
-    AccessToken, AccountEvent, AccountStatus, ApplyMode, Backend, DeleteFor, DeleteOutcome, Found,
-    IDEMPOTENCY_WINDOW, Inserted, Inventory, Mailbox, MarkOutcome, Marked, Marking, Message, MessageQuery,
-    NewMessage, NewUser, Party, Purged, Read, Record, RecordStream, Role, Store, StoreError, StreamTicket,
-    UnreadFrom, User, UserQuery, deletion_events, from_millis, now_millis, to_millis,
+    AccessToken, AccountEvent, AccountStatus, ApplyMode, Backend, DeleteFor, DeleteOutcome, Found, IDEMPOTENCY_WINDOW,
+    Inserted, Inventory, Mailbox, MarkOutcome, Marked, Marking, Message, MessageQuery, NewMessage, NewUser, Party,
+    Purged, Read, Record, RecordStream, Role, Store, StoreError, StreamTicket, UnreadFrom, User, UserQuery,
+    deletion_events, from_millis, now_millis, to_millis,
 };
 
 #[async_trait]
@@ -444,7 +444,11 @@ impl Store for MongoStore {
 
     async fn mark(&self, owner: Uuid, marking: Marking) -> Result<MarkOutcome, StoreError> {
         let owner_text = owner.to_string();
-        let update = if marking.read { doc! {"$unset": {"unread": ""}} } else { doc! {"$set": {"unread": true}} };
+        let update = if marking.read {
+            doc! {"$unset": {"unread": ""}}
+        } else {
+            doc! {"$set": {"unread": true}}
+        };
         let filter = match &marking.which {
             Marked::UpTo { id, from } => {
                 let mut filter = doc! {"recipient_id": &owner_text, "unread": true, "_id": {"$lte": id.to_string()}};
@@ -533,11 +537,14 @@ impl Store for MongoStore {
         }
         let filter = doc! {"_id": id.to_string(), "content": {"$exists": true}};
         let before = self
-            .timed(self.messages.find_one_and_update(filter, update).return_document(ReturnDocument::Before).into_future())
+            .timed(
+                self.messages.find_one_and_update(filter, update).return_document(ReturnDocument::Before).into_future(),
+            )
             .await?
             .ok_or(StoreError::NotFound)?;
         let (ds, dr) = (before.deleted_by_sender, before.deleted_by_recipient);
-        let (now_ds, now_dr) = (ds || set.contains_key("deleted_by_sender"), dr || set.contains_key("deleted_by_recipient"));
+        let (now_ds, now_dr) =
+            (ds || set.contains_key("deleted_by_sender"), dr || set.contains_key("deleted_by_recipient"));
         if now_ds && now_dr {
             // Both copies gone: only what recognizes a retried send stays (until purged), or nothing.
             let update = if before.idempotency_key.is_some() {
@@ -585,7 +592,8 @@ impl Store for MongoStore {
         let live = doc! {"content": {"$exists": true}};
         let mut expired_filter = live.clone();
         expired_filter.insert("expires_at", doc! {"$lte": at});
-        let mut expired = self.timed(self.messages.update_many(expired_filter, erased()).into_future()).await?.modified_count;
+        let mut expired =
+            self.timed(self.messages.update_many(expired_filter, erased()).into_future()).await?.modified_count;
         if let Some(floor) = self.floor(now) {
             let mut old = live.clone();
             old.insert("_id", doc! {"$lt": floor});

@@ -83,14 +83,22 @@ pub(super) fn messages_on(conn: &Connection, query: &MessageQuery, live: Live) -
 }
 
 /// The message `owner` has a copy of, by id.
-pub(super) fn message_for_on(conn: &Connection, owner: Uuid, id: Uuid, live: Live) -> Result<Option<Message>, StoreError> {
+pub(super) fn message_for_on(
+    conn: &Connection,
+    owner: Uuid,
+    id: Uuid,
+    live: Live,
+) -> Result<Option<Message>, StoreError> {
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1 AND {NOT_EXPIRED} \
          AND ((recipient_id = ?4 AND deleted_by_recipient = 0) OR (sender_id = ?4 AND deleted_by_sender = 0))"
     );
     let mut statement = conn.prepare_cached(&sql).map_err(classify)?;
     statement
-        .query_row(rusqlite::params![id.to_string(), live.now_ms, live.floor.to_string(), owner.to_string()], message_from_row)
+        .query_row(
+            rusqlite::params![id.to_string(), live.now_ms, live.floor.to_string(), owner.to_string()],
+            message_from_row,
+        )
         .optional()
         .map_err(classify)
 }
@@ -112,11 +120,8 @@ pub(super) fn list_sql(query: &MessageQuery, live: Live) -> (String, Vec<Value>)
     // Without `after`, a `before` page is the newest messages before the cursor: walk backwards.
     let order = if query.before.is_some() && query.after.is_none() { "DESC" } else { "ASC" };
     // Unread messages are the recipient's and not deleted by them: the partial index holds only those.
-    let (inbox, index) = if query.unread {
-        ("unread = 1", " INDEXED BY messages_unread")
-    } else {
-        ("deleted_by_recipient = 0", "")
-    };
+    let (inbox, index) =
+        if query.unread { ("unread = 1", " INDEXED BY messages_unread") } else { ("deleted_by_recipient = 0", "") };
     let sql = match query.mailbox {
         Mailbox::Inbox => format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages{index} WHERE recipient_id = ?1 AND {inbox}{cursor} \

@@ -299,7 +299,14 @@ mod tests {
         }
         let options = OpenOptions::new(1, Duration::from_secs(1));
         let store = SqliteStore::open(&path, &options).await.unwrap();
-        let query = MessageQuery { owner: Uuid::nil(), mailbox: Mailbox::Inbox, after: None, before: None, limit: 10, unread: false };
+        let query = MessageQuery {
+            owner: Uuid::nil(),
+            mailbox: Mailbox::Inbox,
+            after: None,
+            before: None,
+            limit: 10,
+            unread: false,
+        };
         let listed = store.list_messages(&query).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].content, MessageContent::parse("kept", 10).unwrap());
@@ -313,6 +320,68 @@ mod tests {
         let version: i64 =
             Connection::open(&path).unwrap().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[tokio::test]
+    async fn a_store_of_the_release_before_read_state_opens_with_every_message_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.sqlite3");
+        let (ada, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        {
+            let conn = Connection::open(&path).unwrap();
+            for migration in &MIGRATIONS[..6] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 6).unwrap();
+            conn.execute(
+                "INSERT INTO messages (id, sender_id, sender_email, recipient_id, recipient_email, content, created_at) \
+                 VALUES ('01a20aa4-16d9-7646-8cff-9c7171f30feb', ?1, 'ada@b.co', ?2, 'bob@b.co', 'before', 0)",
+                [ada.to_string(), bob.to_string()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, &OpenOptions::new(1, Duration::from_secs(1))).await.unwrap();
+        let query =
+            MessageQuery { owner: bob, mailbox: Mailbox::Inbox, after: None, before: None, limit: 10, unread: false };
+        let listed = store.list_messages(&query).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].read && listed[0].expires_at.is_none(), "{:?}", listed[0]);
+        assert!(store.unread(bob).await.unwrap().is_empty());
+        // A new message is unread, and counted.
+        let me = |id, email: &str| Party { id, email: Email::parse(email).unwrap() };
+        let content = MessageContent::parse("after", 10).unwrap();
+        let new = NewMessage {
+            from: me(ada, "ada@b.co"),
+            to: me(bob, "bob@b.co"),
+            content,
+            idempotency: None,
+            expires_in: None,
+        };
+        store.insert_message(new).await.unwrap();
+        let unread = store.unread(bob).await.unwrap();
+        assert_eq!((unread.len(), unread[0].count, unread[0].sender.id), (1, 1, ada));
+        store.close().await;
+    }
+
+    #[test]
+    fn unread_messages_are_counted_and_listed_through_their_own_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        for migration in MIGRATIONS {
+            conn.execute_batch(migration).unwrap();
+        }
+        let live = super::super::read::Live::now(None);
+        let owner = Uuid::new_v4();
+        let query = MessageQuery { owner, mailbox: Mailbox::Inbox, after: None, before: None, limit: 10, unread: true };
+        let (sql, params) = super::super::read::list_sql(&query, live);
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(params.iter()), |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(plan.iter().any(|step| step.contains("messages_unread")), "{plan:?}");
+        assert!(!plan.iter().any(|step| step.contains("TEMP B-TREE")), "walked in id order: {plan:?}");
     }
 
     #[test]

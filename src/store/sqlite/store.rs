@@ -23,10 +23,10 @@ use super::writer::{Command, earlier_with_key};
 use crate::domain::Email;
 use crate::store::feed::{Change, FeedMode};
 use crate::store::{
-    AccessToken, AccountEvent, AccountStatus, ApplyMode, Backend, DeleteFor, DeleteOutcome, Found,
-    IDEMPOTENCY_WINDOW, Inserted, Inventory, MarkOutcome, Marked, Marking, Message, MessageQuery, NewMessage,
-    NewUser, Purged, Read, Record, RecordStream, Role, Store, StoreError, StreamTicket, UnreadFrom, User,
-    UserQuery, deletion_events, from_millis, message_time, now_millis, to_millis,
+    AccessToken, AccountEvent, AccountStatus, ApplyMode, Backend, DeleteFor, DeleteOutcome, Found, IDEMPOTENCY_WINDOW,
+    Inserted, Inventory, MarkOutcome, Marked, Marking, Message, MessageQuery, NewMessage, NewUser, Purged, Read,
+    Record, RecordStream, Role, Store, StoreError, StreamTicket, UnreadFrom, User, UserQuery, deletion_events,
+    from_millis, message_time, now_millis, to_millis,
 };
 
 #[async_trait]
@@ -524,7 +524,8 @@ impl Store for SqliteStore {
             let changed = match &marking.which {
                 Marked::UpTo { id, from } => {
                     // Marking unread "up to" is not offered: only these ids.
-                    let (set, from_sql) = (i64::from(!marking.read), if from.is_some() { " AND sender_id = ?4" } else { "" });
+                    let (set, from_sql) =
+                        (i64::from(!marking.read), if from.is_some() { " AND sender_id = ?4" } else { "" });
                     let sql = format!(
                         "UPDATE messages SET unread = ?3 WHERE recipient_id = ?1 AND unread = 1 AND id <= ?2{from_sql}"
                     );
@@ -570,8 +571,14 @@ impl Store for SqliteStore {
         self.write(move |conn, _| {
             let message = message_for_on(conn, owner, id, live)?.ok_or(StoreError::NotFound)?;
             let (ds, dr, key): (bool, bool, Option<String>) = conn
-                .prepare_cached("SELECT deleted_by_sender, deleted_by_recipient, idempotency_key FROM messages WHERE id = ?1")
-                .and_then(|mut q| q.query_row([id.to_string()], |r| Ok((r.get::<_, i64>(0)? != 0, r.get::<_, i64>(1)? != 0, r.get(2)?))))
+                .prepare_cached(
+                    "SELECT deleted_by_sender, deleted_by_recipient, idempotency_key FROM messages WHERE id = ?1",
+                )
+                .and_then(|mut q| {
+                    q.query_row([id.to_string()], |r| {
+                        Ok((r.get::<_, i64>(0)? != 0, r.get::<_, i64>(1)? != 0, r.get(2)?))
+                    })
+                })
                 .map_err(classify)?;
             let everyone = scope == DeleteFor::Everyone;
             if everyone && message.from.id != owner {

@@ -5,10 +5,10 @@ use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::read::{Live, NOT_EXPIRED};
 use super::rows::{
     MESSAGE_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS, message_from_row, parse_uuid, token_from_row, user_from_row,
 };
-use super::read::{Live, NOT_EXPIRED};
 use super::schema::{classify, is_unique_violation};
 use crate::store::{
     ApplyMode, Idempotency, MOVED_SETTINGS, MessageIds, MessageRecord, Record, StoreError, UserRecord, from_millis,
