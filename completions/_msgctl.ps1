@@ -35,11 +35,14 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in and cache the token for this server')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Log out: end this session on the server (its token stops working) and forget it here')
             [CompletionResult]::new('whoami', 'whoami', [CompletionResultType]::ParameterValue, 'Show the server, the account and when the token expires; exit 3 when not logged in')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the server, the account and when the token expires; exit 3 when not logged in')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Who you are, on which server and profile, and your unread messages by sender')
             [CompletionResult]::new('passwd', 'passwd', [CompletionResultType]::ParameterValue, 'Change the password, and stay logged in with the new one')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message, to yourself or (--to) to another account; prints its id. Retried sends are never duplicated')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List messages, oldest first: the most recent page of the inbox by default')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List messages, oldest first: the most recent page of the inbox by default')
+            [CompletionResult]::new('read', 'read', [CompletionResultType]::ParameterValue, 'Mark messages to you read: those named, all of them (--all), or all from one account (--with). Your other devices see it at once')
+            [CompletionResult]::new('unread', 'unread', [CompletionResultType]::ParameterValue, 'Mark messages to you unread again')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete messages: your copy (the other party keeps theirs), or with --for-everyone, as their sender, both copies (within the server''s DELETE_WINDOW, 24 h by default). Asks first; --yes for scripts')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it')
             [CompletionResult]::new('tokens', 'tokens', [CompletionResultType]::ParameterValue, 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one')
@@ -126,6 +129,7 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
         'msgctl;send' {
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The recipient''s email (default: yourself)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Send each non-blank line of FILE (`-`: stdin) as a message. Re-running the same file sends only the lines not sent yet')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'The message expires this long after it is sent, for everyone: a number and a unit (s, m, h, d, w or y), such as 7d')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
@@ -144,6 +148,7 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
             [CompletionResult]::new('--sent', '--sent', [CompletionResultType]::ParameterName, 'Messages you sent instead of your inbox (with --with: those you sent that account)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every message from the first (or from --after), following the server''s pages')
+            [CompletionResult]::new('--unread', '--unread', [CompletionResultType]::ParameterName, 'Only messages to you that you have not read (in the normal listing, `•` marks them)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
@@ -160,6 +165,45 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
             [CompletionResult]::new('--sent', '--sent', [CompletionResultType]::ParameterName, 'Messages you sent instead of your inbox (with --with: those you sent that account)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every message from the first (or from --after), following the server''s pages')
+            [CompletionResult]::new('--unread', '--unread', [CompletionResultType]::ParameterName, 'Only messages to you that you have not read (in the normal listing, `•` marks them)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;read' {
+            [CompletionResult]::new('--with', '--with', [CompletionResultType]::ParameterName, 'Every message to you from this account')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every message to you')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;unread' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'msgctl;delete' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The msgd server (http:// is assumed when no scheme is given)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)')
+            [CompletionResult]::new('--for-everyone', '--for-everyone', [CompletionResultType]::ParameterName, 'Delete the recipient''s copy too (you must be the sender)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs: no status lines')
@@ -697,9 +741,13 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in and cache the token for this server')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Log out: end this session on the server (its token stops working) and forget it here')
             [CompletionResult]::new('whoami', 'whoami', [CompletionResultType]::ParameterValue, 'Show the server, the account and when the token expires; exit 3 when not logged in')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Who you are, on which server and profile, and your unread messages by sender')
             [CompletionResult]::new('passwd', 'passwd', [CompletionResultType]::ParameterValue, 'Change the password, and stay logged in with the new one')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message, to yourself or (--to) to another account; prints its id. Retried sends are never duplicated')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List messages, oldest first: the most recent page of the inbox by default')
+            [CompletionResult]::new('read', 'read', [CompletionResultType]::ParameterValue, 'Mark messages to you read: those named, all of them (--all), or all from one account (--with). Your other devices see it at once')
+            [CompletionResult]::new('unread', 'unread', [CompletionResultType]::ParameterValue, 'Mark messages to you unread again')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete messages: your copy (the other party keeps theirs), or with --for-everyone, as their sender, both copies (within the server''s DELETE_WINDOW, 24 h by default). Asks first; --yes for scripts')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it')
             [CompletionResult]::new('tokens', 'tokens', [CompletionResultType]::ParameterValue, 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one')
@@ -721,6 +769,9 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
         'msgctl;help;whoami' {
             break
         }
+        'msgctl;help;status' {
+            break
+        }
         'msgctl;help;passwd' {
             break
         }
@@ -728,6 +779,15 @@ Register-ArgumentCompleter -Native -CommandName 'msgctl' -ScriptBlock {
             break
         }
         'msgctl;help;list' {
+            break
+        }
+        'msgctl;help;read' {
+            break
+        }
+        'msgctl;help;unread' {
+            break
+        }
+        'msgctl;help;delete' {
             break
         }
         'msgctl;help;watch' {

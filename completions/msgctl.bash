@@ -22,6 +22,9 @@ _msgctl() {
             msgctl,completions)
                 cmd="msgctl__subcmd__completions"
                 ;;
+            msgctl,delete)
+                cmd="msgctl__subcmd__delete"
+                ;;
             msgctl,help)
                 cmd="msgctl__subcmd__help"
                 ;;
@@ -43,6 +46,9 @@ _msgctl() {
             msgctl,profiles)
                 cmd="msgctl__subcmd__profiles"
                 ;;
+            msgctl,read)
+                cmd="msgctl__subcmd__read"
+                ;;
             msgctl,register)
                 cmd="msgctl__subcmd__register"
                 ;;
@@ -50,13 +56,16 @@ _msgctl() {
                 cmd="msgctl__subcmd__send"
                 ;;
             msgctl,status)
-                cmd="msgctl__subcmd__whoami"
+                cmd="msgctl__subcmd__status"
                 ;;
             msgctl,token)
                 cmd="msgctl__subcmd__token"
                 ;;
             msgctl,tokens)
                 cmd="msgctl__subcmd__tokens"
+                ;;
+            msgctl,unread)
+                cmd="msgctl__subcmd__unread"
                 ;;
             msgctl,watch)
                 cmd="msgctl__subcmd__watch"
@@ -214,6 +223,9 @@ _msgctl() {
             msgctl__subcmd__help,completions)
                 cmd="msgctl__subcmd__help__subcmd__completions"
                 ;;
+            msgctl__subcmd__help,delete)
+                cmd="msgctl__subcmd__help__subcmd__delete"
+                ;;
             msgctl__subcmd__help,help)
                 cmd="msgctl__subcmd__help__subcmd__help"
                 ;;
@@ -232,17 +244,26 @@ _msgctl() {
             msgctl__subcmd__help,profiles)
                 cmd="msgctl__subcmd__help__subcmd__profiles"
                 ;;
+            msgctl__subcmd__help,read)
+                cmd="msgctl__subcmd__help__subcmd__read"
+                ;;
             msgctl__subcmd__help,register)
                 cmd="msgctl__subcmd__help__subcmd__register"
                 ;;
             msgctl__subcmd__help,send)
                 cmd="msgctl__subcmd__help__subcmd__send"
                 ;;
+            msgctl__subcmd__help,status)
+                cmd="msgctl__subcmd__help__subcmd__status"
+                ;;
             msgctl__subcmd__help,token)
                 cmd="msgctl__subcmd__help__subcmd__token"
                 ;;
             msgctl__subcmd__help,tokens)
                 cmd="msgctl__subcmd__help__subcmd__tokens"
+                ;;
+            msgctl__subcmd__help,unread)
+                cmd="msgctl__subcmd__help__subcmd__unread"
                 ;;
             msgctl__subcmd__help,watch)
                 cmd="msgctl__subcmd__help__subcmd__watch"
@@ -347,7 +368,7 @@ _msgctl() {
 
     case "${cmd}" in
         msgctl)
-            opts="-q -h -V --server --json --quiet --no-input --profile --help --version register login logout whoami status passwd send list ls watch token tokens profiles completions admin help"
+            opts="-q -h -V --server --json --quiet --no-input --profile --help --version register login logout whoami status passwd send list ls read unread delete watch token tokens profiles completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1276,8 +1297,33 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__delete)
+            opts="-y -q -h --for-everyone --yes --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__help)
-            opts="register login logout whoami passwd send list watch token tokens profiles completions admin help"
+            opts="register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1556,6 +1602,20 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1640,6 +1700,20 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__help__subcmd__read)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__help__subcmd__register)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1655,6 +1729,20 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__help__subcmd__send)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1738,6 +1826,20 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__help__subcmd__unread)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1767,7 +1869,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__list)
-            opts="-q -h --limit --sent --with --after --all --server --json --quiet --no-input --profile --help"
+            opts="-q -h --limit --sent --with --after --all --unread --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1911,6 +2013,35 @@ _msgctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        msgctl__subcmd__read)
+            opts="-q -h --all --with --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         msgctl__subcmd__register)
             opts="-q -h --login --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1937,7 +2068,7 @@ _msgctl() {
             return 0
             ;;
         msgctl__subcmd__send)
-            opts="-q -h --to --file --server --json --quiet --no-input --profile --help"
+            opts="-q -h --to --file --expires --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1951,6 +2082,35 @@ _msgctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__status)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2150,6 +2310,31 @@ _msgctl() {
         msgctl__subcmd__tokens__subcmd__revoke)
             opts="-q -h --all --server --json --quiet --no-input --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgctl__subcmd__unread)
+            opts="-q -h --server --json --quiet --no-input --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -32,11 +32,14 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand login 'Log in and cache the token for this server'
             cand logout 'Log out: end this session on the server (its token stops working) and forget it here'
             cand whoami 'Show the server, the account and when the token expires; exit 3 when not logged in'
-            cand status 'Show the server, the account and when the token expires; exit 3 when not logged in'
+            cand status 'Who you are, on which server and profile, and your unread messages by sender'
             cand passwd 'Change the password, and stay logged in with the new one'
             cand send 'Send a message, to yourself or (--to) to another account; prints its id. Retried sends are never duplicated'
             cand list 'List messages, oldest first: the most recent page of the inbox by default'
             cand ls 'List messages, oldest first: the most recent page of the inbox by default'
+            cand read 'Mark messages to you read: those named, all of them (--all), or all from one account (--with). Your other devices see it at once'
+            cand unread 'Mark messages to you unread again'
+            cand delete 'Delete messages: your copy (the other party keeps theirs), or with --for-everyone, as their sender, both copies (within the server''s DELETE_WINDOW, 24 h by default). Asks first; --yes for scripts'
             cand watch 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
             cand token 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
             cand tokens 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one'
@@ -116,6 +119,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         &'msgctl;send'= {
             cand --to 'The recipient''s email (default: yourself)'
             cand --file 'Send each non-blank line of FILE (`-`: stdin) as a message. Re-running the same file sends only the lines not sent yet'
+            cand --expires 'The message expires this long after it is sent, for everyone: a number and a unit (s, m, h, d, w or y), such as 7d'
             cand --server 'The msgd server (http:// is assumed when no scheme is given)'
             cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
@@ -133,6 +137,7 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --sent 'Messages you sent instead of your inbox (with --with: those you sent that account)'
             cand --all 'Every message from the first (or from --after), following the server''s pages'
+            cand --unread 'Only messages to you that you have not read (in the normal listing, `•` marks them)'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -148,6 +153,42 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
             cand --sent 'Messages you sent instead of your inbox (with --with: those you sent that account)'
             cand --all 'Every message from the first (or from --after), following the server''s pages'
+            cand --unread 'Only messages to you that you have not read (in the normal listing, `•` marks them)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;read'= {
+            cand --with 'Every message to you from this account'
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --all 'Every message to you'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;unread'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+            cand -q 'Print only what a script needs: no status lines'
+            cand --quiet 'Print only what a script needs: no status lines'
+            cand --no-input 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'msgctl;delete'= {
+            cand --server 'The msgd server (http:// is assumed when no scheme is given)'
+            cand --profile 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)'
+            cand --for-everyone 'Delete the recipient''s copy too (you must be the sender)'
+            cand -y 'Do not ask'
+            cand --yes 'Do not ask'
             cand --json 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
             cand -q 'Print only what a script needs: no status lines'
             cand --quiet 'Print only what a script needs: no status lines'
@@ -620,9 +661,13 @@ set edit:completion:arg-completer[msgctl] = {|@words|
             cand login 'Log in and cache the token for this server'
             cand logout 'Log out: end this session on the server (its token stops working) and forget it here'
             cand whoami 'Show the server, the account and when the token expires; exit 3 when not logged in'
+            cand status 'Who you are, on which server and profile, and your unread messages by sender'
             cand passwd 'Change the password, and stay logged in with the new one'
             cand send 'Send a message, to yourself or (--to) to another account; prints its id. Retried sends are never duplicated'
             cand list 'List messages, oldest first: the most recent page of the inbox by default'
+            cand read 'Mark messages to you read: those named, all of them (--all), or all from one account (--with). Your other devices see it at once'
+            cand unread 'Mark messages to you unread again'
+            cand delete 'Delete messages: your copy (the other party keeps theirs), or with --for-everyone, as their sender, both copies (within the server''s DELETE_WINDOW, 24 h by default). Asks first; --yes for scripts'
             cand watch 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
             cand token 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
             cand tokens 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one'
@@ -639,11 +684,19 @@ set edit:completion:arg-completer[msgctl] = {|@words|
         }
         &'msgctl;help;whoami'= {
         }
+        &'msgctl;help;status'= {
+        }
         &'msgctl;help;passwd'= {
         }
         &'msgctl;help;send'= {
         }
         &'msgctl;help;list'= {
+        }
+        &'msgctl;help;read'= {
+        }
+        &'msgctl;help;unread'= {
+        }
+        &'msgctl;help;delete'= {
         }
         &'msgctl;help;watch'= {
         }

@@ -35,11 +35,14 @@ complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "register" -d 'Create 
 complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "login" -d 'Log in and cache the token for this server'
 complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "logout" -d 'Log out: end this session on the server (its token stops working) and forget it here'
 complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "whoami" -d 'Show the server, the account and when the token expires; exit 3 when not logged in'
-complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "status" -d 'Show the server, the account and when the token expires; exit 3 when not logged in'
+complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "status" -d 'Who you are, on which server and profile, and your unread messages by sender'
 complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "passwd" -d 'Change the password, and stay logged in with the new one'
 complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "send" -d 'Send a message, to yourself or (--to) to another account; prints its id. Retried sends are never duplicated'
 complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "list" -d 'List messages, oldest first: the most recent page of the inbox by default'
 complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "ls" -d 'List messages, oldest first: the most recent page of the inbox by default'
+complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "read" -d 'Mark messages to you read: those named, all of them (--all), or all from one account (--with). Your other devices see it at once'
+complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "unread" -d 'Mark messages to you unread again'
+complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "delete" -d 'Delete messages: your copy (the other party keeps theirs), or with --for-everyone, as their sender, both copies (within the server\'s DELETE_WINDOW, 24 h by default). Asks first; --yes for scripts'
 complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "watch" -d 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
 complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "token" -d 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
 complete -c msgctl -n "__fish_msgctl_needs_command" -f -a "tokens" -d 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one'
@@ -93,6 +96,7 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand passwd" -l no-input -d 'Ne
 complete -c msgctl -n "__fish_msgctl_using_subcommand passwd" -s h -l help -d 'Print help'
 complete -c msgctl -n "__fish_msgctl_using_subcommand send" -l to -d 'The recipient\'s email (default: yourself)' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand send" -l file -d 'Send each non-blank line of FILE (`-`: stdin) as a message. Re-running the same file sends only the lines not sent yet' -r -F
+complete -c msgctl -n "__fish_msgctl_using_subcommand send" -l expires -d 'The message expires this long after it is sent, for everyone: a number and a unit (s, m, h, d, w or y), such as 7d' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand send" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r -f
 complete -c msgctl -n "__fish_msgctl_using_subcommand send" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r -f
 complete -c msgctl -n "__fish_msgctl_using_subcommand send" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
@@ -106,6 +110,7 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand list" -l server -d 'The ms
 complete -c msgctl -n "__fish_msgctl_using_subcommand list" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r -f
 complete -c msgctl -n "__fish_msgctl_using_subcommand list" -l sent -d 'Messages you sent instead of your inbox (with --with: those you sent that account)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand list" -l all -d 'Every message from the first (or from --after), following the server\'s pages'
+complete -c msgctl -n "__fish_msgctl_using_subcommand list" -l unread -d 'Only messages to you that you have not read (in the normal listing, `•` marks them)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand list" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand list" -s q -l quiet -d 'Print only what a script needs: no status lines'
 complete -c msgctl -n "__fish_msgctl_using_subcommand list" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
@@ -117,10 +122,33 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand ls" -l server -d 'The msgd
 complete -c msgctl -n "__fish_msgctl_using_subcommand ls" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r -f
 complete -c msgctl -n "__fish_msgctl_using_subcommand ls" -l sent -d 'Messages you sent instead of your inbox (with --with: those you sent that account)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand ls" -l all -d 'Every message from the first (or from --after), following the server\'s pages'
+complete -c msgctl -n "__fish_msgctl_using_subcommand ls" -l unread -d 'Only messages to you that you have not read (in the normal listing, `•` marks them)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand ls" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand ls" -s q -l quiet -d 'Print only what a script needs: no status lines'
 complete -c msgctl -n "__fish_msgctl_using_subcommand ls" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
 complete -c msgctl -n "__fish_msgctl_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c msgctl -n "__fish_msgctl_using_subcommand read" -l with -d 'Every message to you from this account' -r
+complete -c msgctl -n "__fish_msgctl_using_subcommand read" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r -f
+complete -c msgctl -n "__fish_msgctl_using_subcommand read" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r -f
+complete -c msgctl -n "__fish_msgctl_using_subcommand read" -l all -d 'Every message to you'
+complete -c msgctl -n "__fish_msgctl_using_subcommand read" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+complete -c msgctl -n "__fish_msgctl_using_subcommand read" -s q -l quiet -d 'Print only what a script needs: no status lines'
+complete -c msgctl -n "__fish_msgctl_using_subcommand read" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+complete -c msgctl -n "__fish_msgctl_using_subcommand read" -s h -l help -d 'Print help'
+complete -c msgctl -n "__fish_msgctl_using_subcommand unread" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r -f
+complete -c msgctl -n "__fish_msgctl_using_subcommand unread" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r -f
+complete -c msgctl -n "__fish_msgctl_using_subcommand unread" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+complete -c msgctl -n "__fish_msgctl_using_subcommand unread" -s q -l quiet -d 'Print only what a script needs: no status lines'
+complete -c msgctl -n "__fish_msgctl_using_subcommand unread" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+complete -c msgctl -n "__fish_msgctl_using_subcommand unread" -s h -l help -d 'Print help'
+complete -c msgctl -n "__fish_msgctl_using_subcommand delete" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r -f
+complete -c msgctl -n "__fish_msgctl_using_subcommand delete" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r -f
+complete -c msgctl -n "__fish_msgctl_using_subcommand delete" -l for-everyone -d 'Delete the recipient\'s copy too (you must be the sender)'
+complete -c msgctl -n "__fish_msgctl_using_subcommand delete" -s y -l yes -d 'Do not ask'
+complete -c msgctl -n "__fish_msgctl_using_subcommand delete" -l json -d 'Print JSON on stdout (errors, usage errors too, as {"error","code"} on stderr)'
+complete -c msgctl -n "__fish_msgctl_using_subcommand delete" -s q -l quiet -d 'Print only what a script needs: no status lines'
+complete -c msgctl -n "__fish_msgctl_using_subcommand delete" -l no-input -d 'Never prompt; missing input is an error (exit 2). Implied when stdin or stderr is not a terminal'
+complete -c msgctl -n "__fish_msgctl_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c msgctl -n "__fish_msgctl_using_subcommand watch" -l after -d 'Start after this message id instead of from now' -r
 complete -c msgctl -n "__fish_msgctl_using_subcommand watch" -l server -d 'The msgd server (http:// is assumed when no scheme is given)' -r -f
 complete -c msgctl -n "__fish_msgctl_using_subcommand watch" -l profile -d 'Which cached login to use: several accounts on one server (e.g. `admin` and `default`)' -r -f
@@ -310,20 +338,24 @@ complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_sub
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "unlock" -d 'Clear an account\'s failed-login counters, so its owner can log in at once'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "set-role" -d 'Make an account an administrator (asks for your password), or a user again'
 complete -c msgctl -n "__fish_msgctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "register" -d 'Create an account; prints its generated password once'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "login" -d 'Log in and cache the token for this server'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "logout" -d 'Log out: end this session on the server (its token stops working) and forget it here'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "whoami" -d 'Show the server, the account and when the token expires; exit 3 when not logged in'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "passwd" -d 'Change the password, and stay logged in with the new one'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "send" -d 'Send a message, to yourself or (--to) to another account; prints its id. Retried sends are never duplicated'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "list" -d 'List messages, oldest first: the most recent page of the inbox by default'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "watch" -d 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "token" -d 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "tokens" -d 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "profiles" -d 'List the cached logins: profile, server, account and expiry; `*` marks the one in use'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "completions" -d 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "admin" -d 'Administer accounts (administrators only)'
-complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami passwd send list watch token tokens profiles completions admin help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "register" -d 'Create an account; prints its generated password once'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "login" -d 'Log in and cache the token for this server'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "logout" -d 'Log out: end this session on the server (its token stops working) and forget it here'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "whoami" -d 'Show the server, the account and when the token expires; exit 3 when not logged in'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "status" -d 'Who you are, on which server and profile, and your unread messages by sender'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "passwd" -d 'Change the password, and stay logged in with the new one'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "send" -d 'Send a message, to yourself or (--to) to another account; prints its id. Retried sends are never duplicated'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "list" -d 'List messages, oldest first: the most recent page of the inbox by default'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "read" -d 'Mark messages to you read: those named, all of them (--all), or all from one account (--with). Your other devices see it at once'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "unread" -d 'Mark messages to you unread again'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "delete" -d 'Delete messages: your copy (the other party keeps theirs), or with --for-everyone, as their sender, both copies (within the server\'s DELETE_WINDOW, 24 h by default). Asks first; --yes for scripts'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "watch" -d 'Print messages to you as they arrive, until Ctrl-C; reconnects by itself without losing any'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "token" -d 'Print the token (for scripts: curl -H "Authorization: Bearer $(msgctl token)"). The only command that prints it'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "tokens" -d 'Access tokens for scripts: long-lived, limited to scopes, revocable one by one'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "profiles" -d 'List the cached logins: profile, server, account and expiry; `*` marks the one in use'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "completions" -d 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "admin" -d 'Administer accounts (administrators only)'
+complete -c msgctl -n "__fish_msgctl_using_subcommand help; and not __fish_seen_subcommand_from register login logout whoami status passwd send list read unread delete watch token tokens profiles completions admin help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from tokens" -f -a "create" -d 'Create an access token; prints it once. Needs a login (not an access token) and the password'
 complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from tokens" -f -a "list" -d 'List your access tokens: name, scopes, expiry, last use (never the secrets)'
 complete -c msgctl -n "__fish_msgctl_using_subcommand help; and __fish_seen_subcommand_from tokens" -f -a "revoke" -d 'Revoke an access token, by id or by name: it is refused at once'

@@ -27,10 +27,16 @@ fn every_server_error_gets_a_deliberate_exit_code() {
             | "token_expired"
             | "token_revoked"
             | "ticket_invalid" => Exit::Auth,
-            "forbidden" | "insufficient_scope" | "session_required" | "registration_closed" | "account_deactivated" => {
-                Exit::Denied
+            "forbidden"
+            | "insufficient_scope"
+            | "session_required"
+            | "registration_closed"
+            | "account_deactivated"
+            | "not_sender"
+            | "delete_window_passed" => Exit::Denied,
+            "not_found" | "recipient_not_found" | "user_not_found" | "token_not_found" | "message_not_found" => {
+                Exit::NotFound
             }
-            "not_found" | "recipient_not_found" | "user_not_found" | "token_not_found" => Exit::NotFound,
             "rate_limited" | "too_many_streams" => Exit::RateLimited,
             "unavailable" | "internal" | "timeout" | "shutting_down" | "too_many_connections" => Exit::Unavailable,
             "method_not_allowed" => Exit::Other,

@@ -8,6 +8,7 @@ mod completions;
 mod docs;
 mod exit_codes;
 mod flow;
+mod lifecycle;
 mod messaging;
 mod prompts;
 

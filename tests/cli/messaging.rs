@@ -391,3 +391,31 @@ fn watch_stops_with_exit_3_when_the_token_is_revoked() {
     };
     assert_eq!(status.code(), Some(3));
 }
+
+/// What another device did shows in watch: a read mark and a deletion, as JSON lines with `event`, or as
+/// notes for a person.
+#[test]
+fn watch_shows_what_other_devices_marked_read_or_deleted() {
+    let env = Env::start();
+    let server = env.app.base_url.clone();
+    let ada = env.block_on(env.app.user("ada@example.com"));
+    let bob = env.block_on(env.app.user("bob@example.com"));
+    let watch = Watch::start(&env, &server, &bob.token);
+    let text = Watch::start_text(&env, &server, &bob.token);
+    let sent = env.block_on(ada.client.send_to("one", Some("bob@example.com"), None)).unwrap().message;
+    assert_eq!(watch.next_content(), "one");
+    let read = msgkit::api::MarkReadRequest { up_to: None, with: None, ids: Some(vec![sent.id]) };
+    env.block_on(bob.client.mark_read(&read)).unwrap();
+    let line: serde_json::Value =
+        serde_json::from_str(&watch.lines.recv_timeout(Duration::from_secs(20)).unwrap()).unwrap();
+    assert_eq!(
+        (line["event"].as_str(), line["read"].as_bool(), line["unread"].as_u64()),
+        (Some("read"), Some(true), Some(0))
+    );
+    assert!(text.status_line("(1 message marked read").contains("0 unread"));
+    env.block_on(ada.client.delete_message(sent.id, true)).unwrap();
+    let line: serde_json::Value =
+        serde_json::from_str(&watch.lines.recv_timeout(Duration::from_secs(20)).unwrap()).unwrap();
+    assert_eq!((line["event"].as_str(), line["id"].as_str()), (Some("deleted"), Some(sent.id.to_string().as_str())));
+    assert!(text.status_line("(message ").contains("deleted"));
+}
