@@ -32,10 +32,14 @@ pub struct SendMessageRequest {
     #[schema(format = Email, max_length = 254)]
     pub recipient_email: Option<String>,
     /// The message expires this long after it is sent (then no one is served it): a number and a unit —
-    /// s, m (minutes), h, d, w or y — such as `7d`; at most `MAX_EXPIRES_IN` (365 days by default).
+    /// s, m (minutes), h, d, w or y — such as `7d`; at most `MAX_EXPIRES_IN` (365 days by default, the
+    /// bound the pattern states; a server configured lower refuses more).
     /// Absent or null: it does not expire (unless the server's `RETENTION` expires it by age).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^[1-9][0-9]{0,3}[smhdw]$|^[1-9][0-9]?y$", example = "7d")]
+    #[schema(
+        pattern = "^([1-9][0-9]{0,3}[sm]|([1-9][0-9]{0,2}|[1-7][0-9]{3}|8[0-6][0-9]{2}|87[0-5][0-9]|8760)h|([1-9][0-9]?|[12][0-9]{2}|3[0-5][0-9]|36[0-5])d|([1-9]|[1-4][0-9]|5[0-2])w|1y)$",
+        example = "7d"
+    )]
     pub expires_in: Option<String>,
 }
 
@@ -211,8 +215,8 @@ pub struct ListParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(format = Email, max_length = 254)]
     pub with: Option<String>,
-    /// `true`: only messages to the caller not read yet (the inbox, or with `with` the messages from
-    /// them); not with `box=sent`.
+    /// `true`: only messages to the caller that the caller has not read (the inbox, or with `with` the
+    /// messages from them; in the sent box, only notes to oneself marked unread).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread: Option<bool>,
 }

@@ -168,12 +168,6 @@ fn list_params(query: Option<&str>) -> Result<Page, ApiError> {
         Some("true") => true,
         Some(_) => return Err(ApiError::query("unread", "The query parameter unread must be true or false")),
     };
-    if unread && mailbox == Some(BoxName::Sent) {
-        return Err(ApiError::query(
-            "unread",
-            "The query parameter unread lists messages to you: it does not go with box=sent",
-        ));
-    }
     Ok(Page { limit, after, before, mailbox, with, unread })
 }
 

@@ -17,7 +17,13 @@ use super::error::ApiError;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    components(schemas(crate::api::StreamClose, crate::api::StreamCloseCode, crate::api::MessageView)),
+    components(schemas(
+        crate::api::StreamClose,
+        crate::api::StreamCloseCode,
+        crate::api::MessageView,
+        crate::api::ReadEvent,
+        crate::api::DeletedEvent
+    )),
     info(
         title = "msgkit API",
         description = "The msgd messaging API. Every non-2xx answer is JSON — \
@@ -109,6 +115,20 @@ pub(super) fn served(openapi: OpenApi, max_message_bytes: usize) -> serde_json::
             "properties": {"to": {"type": "string"}, "recipient_email": {"type": "string"}},
             "required": ["to", "recipient_email"],
         });
+    }
+    // Marking read takes `up_to` or `ids` (as strings and arrays: null is "not given"), not both; `with`
+    // only with `up_to`.
+    if let Some(request) = spec.pointer_mut("/components/schemas/MarkReadRequest") {
+        let up_to = serde_json::json!({"properties": {"up_to": {"type": "string"}}, "required": ["up_to"]});
+        let ids = serde_json::json!({"properties": {"ids": {"type": "array"}}, "required": ["ids"]});
+        request["oneOf"] = serde_json::json!([up_to, ids]);
+        request["if"] = serde_json::json!({"properties": {"with": {"type": "string"}}, "required": ["with"]});
+        request["then"] = up_to;
+    }
+    // An event's data is exactly one of the stream's kinds: a deletion's has no more fields than it names
+    // (else a message, which has an `id` too, would read as one).
+    if let Some(deleted) = spec.pointer_mut("/components/schemas/DeletedEvent") {
+        deleted["additionalProperties"] = serde_json::json!(false);
     }
     // Making an administrator takes the caller's current password (re-authentication): a string exactly
     // when `role` is `admin` (elsewhere null is "not given", as the server reads it).
@@ -285,19 +305,26 @@ fn describe_stream(operation: &mut Operation) {
     let data = ObjectBuilder::new()
         .schema_type(Type::String)
         .description(Some(
-            "JSON: the message (a MessageView), or for `event: close` why the stream ended (a StreamClose)",
+            "JSON: the message (a MessageView); for `event: read` what was marked (a ReadEvent); for \
+             `event: deleted` the message deleted (a DeletedEvent); for `event: close` why the stream ended (a \
+             StreamClose)",
         ))
         .content_media_type("application/json")
         .content_schema(Some(RefOr::T(Schema::OneOf(
             OneOfBuilder::new()
                 .item(Ref::from_schema_name("MessageView"))
+                .item(Ref::from_schema_name("ReadEvent"))
+                .item(Ref::from_schema_name("DeletedEvent"))
                 .item(Ref::from_schema_name("StreamClose"))
                 .build(),
         ))));
     let event = ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(["message", "close"]))
-        .description(Some("Absent (`message`) for a message; `close` for the last event"));
+        .enum_values(Some(["message", "read", "deleted", "close"]))
+        .description(Some(
+            "Absent (`message`) for a message; `read` and `deleted` for what a device of the account did (no \
+             `id`); `close` for the last event",
+        ));
     let id = ObjectBuilder::new()
         .schema_type(Type::String)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
@@ -308,8 +335,10 @@ fn describe_stream(operation: &mut Operation) {
     let one_event = ObjectBuilder::new()
         .description(Some(
             "One event. The stream starts with a frame of `retry: 2000`, `id:` (where the stream starts: resume \
-             from it) and a `: connected` comment, without data; then one event per message, `id:` and `data:` only; an idle stream gets a `: keep-alive` comment every \
-             15 s; the last event is `event: close` whose data's `code` is `token_expired`, `token_revoked`, \
+             from it) and a `: connected` comment, without data; then one event per message, `id:` and `data:` only, \
+             and `event: read` or `event: deleted` (with `data:`, without `id:`) when a device of the account marks \
+             messages read or unread or deletes one; an idle stream gets a `: keep-alive` comment every \
+             25 s; the last event is `event: close` whose data's `code` is `token_expired`, `token_revoked`, \
              `token_invalid` or `shutting_down`.",
         ))
         .property("event", event)

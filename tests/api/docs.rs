@@ -15,6 +15,10 @@ async fn the_api_guide_runs_in_order() {
         // Bob's stream, from its first message.
         "retry: 2000",
         r#""to":"bob@example.com","content":"hi bob""#,
+        // Bob's unread count, marking read, deleting.
+        r#""total":1,"by_sender":[{"email":"ada@example.com","count":1"#,
+        r#"{"marked":1,"unread":0}"#,
+        "204",
         r#""role":"user""#,
         r#""scopes":["read"]"#,
         r#""code":"token_revoked""#,

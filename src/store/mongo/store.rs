@@ -381,6 +381,12 @@ impl Store for MongoStore {
         };
         let mut filter = match query.mailbox {
             Mailbox::Inbox => inbox(doc! {"recipient_id": &owner}),
+            // Of what the owner sent, only notes to oneself can be unread (for the owner).
+            Mailbox::Sent if query.unread => doc! {"sender_id": &owner, "recipient_id": &owner, "unread": true},
+            Mailbox::To(other) if query.unread && other != query.owner => return Ok(Vec::new()),
+            Mailbox::To(other) | Mailbox::With(other) if query.unread => {
+                doc! {"recipient_id": &owner, "sender_id": other.to_string(), "unread": true}
+            }
             Mailbox::Sent => doc! {"sender_id": &owner, "deleted_by_sender": &not_deleted},
             Mailbox::From(other) => inbox(doc! {"recipient_id": &owner, "sender_id": other.to_string()}),
             Mailbox::To(other) => {

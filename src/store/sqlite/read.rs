@@ -120,8 +120,12 @@ pub(super) fn list_sql(query: &MessageQuery, live: Live) -> (String, Vec<Value>)
     // Without `after`, a `before` page is the newest messages before the cursor: walk backwards.
     let order = if query.before.is_some() && query.after.is_none() { "DESC" } else { "ASC" };
     // Unread messages are the recipient's and not deleted by them: the partial index holds only those.
-    let (inbox, index) =
-        if query.unread { ("unread = 1", " INDEXED BY messages_unread") } else { ("deleted_by_recipient = 0", "") };
+    // Of what the owner sent, only notes to oneself can be unread (for the owner).
+    let (inbox, index, sent) = if query.unread {
+        ("unread = 1", " INDEXED BY messages_unread", "recipient_id = ?1 AND unread = 1")
+    } else {
+        ("deleted_by_recipient = 0", "", "deleted_by_sender = 0")
+    };
     let sql = match query.mailbox {
         Mailbox::Inbox => format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages{index} WHERE recipient_id = ?1 AND {inbox}{cursor} \
@@ -129,7 +133,7 @@ pub(super) fn list_sql(query: &MessageQuery, live: Live) -> (String, Vec<Value>)
             query.limit
         ),
         Mailbox::Sent => format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ?1 AND deleted_by_sender = 0{cursor} \
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ?1 AND {sent}{cursor} \
              ORDER BY id {order} LIMIT {}",
             query.limit
         ),
@@ -138,7 +142,7 @@ pub(super) fn list_sql(query: &MessageQuery, live: Live) -> (String, Vec<Value>)
             let other = params.len();
             let (recipient, sender, kept) = match query.mailbox {
                 Mailbox::From(_) => (1, other, inbox),
-                _ => (other, 1, "deleted_by_sender = 0"),
+                _ => (other, 1, sent),
             };
             format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages WHERE recipient_id = ?{recipient} AND sender_id = ?{sender} \
@@ -152,10 +156,10 @@ pub(super) fn list_sql(query: &MessageQuery, live: Live) -> (String, Vec<Value>)
             format!(
                 "SELECT * FROM (\
                    SELECT {MESSAGE_COLUMNS} FROM messages WHERE recipient_id = ?1 AND sender_id = ?{other} \
-                     AND deleted_by_recipient = 0{cursor} \
+                     AND {inbox}{cursor} \
                    UNION ALL \
                    SELECT {MESSAGE_COLUMNS} FROM messages \
-                     WHERE recipient_id = ?{other} AND sender_id = ?1 AND ?1 <> ?{other} AND deleted_by_sender = 0{cursor}\
+                     WHERE recipient_id = ?{other} AND sender_id = ?1 AND ?1 <> ?{other} AND {sent}{cursor}\
                  ) ORDER BY id {order} LIMIT {}",
                 query.limit
             )
