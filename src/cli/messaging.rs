@@ -8,9 +8,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::Ctx;
 use super::exit::{CliError, Exit};
 use super::terminal::{self, read_stdin_text};
+use super::{Ctx, Listing};
 use crate::api::{DeletedEvent, ListParams, MailboxName, MessageView, ReadEvent, SendMessageRequest};
 use crate::client::{Client, ClientError, Sent, StreamEvent};
 use crate::domain::Email;
@@ -22,16 +22,6 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Page size when following every page.
 const ALL_PAGE: u32 = 1000;
-
-/// What `msgctl list` was asked for.
-pub(super) struct Listing {
-    pub(super) limit: Option<u32>,
-    pub(super) sent: bool,
-    pub(super) with: Option<String>,
-    pub(super) after: Option<Uuid>,
-    pub(super) all: bool,
-    pub(super) unread: bool,
-}
 
 impl Ctx {
     pub(super) async fn send(

@@ -315,6 +315,16 @@ fn message_id(raw: &str) -> Result<uuid::Uuid, String> {
         .map_err(|_| "a message id, a UUID like 01a20aa4-16d9-7646-8cff-9c7171f30feb (list --json shows them)".into())
 }
 
+/// What `msgctl list` was asked for.
+struct Listing {
+    limit: Option<u32>,
+    sent: bool,
+    with: Option<String>,
+    after: Option<uuid::Uuid>,
+    all: bool,
+    unread: bool,
+}
+
 /// `send --expires`, checked before the round trip with the server's own grammar.
 fn message_lifetime(raw: &str) -> Result<String, String> {
     match crate::domain::message_lifetime(raw) {
@@ -476,7 +486,7 @@ pub async fn run(cli: Cli, terminal: Terminal, utc_offset: UtcOffset) -> Result<
         Command::Send { text, to, file: None, expires } => ctx.send(text, to, expires).await,
         Command::Send { to, file: Some(file), .. } => ctx.send_file(&file, to).await,
         Command::List { limit, sent, with, after, all, unread } => {
-            ctx.list(messaging::Listing { limit, sent, with, after, all, unread }).await
+            ctx.list(Listing { limit, sent, with, after, all, unread }).await
         }
         Command::Read { ids, all, with } => ctx.read(ids, all, with).await,
         Command::Unread { ids } => ctx.unread(ids).await,

@@ -144,3 +144,29 @@ fn check_sqlite(path: &std::path::Path, email: &str) {
         assert_eq!(dir_mode, 0o700, "the data directory is the owner's only");
     }
 }
+
+/// A message as the release before read state stored it — without `unread` — counts as read: MongoDB
+/// stores need no migration. (SQLite's schema migration is tested with the store.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mongodb_message_from_before_read_state_counts_as_read() {
+    let (app, db) = spawn_app(Backend::Mongo).await;
+    let ada = app.user("ada@example.com").await;
+    let bob = app.user("bob@example.com").await;
+    let old = bob.client.send_to("from the old release", Some("ada@example.com"), None).await.unwrap().message;
+    let new = bob.client.send_to("from this one", Some("ada@example.com"), None).await.unwrap().message;
+    let config = app.config.clone();
+    app.stop().await;
+    let client = mongodb::Client::with_uri_str(db.mongo_url().unwrap()).await.unwrap();
+    let messages = client.default_database().unwrap().collection::<Document>("messages");
+    let stored = messages.find_one(doc! {"_id": old.id.to_string()}).await.unwrap().unwrap();
+    assert_eq!(stored.get_bool("unread"), Ok(true), "an unread message is marked so");
+    messages.update_one(doc! {"_id": old.id.to_string()}, doc! {"$unset": {"unread": ""}}).await.unwrap();
+
+    let app = crate::common::TestApp::start(config).await;
+    let token = app.client.login("ada@example.com", &ada.password).await.unwrap();
+    let ada = app.client.clone().with_token(&token);
+    let inbox = ada.list_messages().await.unwrap();
+    let state: Vec<(uuid::Uuid, Option<bool>)> = inbox.iter().map(|m| (m.id, m.read)).collect();
+    assert_eq!(state, [(old.id, Some(true)), (new.id, Some(false))]);
+    assert_eq!(ada.unread().await.unwrap().total, 1);
+}

@@ -437,15 +437,15 @@ impl Store for MongoStore {
         if self.floor(now).is_some_and(|floor| id.to_string() < floor) {
             return Ok(None);
         }
-        let filter = doc! {
-            "_id": id.to_string(), "expires_at": not_expired(now),
-            "$or": [
-                {"recipient_id": &owner, "deleted_by_recipient": {"$ne": true}},
-                {"sender_id": &owner, "deleted_by_sender": {"$ne": true}},
-            ],
-        };
-        let found = self.timed(self.messages.find_one(filter).into_future()).await?;
-        found.map(message_from_doc).transpose()
+        // By `_id` alone (SecantusDB answers an `$or` with a collection scan); whose copy it is, is checked here.
+        let filter = doc! {"_id": id.to_string(), "content": {"$exists": true}, "expires_at": not_expired(now)};
+        let Some(found) = self.timed(self.messages.find_one(filter).into_future()).await? else { return Ok(None) };
+        let theirs = (found.recipient_id == owner && !found.deleted_by_recipient)
+            || (found.sender_id == owner && !found.deleted_by_sender);
+        if !theirs {
+            return Ok(None);
+        }
+        message_from_doc(found).map(Some)
     }
 
     async fn mark(&self, owner: Uuid, marking: Marking) -> Result<MarkOutcome, StoreError> {

@@ -363,6 +363,44 @@ mod tests {
         store.close().await;
     }
 
+    #[tokio::test]
+    async fn the_purge_takes_turns_and_never_removes_the_newest_message() {
+        use crate::store::DeleteFor;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("purge.sqlite3");
+        let store = SqliteStore::open(&path, &OpenOptions::new(1, Duration::from_secs(1))).await.unwrap();
+        let me = Party { id: Uuid::new_v4(), email: Email::parse("a@b.co").unwrap() };
+        let send = |expires_in| {
+            let content = MessageContent::parse("m", 10).unwrap();
+            let new = NewMessage { from: me.clone(), to: me.clone(), content, idempotency: None, expires_in };
+            let store = &store;
+            async move { store.insert_message(new).await.unwrap().into_message().id }
+        };
+        let rows = || {
+            let conn = Connection::open(&path).unwrap();
+            conn.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0)).unwrap()
+        };
+        let brief = send(Some(Duration::from_millis(1))).await;
+        let gone = send(None).await;
+        let newest = send(Some(Duration::from_millis(1))).await;
+        store.delete_message(me.id, gone, DeleteFor::Me).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let later = time::OffsetDateTime::now_utc();
+        let purged = store.purge(later, Duration::from_secs(60)).await.unwrap().expect("the first round is ours");
+        assert_eq!((purged.expired, purged.tombstones), (1, 1), "the expired one and the deleted one, not {newest}");
+        assert_eq!(rows(), 1);
+        assert!(store.purge(later, Duration::from_secs(60)).await.unwrap().is_none(), "a round within `every` is not");
+        let next = send(None).await;
+        let purged = store.purge(later + Duration::from_secs(61), Duration::from_secs(60)).await.unwrap().unwrap();
+        assert_eq!(purged.expired, 1, "no longer the newest");
+        let query =
+            MessageQuery { owner: me.id, mailbox: Mailbox::Inbox, after: None, before: None, limit: 10, unread: false };
+        let left: Vec<Uuid> = store.list_messages(&query).await.unwrap().iter().map(|m| m.id).collect();
+        assert_eq!(left, [next]);
+        assert!(![brief, gone, newest].contains(&next));
+        store.close().await;
+    }
+
     #[test]
     fn unread_messages_are_counted_and_listed_through_their_own_index() {
         let conn = Connection::open_in_memory().unwrap();

@@ -570,14 +570,10 @@ impl Store for SqliteStore {
         let live = Live::now(self.retention);
         self.write(move |conn, _| {
             let message = message_for_on(conn, owner, id, live)?.ok_or(StoreError::NotFound)?;
-            let (ds, dr, key): (bool, bool, Option<String>) = conn
-                .prepare_cached(
-                    "SELECT deleted_by_sender, deleted_by_recipient, idempotency_key FROM messages WHERE id = ?1",
-                )
+            let (ds, dr): (bool, bool) = conn
+                .prepare_cached("SELECT deleted_by_sender, deleted_by_recipient FROM messages WHERE id = ?1")
                 .and_then(|mut q| {
-                    q.query_row([id.to_string()], |r| {
-                        Ok((r.get::<_, i64>(0)? != 0, r.get::<_, i64>(1)? != 0, r.get(2)?))
-                    })
+                    q.query_row([id.to_string()], |r| Ok((r.get::<_, i64>(0)? != 0, r.get::<_, i64>(1)? != 0)))
                 })
                 .map_err(classify)?;
             let everyone = scope == DeleteFor::Everyone;
@@ -586,20 +582,16 @@ impl Store for SqliteStore {
             }
             let now_ds = ds || everyone || message.from.id == owner;
             let now_dr = dr || everyone || message.to.id == owner;
-            if now_ds && now_dr && key.is_none() {
-                conn.prepare_cached("DELETE FROM messages WHERE id = ?1")
-                    .and_then(|mut q| q.execute([id.to_string()]))
-                    .map_err(classify)?;
-            } else {
-                // Both copies gone: the row stays (without content) only so a retried send is recognized.
-                conn.prepare_cached(
-                    "UPDATE messages SET deleted_by_sender = ?2, deleted_by_recipient = ?3, \
-                     unread = CASE WHEN ?3 = 1 THEN 0 ELSE unread END, \
-                     content = CASE WHEN ?2 = 1 AND ?3 = 1 THEN '' ELSE content END WHERE id = ?1",
-                )
-                .and_then(|mut q| q.execute(params![id.to_string(), i64::from(now_ds), i64::from(now_dr)]))
-                .map_err(classify)?;
-            }
+            // Both copies gone: the row stays, without its content, until the purge removes it — at once
+            // if it has no idempotency key, after the key's window otherwise (so a retried send is
+            // recognized), and never while it is the newest (see `purge`).
+            conn.prepare_cached(
+                "UPDATE messages SET deleted_by_sender = ?2, deleted_by_recipient = ?3, \
+                 unread = CASE WHEN ?3 = 1 THEN 0 ELSE unread END, \
+                 content = CASE WHEN ?2 = 1 AND ?3 = 1 THEN '' ELSE content END WHERE id = ?1",
+            )
+            .and_then(|mut q| q.execute(params![id.to_string(), i64::from(now_ds), i64::from(now_dr)]))
+            .map_err(classify)?;
             let outcome = DeleteOutcome {
                 sender: (message.from.id, now_ds && !ds),
                 recipient: (message.to.id, now_dr && !dr),
@@ -641,25 +633,32 @@ impl Store for SqliteStore {
                         .and_then(|mut q| q.execute([live.now_ms.to_string()]))
                         .map_err(classify)?;
                     }
+                    // The newest message stays, whatever it is: the writers of other processes take the
+                    // largest id stored as the one to pass, and a cursor may stand on it.
+                    let newest: Option<String> =
+                        conn.query_row("SELECT max(id) FROM messages", [], |r| r.get(0)).map_err(classify)?;
+                    let Some(newest) = newest else { return Ok(Some((0, 0))) };
                     let expired = conn
                         .prepare_cached(
-                            "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages \
-                             WHERE expires_at <= ?1 LIMIT ?2)",
+                            "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages INDEXED BY messages_expiry \
+                             WHERE expires_at <= ?1 AND id < ?3 LIMIT ?2)",
                         )
-                        .and_then(|mut q| q.execute(params![live.now_ms, BATCH]))
+                        .and_then(|mut q| q.execute(params![live.now_ms, BATCH, newest]))
                         .map_err(classify)?
                         + conn
                             .prepare_cached(
-                                "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages WHERE id < ?1 LIMIT ?2)",
+                                "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages \
+                                 WHERE id < ?1 AND id < ?3 LIMIT ?2)",
                             )
-                            .and_then(|mut q| q.execute(params![live.floor.to_string(), BATCH]))
+                            .and_then(|mut q| q.execute(params![live.floor.to_string(), BATCH, newest]))
                             .map_err(classify)?;
                     let tombstones = conn
                         .prepare_cached(
                             "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages INDEXED BY messages_tombstones \
-                             WHERE deleted_by_sender = 1 AND deleted_by_recipient = 1 AND id < ?1 LIMIT ?2)",
+                             WHERE deleted_by_sender = 1 AND deleted_by_recipient = 1 \
+                             AND (idempotency_key IS NULL OR id < ?1) AND id < ?3 LIMIT ?2)",
                         )
-                        .and_then(|mut q| q.execute(params![floor, BATCH]))
+                        .and_then(|mut q| q.execute(params![floor, BATCH, newest]))
                         .map_err(classify)?;
                     Ok(Some((expired as u64, tombstones as u64)))
                 })
