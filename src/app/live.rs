@@ -52,6 +52,9 @@ pub struct Generations {
 
 /// How many events an account keeps for a stream that is busy: one further behind misses the oldest.
 pub const EVENT_BACKLOG: usize = 256;
+/// How many message ids those events may name in all (a read mark names up to 1,000): the backlog's memory
+/// is bounded by this (16 bytes an id), not only by its count.
+pub const EVENT_BACKLOG_IDS: usize = 2048;
 
 /// What a re-check found, shared by every stream of the account for one check generation.
 #[derive(Debug)]
@@ -249,7 +252,10 @@ impl Hub {
                     let number = entry.account.wake.borrow().events + 1;
                     let mut events = entry.account.events.lock().expect("account events");
                     events.push_back((number, event));
-                    if events.len() > EVENT_BACKLOG {
+                    let ids = |events: &std::collections::VecDeque<(u64, Arc<AccountEvent>)>| -> usize {
+                        events.iter().map(|(_, e)| e.ids_named()).sum()
+                    };
+                    while events.len() > 1 && (events.len() > EVENT_BACKLOG || ids(&events) > EVENT_BACKLOG_IDS) {
                         events.pop_front();
                     }
                     drop(events);
@@ -433,6 +439,19 @@ mod tests {
         }
         let (events, missed) = account.events_after(2);
         assert_eq!((events.len(), missed), (EVENT_BACKLOG, 8));
+        // Marks naming many ids are kept by what they name: the backlog's memory is bounded.
+        let many = Arc::new(AccountEvent::Marked {
+            read: true,
+            up_to: None,
+            with: None,
+            ids: (0..1000).map(Uuid::from_u128).collect(),
+            unread: 0,
+        });
+        for _ in 0..5 {
+            hub.apply(Change::Event(ada, many.clone()));
+        }
+        let (events, _) = account.events_after(0);
+        assert_eq!(events.len(), 2, "two marks of 1,000 ids fit in {EVENT_BACKLOG_IDS}");
     }
 
     #[test]

@@ -56,6 +56,14 @@ pub enum AccountEvent {
 }
 
 impl AccountEvent {
+    /// How many message ids the event names.
+    pub fn ids_named(&self) -> usize {
+        match self {
+            AccountEvent::Marked { ids, .. } => ids.len().max(1),
+            AccountEvent::Deleted { .. } => 1,
+        }
+    }
+
     /// The event as the log stores it.
     pub fn to_payload(&self) -> String {
         serde_json::to_string(self).expect("an account event serializes")
