@@ -282,6 +282,25 @@ pub enum MarkRequest {
     Ids { ids: Vec<Uuid>, read: bool },
 }
 
+impl MarkRequest {
+    /// What a mark-read request asks for: every message up to `up_to` (from `with` only, if given), or
+    /// the messages `ids` — one or the other.
+    pub fn to_read(up_to: Option<Uuid>, ids: Option<Vec<Uuid>>, with: Option<&str>) -> Result<Self, AppError> {
+        match (up_to, ids, with) {
+            (Some(id), None, with) => {
+                let with = with
+                    .map(|raw| Email::parse(raw).map_err(|e| AppError::invalid("with", format!("The field with {e}"))))
+                    .transpose()?;
+                Ok(MarkRequest::UpTo { id, with })
+            }
+            (None, Some(ids), None) => Ok(MarkRequest::Ids { ids, read: true }),
+            (None, Some(_), Some(_)) => Err(AppError::invalid("with", "The field with goes with up_to, not with ids")),
+            (Some(_), Some(_), _) => Err(AppError::invalid("ids", "Send up_to or ids, not both")),
+            (None, None, _) => Err(AppError::invalid("up_to", "Send up_to (a message id) or ids (a list of them)")),
+        }
+    }
+}
+
 /// Marks messages of the caller's inbox read or unread; every device of the account is told.
 pub async fn mark(app: &App, caller: &Caller, request: MarkRequest) -> Result<MarkOutcome, AppError> {
     caller.require(Scope::Read)?;
@@ -398,6 +417,26 @@ mod tests {
             recipient(Some("nope"), None),
             Err(AppError::Recipient { field: "to", error: EmailError::Malformed })
         ));
+    }
+
+    #[test]
+    fn a_mark_read_names_messages_up_to_one_or_by_id_never_both() {
+        let id = Uuid::now_v7();
+        assert!(matches!(MarkRequest::to_read(Some(id), None, None), Ok(MarkRequest::UpTo { with: None, .. })));
+        let with = MarkRequest::to_read(Some(id), None, Some("Bob@Example.com")).unwrap();
+        assert!(matches!(with, MarkRequest::UpTo { with: Some(e), .. } if e.as_str() == "bob@example.com"));
+        assert!(matches!(MarkRequest::to_read(None, Some(vec![id]), None), Ok(MarkRequest::Ids { read: true, .. })));
+        for (up_to, ids, with, field) in [
+            (None, None, None, "up_to"),
+            (Some(id), Some(vec![id]), None, "ids"),
+            (None, Some(vec![id]), Some("bob@example.com"), "with"),
+            (Some(id), None, Some("not an email"), "with"),
+        ] {
+            match MarkRequest::to_read(up_to, ids, with) {
+                Err(AppError::Invalid { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

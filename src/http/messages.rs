@@ -248,20 +248,7 @@ async fn mark_read(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<MarkReadRequest>,
 ) -> Result<Json<MarkedResponse>, ApiError> {
-    let request = match (body.up_to, body.ids, body.with) {
-        (Some(id), None, with) => {
-            let with = with
-                .map(|raw| Email::parse(&raw).map_err(|e| ApiError::body("with", format!("The field with {e}"))))
-                .transpose()?;
-            MarkRequest::UpTo { id, with }
-        }
-        (None, Some(ids), None) => MarkRequest::Ids { ids, read: true },
-        (None, Some(_), Some(_)) => {
-            return Err(ApiError::body("with", "The field with goes with up_to, not with ids"));
-        }
-        (Some(_), Some(_), _) => return Err(ApiError::body("ids", "Send up_to or ids, not both")),
-        (None, None, _) => return Err(ApiError::body("up_to", "Send up_to (a message id) or ids (a list of them)")),
-    };
+    let request = MarkRequest::to_read(body.up_to, body.ids, body.with.as_deref())?;
     let outcome = messages::mark(&state.app, &caller, request).await?;
     Ok(Json(MarkedResponse { marked: outcome.changed, unread: outcome.unread }))
 }
