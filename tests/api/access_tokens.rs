@@ -2,12 +2,11 @@
 //! for exactly their scopes, revoked one by one.
 
 use msgkit::api::ScopeName;
-use msgkit::client::ClientError;
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::common::{Backend, spawn_app};
+use crate::common::{Backend, api_code as code, spawn_app};
 
 backend_tests!(
     an_access_token_does_what_its_scopes_allow_and_no_more,
@@ -15,13 +14,6 @@ backend_tests!(
     a_revoked_token_is_refused_at_once_and_sessions_ending_leave_tokens_alone,
     an_admin_scope_works_only_while_its_owner_is_an_administrator,
 );
-
-fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (StatusCode, String) {
-    match result {
-        Err(ClientError::Api { status, code, .. }) => (status, code),
-        other => panic!("expected an error answer, got {other:?}"),
-    }
-}
 
 async fn an_access_token_does_what_its_scopes_allow_and_no_more(backend: Backend) {
     let (app, _db) = spawn_app(backend).await;

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::common::{Backend, msgd_admin, once_unlocked, spawn_app, spawn_app_with};
+use crate::common::{Backend, api_code as code, msgd_admin, once_unlocked, spawn_app, spawn_app_with};
 
 backend_tests!(
     roles_the_admin_api_and_the_last_administrator,
@@ -20,13 +20,6 @@ backend_tests!(
     two_administrators_deleting_each_other_at_once_leave_an_administrator,
     what_makes_a_password_or_an_administrator_needs_the_callers_own_password,
 );
-
-fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (StatusCode, String) {
-    match result {
-        Err(ClientError::Api { status, code, .. }) => (status, code),
-        other => panic!("expected an error answer, got {other:?}"),
-    }
-}
 
 async fn roles_the_admin_api_and_the_last_administrator(backend: Backend) {
     let (app, _db) = spawn_app(backend).await;

@@ -4,13 +4,12 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use msgkit::api::{ListParams, MailboxName, MessageView};
-use msgkit::client::ClientError;
 use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::backend_tests;
-use crate::common::{Backend, spawn_app, unread};
+use crate::common::{Backend, api_code, spawn_app, unread};
 
 backend_tests!(
     two_users_exchange_messages,
@@ -23,13 +22,6 @@ backend_tests!(
     spec_clients_see_what_they_always_saw,
     me_describes_the_caller,
 );
-
-fn api_code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (StatusCode, String) {
-    match result {
-        Err(ClientError::Api { status, code, .. }) => (status, code),
-        other => panic!("expected an error answer, got {other:?}"),
-    }
-}
 
 async fn two_users_exchange_messages(backend: Backend) {
     let (app, _db) = spawn_app(backend).await;

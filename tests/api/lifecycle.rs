@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use msgkit::api::{ListParams, MailboxName, MarkReadRequest, MessageView, SendMessageRequest};
-use msgkit::client::{Client, ClientError, StreamEvent};
+use msgkit::client::{Client, StreamEvent};
 use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::backend_tests;
-use crate::common::{Backend, next_message, spawn_app, spawn_app_with, spawn_cluster, unread};
+use crate::common::{Backend, api_code, next_message, spawn_app, spawn_app_with, spawn_cluster, unread};
 
 backend_tests!(
     read_state_is_the_recipients_and_is_counted_by_sender,
@@ -24,13 +24,6 @@ backend_tests!(
     read_and_deleted_events_reach_streams_on_other_instances,
     expired_messages_are_removed_once_by_one_of_several_instances,
 );
-
-fn api_code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (StatusCode, String) {
-    match result {
-        Err(ClientError::Api { status, code, .. }) => (status, code),
-        other => panic!("expected an error answer, got {other:?}"),
-    }
-}
 
 async fn inbox(client: &Client, unread_only: bool) -> Vec<MessageView> {
     let params = ListParams { unread: unread_only.then_some(true), ..ListParams::default() };

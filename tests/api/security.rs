@@ -9,7 +9,8 @@ use serde_json::json;
 
 use crate::backend_tests;
 use crate::common::{
-    Backend, Database, MsgdProcess, TEST_SECRET, TestApp, forge_token, spawn_app, spawn_app_with, unix_now,
+    Backend, Database, MsgdProcess, TEST_SECRET, TestApp, api_code as code, forge_token, spawn_app, spawn_app_with,
+    unix_now,
 };
 
 backend_tests!(
@@ -30,13 +31,6 @@ backend_tests!(
     a_login_makes_a_hash_of_another_cost_again_at_the_configured_one,
     an_unusable_last_forwarded_entry_means_the_peer_never_an_earlier_entry,
 );
-
-fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (StatusCode, String) {
-    match result {
-        Err(ClientError::Api { status, code, .. }) => (status, code),
-        other => panic!("expected an error answer, got {other:?}"),
-    }
-}
 
 async fn a_password_change_revokes_tokens_on_every_instance_sharing_the_database(backend: Backend) {
     let db = Database::fresh(backend).await;

@@ -1,12 +1,11 @@
 //! Registration, login and password change.
 
 use futures::future::join_all;
-use msgkit::client::ClientError;
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::common::{Backend, spawn_app, spawn_app_with};
+use crate::common::{Backend, api_code as api_error, spawn_app, spawn_app_with};
 
 backend_tests!(
     a_new_user_gets_a_long_generated_password_and_can_log_in_with_it,
@@ -53,13 +52,6 @@ async fn a_registration_retried_with_its_key_gets_the_account_with_a_new_passwor
     let late = app.client.create_user_with_key("lost@example.com", Some("register-lost-1")).await.unwrap_err();
     assert_eq!(late.code(), Some("email_taken"));
     app.client.login("lost@example.com", &retry.generated_password).await.expect("the password stays");
-}
-
-fn api_error(result: Result<impl std::fmt::Debug, ClientError>) -> (StatusCode, String) {
-    match result {
-        Err(ClientError::Api { status, code, .. }) => (status, code),
-        other => panic!("expected an error answer, got {other:?}"),
-    }
 }
 
 async fn a_new_user_gets_a_long_generated_password_and_can_log_in_with_it(backend: Backend) {

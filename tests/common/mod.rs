@@ -794,6 +794,14 @@ pub async fn next_close(stream: &mut msgkit::client::MessageStream) -> String {
 }
 
 /// Fails unless `result` is the server's `503 unavailable` (the database does not answer).
+/// The status and code of an error answer; panics on anything else.
+pub fn api_code<T: std::fmt::Debug>(result: Result<T, msgkit::client::ClientError>) -> (reqwest::StatusCode, String) {
+    match result {
+        Err(msgkit::client::ClientError::Api { status, code, .. }) => (status, code),
+        other => panic!("expected an error answer, got {other:?}"),
+    }
+}
+
 pub fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, msgkit::client::ClientError>) {
     match result {
         Err(msgkit::client::ClientError::Api { status, code, .. }) => {
