@@ -10,8 +10,8 @@ use super::error::AppError;
 use super::identity::{self, Caller, Credential};
 use crate::domain::{Email, Message, MessageContent, Party, Scope, User};
 use crate::store::{
-    DeleteFor, Idempotency, Inserted, Mailbox, MarkOutcome, Marked, Marking, MessageQuery, NewMessage, Read,
-    UnreadFrom, read_two,
+    DeleteFor, Idempotency, Inserted, Mailbox, MarkOutcome, Marking, MessageQuery, NewMessage, Read, UnreadFrom,
+    read_two,
 };
 
 /// Messages on a page unless the caller asks for another number.
@@ -315,7 +315,7 @@ pub async fn mark(app: &App, caller: &Caller, request: MarkRequest) -> Result<Ma
                 }
                 None => None,
             };
-            Marking { read: true, which: Marked::UpTo { id, from } }
+            Marking::ReadUpTo { id, from }
         }
         MarkRequest::Ids { ids, read } => {
             if ids.is_empty() || ids.len() > MAX_IDS {
@@ -324,10 +324,10 @@ pub async fn mark(app: &App, caller: &Caller, request: MarkRequest) -> Result<Ma
             let mut ids = ids;
             ids.sort();
             ids.dedup();
-            Marking { read, which: Marked::Ids(ids) }
+            Marking::Ids { ids, read }
         }
     };
-    let read = marking.read;
+    let read = marking.read();
     let outcome = app.store.mark(owner, marking).await?;
     debug!(changed = outcome.changed, unread = outcome.unread, read, "messages marked");
     Ok(outcome)

@@ -195,19 +195,35 @@ impl MessageQuery {
 
 /// Messages of a recipient's inbox to mark read or unread.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Marking {
-    /// `true`: mark read; `false`: mark unread.
-    pub read: bool,
-    pub which: Marked,
+pub enum Marking {
+    /// Mark read every message up to this id (included), only from `from` if given.
+    ReadUpTo { id: Uuid, from: Option<Party> },
+    /// Mark these messages read (`read`) or unread (ids not in the inbox are ignored).
+    Ids { ids: Vec<Uuid>, read: bool },
 }
 
-/// Which messages a [`Marking`] marks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Marked {
-    /// Every message up to this id (included), only from `from` if given.
-    UpTo { id: Uuid, from: Option<Party> },
-    /// These messages (ids not in the inbox are ignored).
-    Ids(Vec<Uuid>),
+impl Marking {
+    /// Whether it marks read (or unread).
+    pub fn read(&self) -> bool {
+        match self {
+            Marking::ReadUpTo { .. } => true,
+            Marking::Ids { read, .. } => *read,
+        }
+    }
+
+    /// What every device of the account is told it did, with the unread count after.
+    pub fn into_event(self, unread: u64) -> AccountEvent {
+        match self {
+            Marking::ReadUpTo { id, from } => AccountEvent::Marked {
+                read: true,
+                up_to: Some(id),
+                with: from.map(|f| f.email.to_string()),
+                ids: Vec::new(),
+                unread,
+            },
+            Marking::Ids { ids, read } => AccountEvent::Marked { read, up_to: None, with: None, ids, unread },
+        }
+    }
 }
 
 /// What a [`Marking`] did.

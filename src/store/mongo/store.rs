@@ -23,9 +23,9 @@ use crate::domain::Email;
 use crate::store::feed::{Change, FeedMode};
 use crate::store::{
     AccessToken, AccountEvent, AccountStatus, ApplyMode, Backend, DeleteFor, DeleteOutcome, Found, IDEMPOTENCY_WINDOW,
-    Inserted, Inventory, Mailbox, MarkOutcome, Marked, Marking, Message, MessageQuery, NewMessage, NewUser, Party,
-    Purged, Read, Record, RecordStream, Role, Store, StoreError, StreamTicket, UnreadFrom, User, UserQuery,
-    deletion_events, from_millis, now_millis, to_millis,
+    Inserted, Inventory, Mailbox, MarkOutcome, Marking, Message, MessageQuery, NewMessage, NewUser, Party, Purged,
+    Read, Record, RecordStream, Role, Store, StoreError, StreamTicket, UnreadFrom, User, UserQuery, deletion_events,
+    from_millis, now_millis, to_millis,
 };
 
 #[async_trait]
@@ -450,23 +450,23 @@ impl Store for MongoStore {
 
     async fn mark(&self, owner: Uuid, marking: Marking) -> Result<MarkOutcome, StoreError> {
         let owner_text = owner.to_string();
-        let update = if marking.read {
+        let update = if marking.read() {
             doc! {"$unset": {"unread": ""}}
         } else {
             doc! {"$set": {"unread": true}}
         };
-        let filter = match &marking.which {
-            Marked::UpTo { id, from } => {
+        let filter = match &marking {
+            Marking::ReadUpTo { id, from } => {
                 let mut filter = doc! {"recipient_id": &owner_text, "unread": true, "_id": {"$lte": id.to_string()}};
                 if let Some(from) = from {
                     filter.insert("sender_id", from.id.to_string());
                 }
                 filter
             }
-            Marked::Ids(ids) => {
+            Marking::Ids { ids, read } => {
                 let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
                 let mut filter = doc! {"recipient_id": &owner_text, "_id": {"$in": ids}};
-                if marking.read {
+                if *read {
                     filter.insert("unread", true);
                 } else {
                     filter.insert("unread", doc! {"$ne": true});
@@ -479,12 +479,7 @@ impl Store for MongoStore {
         let changed = self.timed(self.messages.update_many(filter, update).into_future()).await?.modified_count;
         let unread = self.unread_total(owner).await?;
         if changed > 0 {
-            let (up_to, with, ids) = match marking.which {
-                Marked::UpTo { id, from } => (Some(id), from.map(|f| f.email.to_string()), Vec::new()),
-                Marked::Ids(ids) => (None, None, ids),
-            };
-            self.log_account_event(owner, &AccountEvent::Marked { read: marking.read, up_to, with, ids, unread })
-                .await?;
+            self.log_account_event(owner, &marking.into_event(unread)).await?;
         }
         Ok(MarkOutcome { changed, unread })
     }

@@ -24,9 +24,9 @@ use crate::domain::Email;
 use crate::store::feed::{Change, FeedMode};
 use crate::store::{
     AccessToken, AccountEvent, AccountStatus, ApplyMode, Backend, DeleteFor, DeleteOutcome, Found, IDEMPOTENCY_WINDOW,
-    Inserted, Inventory, MarkOutcome, Marked, Marking, Message, MessageQuery, NewMessage, NewUser, Purged, Read,
-    Record, RecordStream, Role, Store, StoreError, StreamTicket, UnreadFrom, User, UserQuery, deletion_events,
-    from_millis, message_time, now_millis, to_millis,
+    Inserted, Inventory, MarkOutcome, Marking, Message, MessageQuery, NewMessage, NewUser, Purged, Read, Record,
+    RecordStream, Role, Store, StoreError, StreamTicket, UnreadFrom, User, UserQuery, deletion_events, from_millis,
+    message_time, now_millis, to_millis,
 };
 
 #[async_trait]
@@ -521,24 +521,22 @@ impl Store for SqliteStore {
         let live = Live::now(self.retention);
         self.write(move |conn, _| {
             let owner_text = owner.to_string();
-            let changed = match &marking.which {
-                Marked::UpTo { id, from } => {
-                    // Marking unread "up to" is not offered: only these ids.
-                    let (set, from_sql) =
-                        (i64::from(!marking.read), if from.is_some() { " AND sender_id = ?4" } else { "" });
+            let changed = match &marking {
+                Marking::ReadUpTo { id, from } => {
+                    let from_sql = if from.is_some() { " AND sender_id = ?3" } else { "" };
                     let sql = format!(
-                        "UPDATE messages SET unread = ?3 WHERE recipient_id = ?1 AND unread = 1 AND id <= ?2{from_sql}"
+                        "UPDATE messages SET unread = 0 WHERE recipient_id = ?1 AND unread = 1 AND id <= ?2{from_sql}"
                     );
                     let mut update = conn.prepare_cached(&sql).map_err(classify)?;
                     match from {
-                        Some(from) => update.execute(params![owner_text, id.to_string(), set, from.id.to_string()]),
-                        None => update.execute(params![owner_text, id.to_string(), set]),
+                        Some(from) => update.execute(params![owner_text, id.to_string(), from.id.to_string()]),
+                        None => update.execute(params![owner_text, id.to_string()]),
                     }
                     .map_err(classify)?
                 }
-                Marked::Ids(ids) => {
+                Marking::Ids { ids, read } => {
                     let list = serde_json::to_string(ids).expect("ids serialize");
-                    let (set, was) = (i64::from(!marking.read), i64::from(marking.read));
+                    let (set, was) = (i64::from(!read), i64::from(*read));
                     conn.prepare_cached(
                         "UPDATE messages SET unread = ?3 WHERE recipient_id = ?1 AND unread = ?4 \
                          AND deleted_by_recipient = 0 AND id IN (SELECT value FROM json_each(?2))",
@@ -549,12 +547,7 @@ impl Store for SqliteStore {
             } as u64;
             let unread = unread_total_on(conn, owner, live)?;
             if changed > 0 {
-                let (up_to, with, ids) = match marking.which {
-                    Marked::UpTo { id, from } => (Some(id), from.map(|f| f.email.to_string()), Vec::new()),
-                    Marked::Ids(ids) => (None, None, ids),
-                };
-                let event = AccountEvent::Marked { read: marking.read, up_to, with, ids, unread };
-                log_account_event(conn, owner, &event)?;
+                log_account_event(conn, owner, &marking.into_event(unread))?;
             }
             Ok(MarkOutcome { changed, unread })
         })
